@@ -1,0 +1,32 @@
+# parzen: the two commands.
+#   make demo   set up .venv when missing, then run the main tuning job
+#   make test   set up .venv when missing, then run the whole test suite
+#
+# TORCH is the torch requirement installed into .venv. Users get a normal
+# range; CI pins the CPU build that is available offline (see .ci/run).
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch>=2.1
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.parzen-installed
+
+.PHONY: demo test venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,5 @@
+"""cli: the ``parzen`` command line."""
+
+from cli._main import main
+
+__all__ = ["main"]

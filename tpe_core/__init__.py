@@ -1,0 +1,69 @@
+"""tpe_core: the optimizer of parzen.
+
+Search spaces, samplers (random, grid; TPE), studies with ask/tell, and a
+hyperopt-compatible layer. Depends on numpy and scipy only.
+
+Examples
+--------
+>>> from tpe_core import Float, Int, Categorical, Study, RandomSampler
+>>> space = {
+...     "lr": Float(1e-4, 1e-1, log=True),
+...     "n_layers": Int(1, 4),
+...     "activation": Categorical(["relu", "tanh"]),
+... }
+>>> study = Study(space, sampler=RandomSampler(seed=0))
+>>> study.optimize(lambda c: (c["lr"] - 0.01) ** 2 + c["n_layers"], n_trials=20)
+>>> study.best_trial.number >= 0
+True
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from tpe_core import hp, rand
+from tpe_core._distributions import Categorical, Distribution, Float, Int, Normal
+from tpe_core._history import History
+from tpe_core._hyperopt import (
+    STATUS_FAIL,
+    STATUS_OK,
+    AllTrialsFailed,
+    Trials,
+    fmin,
+    space_eval,
+)
+from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler
+from tpe_core._space import Param, SearchSpace, SpaceError, from_sklearn
+from tpe_core._study import Study
+from tpe_core._trial import Trial, TrialPruned, TrialState
+
+try:
+    __version__ = version("parzen")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "AllTrialsFailed",
+    "BaseSampler",
+    "Categorical",
+    "Distribution",
+    "Float",
+    "GridSampler",
+    "History",
+    "Int",
+    "Normal",
+    "Param",
+    "RandomSampler",
+    "STATUS_FAIL",
+    "STATUS_OK",
+    "SearchSpace",
+    "SpaceError",
+    "Study",
+    "Trial",
+    "TrialPruned",
+    "TrialState",
+    "Trials",
+    "fmin",
+    "from_sklearn",
+    "hp",
+    "rand",
+    "space_eval",
+]

@@ -1,0 +1,326 @@
+"""A hyperopt-compatible layer: ``fmin``, ``Trials``, ``space_eval``.
+
+hyperopt code runs on parzen by changing its imports::
+
+    from tpe_core import hp, fmin, rand, Trials, space_eval, STATUS_OK
+
+``fmin`` drives a :class:`Study` (minimising the loss); ``Trials`` exposes
+it in hyperopt's record format; the study itself is ``trials.study``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from tpe_core._samplers import BaseSampler
+from tpe_core._samplers._base import check_seed
+from tpe_core._space import SearchSpace
+from tpe_core._study import Study
+from tpe_core._trial import Trial, TrialState
+
+__all__ = ["STATUS_FAIL", "STATUS_OK", "AllTrialsFailed", "Suggest", "Trials", "fmin", "space_eval"]
+
+STATUS_OK = "ok"
+STATUS_FAIL = "fail"
+
+# hyperopt's job states, as found in ``trials.trials[i]["state"]``.
+_JOB_STATE = {
+    TrialState.RUNNING: 1,
+    TrialState.COMPLETE: 2,
+    TrialState.PRUNED: 2,
+    TrialState.FAIL: 3,
+}
+
+
+class AllTrialsFailed(ValueError):
+    """No trial of the search returned a loss with status ``"ok"``."""
+
+
+class Suggest:
+    """An algorithm for ``fmin(algo=...)``, such as ``rand.suggest``.
+
+    It may be wrapped in ``functools.partial`` with hyperopt's option names
+    (for instance ``n_startup_jobs``) as hyperopt users do; ``fmin`` turns it
+    into a parzen sampler.
+
+    Parameters
+    ----------
+    name : str
+        How users spell it (``"tpe.suggest"``).
+    sampler : type
+        The parzen sampler class it stands for.
+    options : dict of str to str
+        hyperopt option names to the sampler's keyword names.
+    """
+
+    def __init__(self, name: str, sampler: type[BaseSampler], options: Mapping[str, str]) -> None:
+        self.name = name
+        self.sampler = sampler
+        self.options = dict(options)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"{self.name} is an algorithm to pass to fmin(algo={self.name}); it is not called directly"
+        )
+
+    def make_sampler(self, seed: int | None, **options: Any) -> BaseSampler:
+        """The sampler for these hyperopt options."""
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise TypeError(f"{self.name} got unknown option(s) {unknown}; it takes: {known}")
+        return self.sampler(seed=seed, **{self.options[k]: v for k, v in options.items()})
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _resolve_algo(algo: Any, seed: int | None) -> BaseSampler:
+    options: dict[str, Any] = {}
+    while isinstance(algo, functools.partial):
+        if algo.args:
+            raise TypeError(f"fmin: algo may be partially applied by keyword only, got {algo!r}")
+        options = {**algo.keywords, **options}
+        algo = algo.func
+    if isinstance(algo, BaseSampler):
+        return algo
+    if not isinstance(algo, Suggest):
+        raise TypeError(
+            "fmin: algo must be rand.suggest or tpe.suggest from tpe_core (optionally wrapped in "
+            f"functools.partial), or a parzen sampler; got {algo!r}"
+        )
+    return algo.make_sampler(seed, **options)
+
+
+def _seed_from_rstate(rstate: Any) -> int | None:
+    if rstate is None:
+        return None
+    if isinstance(rstate, np.random.Generator):
+        return int(rstate.integers(2**31 - 1))
+    if isinstance(rstate, np.random.RandomState):
+        return int(rstate.randint(2**31 - 1))
+    return check_seed(rstate)
+
+
+class Trials:
+    """The record of an ``fmin`` search, in hyperopt's format.
+
+    Pass the same ``Trials`` to several ``fmin`` calls to continue a search:
+    ``max_evals`` counts the trials it already holds, as in hyperopt.
+
+    Attributes
+    ----------
+    study : Study or None
+        The parzen study behind it (None before the first ``fmin``).
+    """
+
+    def __init__(self) -> None:
+        self.study: Study | None = None
+        self._results: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return 0 if self.study is None else len(self.study.trials)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.trials)
+
+    def _result(self, trial: Trial) -> dict[str, Any]:
+        if trial.number in self._results:
+            return self._results[trial.number]
+        if trial.state is TrialState.COMPLETE:
+            return {"loss": trial.value, "status": STATUS_OK}
+        if trial.state is TrialState.RUNNING:
+            return {"status": "new"}
+        return {"status": STATUS_FAIL, "error": (trial.error or "").splitlines()[0] or None}
+
+    def _record(self, trial: Trial) -> dict[str, Any]:
+        assert self.study is not None
+        vals = self.study.search_space.decode_params(trial._row, index_categoricals=True)
+        return {
+            "tid": trial.number,
+            "state": _JOB_STATE[trial.state],
+            "result": self._result(trial),
+            "misc": {
+                "tid": trial.number,
+                "vals": {name: [vals[name]] if name in vals else [] for name in self.study.search_space.names},
+            },
+            "book_time": trial.datetime_start,
+            "refresh_time": trial.datetime_complete,
+        }
+
+    @property
+    def trials(self) -> list[dict[str, Any]]:
+        """One hyperopt-style record per trial: ``tid``, ``state``, ``result``,
+        ``misc['vals']`` (label to ``[value]``, ``[]`` when inactive)."""
+        return [] if self.study is None else [self._record(t) for t in self.study.trials]
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        """What the objective returned, as ``{'loss': ..., 'status': ...}`` dicts."""
+        return [] if self.study is None else [self._result(t) for t in self.study.trials]
+
+    def losses(self) -> list[float | None]:
+        """The loss of each trial (None where it failed)."""
+        return [r.get("loss") if r.get("status") == STATUS_OK else None for r in self.results]
+
+    def statuses(self) -> list[str]:
+        """The status of each trial."""
+        return [r["status"] for r in self.results]
+
+    @property
+    def best_trial(self) -> dict[str, Any]:
+        """The record of the trial with the lowest loss among ``"ok"`` ones."""
+        if self.study is None:
+            raise AllTrialsFailed("no trials yet; run fmin() first")
+        try:
+            best = self.study.best_trial
+        except ValueError as e:
+            raise AllTrialsFailed(f"no trial succeeded: {e}") from e
+        return self._record(best)
+
+    @property
+    def argmin(self) -> dict[str, Any]:
+        """The best trial's active values by label (an index for ``hp.choice``)."""
+        vals = self.best_trial["misc"]["vals"]
+        return {name: v[0] for name, v in vals.items() if v}
+
+
+def _objective(fn: Callable[[Any], Any], trials: Trials) -> Callable[[Any, Trial], float]:
+    """Wrap a hyperopt objective: it may return a loss or a result dict."""
+
+    def objective(config: Any, trial: Trial) -> float:
+        result = fn(config)
+        if not isinstance(result, Mapping):
+            return result
+        result = dict(result)
+        trials._results[trial.number] = result
+        status = result.get("status")
+        if status not in (STATUS_OK, STATUS_FAIL):
+            raise ValueError(
+                f"the objective's result dict needs 'status' 'ok' or 'fail', got {status!r}"
+            )
+        if status == STATUS_FAIL:
+            return math.nan
+        if "loss" not in result:
+            raise ValueError("a result dict with status 'ok' needs a 'loss'")
+        return result["loss"]
+
+    return objective
+
+
+def fmin(
+    fn: Callable[[Any], Any],
+    space: Any,
+    algo: Any = None,
+    max_evals: int | None = None,
+    timeout: float | None = None,
+    loss_threshold: float | None = None,
+    trials: Trials | None = None,
+    rstate: Any = None,
+    catch_eval_exceptions: bool = False,
+    return_argmin: bool = True,
+    show_progressbar: bool = True,
+) -> dict[str, Any] | None:
+    """Minimise ``fn`` over ``space``, as hyperopt's ``fmin`` does.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(config)`` returns a loss, or a dict with ``'status'`` (``STATUS_OK``
+        or ``STATUS_FAIL``), ``'loss'`` and any other entries to keep.
+    space : object
+        A space built with :mod:`tpe_core.hp` or parzen distributions.
+    algo : Suggest, optional
+        ``rand.suggest`` (the default), possibly under ``functools.partial``,
+        or any parzen sampler.
+    max_evals : int, optional
+        Total number of trials in ``trials`` once this call returns.
+    timeout : float, optional
+        Stop starting trials after this many seconds.
+    loss_threshold : float, optional
+        Stop once a loss at or below this is found.
+    trials : Trials, optional
+        Where to record the search (and continue an earlier one).
+    rstate : numpy.random.Generator or int, optional
+        Seed of the search.
+    catch_eval_exceptions : bool, default=False
+        Record an exception of ``fn`` as a failed trial and go on, instead of
+        raising it (the trial is recorded either way).
+    return_argmin : bool, default=True
+        Return the best values by label; otherwise return None.
+    show_progressbar : bool, default=True
+        Show a progress bar.
+
+    Returns
+    -------
+    dict or None
+        The best trial's values by label, with the option index for an
+        ``hp.choice``: pass it to :func:`space_eval` to get the configuration.
+
+    Examples
+    --------
+    >>> from tpe_core import fmin, hp, rand, Trials
+    >>> trials = Trials()
+    >>> best = fmin(lambda x: (x - 1) ** 2, hp.uniform("x", -5, 5), algo=rand.suggest,
+    ...             max_evals=50, trials=trials, rstate=np.random.default_rng(0),
+    ...             show_progressbar=False)
+    >>> abs(best["x"] - 1) < 1
+    True
+    """
+    from tpe_core import rand
+
+    trials = Trials() if trials is None else trials
+    if trials.study is None:
+        sampler = _resolve_algo(rand.suggest if algo is None else algo, _seed_from_rstate(rstate))
+        trials.study = Study(space, sampler=sampler)
+    elif SearchSpace.coerce(space).names != trials.study.search_space.names:
+        raise ValueError("fmin: these trials belong to a search over a different space")
+    study = trials.study
+    n_trials = None if max_evals is None else max(0, max_evals - len(trials))
+    callbacks = []
+    if loss_threshold is not None:
+        callbacks.append(
+            lambda s, t: s.stop() if t.value is not None and t.value <= loss_threshold else None
+        )
+    study.optimize(
+        _objective(fn, trials),
+        n_trials=n_trials,
+        timeout=timeout,
+        catch=(Exception,) if catch_eval_exceptions else (),
+        callbacks=callbacks,
+        show_progress=show_progressbar,
+    )
+    return trials.argmin if return_argmin else None
+
+
+def space_eval(space: Any, hp_assignment: Mapping[str, Any]) -> Any:
+    """Fill ``space`` with values by label, as hyperopt's ``space_eval`` does.
+
+    Parameters
+    ----------
+    space : object
+        The space given to ``fmin``.
+    hp_assignment : dict
+        Values by label, an option index for each ``hp.choice`` (what
+        ``fmin`` returns). Values of branches not chosen are ignored.
+
+    Returns
+    -------
+    object
+        The configuration in the shape of the space.
+
+    Examples
+    --------
+    >>> from tpe_core import hp
+    >>> space = {"act": hp.choice("act", ["relu", "tanh"]), "lr": hp.uniform("lr", 0, 1)}
+    >>> space_eval(space, {"act": 1, "lr": 0.5})
+    {'act': 'tanh', 'lr': 0.5}
+    """
+    compiled = SearchSpace.coerce(space)
+    row = compiled.encode_params(hp_assignment, index_categoricals=True, ignore_inactive=True)
+    return compiled.decode_config(row)

@@ -1,0 +1,7 @@
+"""Samplers: given a space and the history, propose the next configuration."""
+
+from tpe_core._samplers._base import BaseSampler
+from tpe_core._samplers._grid import GridSampler
+from tpe_core._samplers._random import RandomSampler
+
+__all__ = ["BaseSampler", "GridSampler", "RandomSampler"]

@@ -1,0 +1,73 @@
+"""The sampler interface."""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+
+from tpe_core._history import History
+from tpe_core._space import SearchSpace
+
+__all__ = ["BaseSampler"]
+
+
+def check_seed(seed: object) -> int | None:
+    """Validate a ``seed`` argument: None or a non-negative integer."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be None or a non-negative integer, got seed={seed!r}")
+    return int(seed)
+
+
+class BaseSampler(abc.ABC):
+    """Proposes configurations; pure strategy.
+
+    A sampler never runs an objective and never touches storage: given the
+    compiled space and the encoded history of the study, it returns the
+    encoded row of the next configuration. The randomness for trial
+    ``number`` is derived from ``(seed, number)`` alone, so the same seed and
+    the same history give the same proposal, also after a study is resumed.
+
+    Parameters
+    ----------
+    seed : int, optional
+        Seed of the sampler's randomness; a fresh random one when omitted.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = check_seed(seed)
+        self._entropy = (
+            self.seed if self.seed is not None else int(np.random.SeedSequence().entropy)
+        )
+
+    def _rng(self, number: int) -> np.random.Generator:
+        """The random generator for the proposal of trial ``number``."""
+        return np.random.default_rng(np.random.SeedSequence([self._entropy, number]))
+
+    @abc.abstractmethod
+    def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
+        """Propose the configuration of trial ``number``.
+
+        Parameters
+        ----------
+        space : SearchSpace
+            The study's compiled space.
+        history : History
+            Every trial asked so far, running ones included.
+        number : int
+            Number of the trial being asked.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            The encoded configuration, NaN for inactive parameters.
+        """
+
+    def is_exhausted(self, space: SearchSpace, history: History) -> bool:
+        """Whether the sampler has nothing left to propose (a finished grid)."""
+        return False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed!r})"

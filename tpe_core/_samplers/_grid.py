@@ -1,0 +1,164 @@
+"""Grid search over the study's own space."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tpe_core._history import History
+from tpe_core._samplers._base import BaseSampler
+from tpe_core._space import Param, SearchSpace, SpaceError, format_path
+
+__all__ = ["GridSampler"]
+
+# A grid larger than this is almost surely a mistake (an unstepped Int over a
+# huge range); it would also not fit in memory.
+_MAX_GRID_POINTS = 10_000_000
+
+
+def _product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Every row of ``left`` combined with every row of ``right``.
+
+    Both are encoded rows of the same width whose set columns are disjoint
+    (NaN elsewhere); the result has ``len(left) * len(right)`` rows, ``left``
+    varying slowest.
+    """
+    size = len(left) * len(right)
+    if size > _MAX_GRID_POINTS:
+        raise SpaceError(
+            f"the grid has more than {_MAX_GRID_POINTS:,} points; give Floats and Ints "
+            "a coarser step, use fewer n_points, or use random or TPE search"
+        )
+    a = np.repeat(left, len(right), axis=0)
+    b = np.tile(right, (len(left), 1))
+    return np.where(np.isnan(a), b, a)
+
+
+def enumerate_grid(space: SearchSpace, n_points: int | None) -> np.ndarray:
+    """All grid points of a space, encoded.
+
+    A conditional Categorical contributes, for each option, the grid of that
+    branch's own parameters; parameters of other branches stay NaN.
+
+    Returns
+    -------
+    ndarray of shape (n_points_total, n_params)
+    """
+    children: dict[tuple[int | None, int | None], list[int]] = {}
+    for j, p in enumerate(space.params):
+        children.setdefault((p.parent, p.branch), []).append(j)
+
+    def scope_grid(columns: list[int]) -> np.ndarray:
+        grid = np.full((1, len(space)), np.nan)
+        for j in columns:
+            grid = _product(grid, column_grid(j, space.params[j]))
+        return grid
+
+    def column_grid(j: int, p: Param) -> np.ndarray:
+        try:
+            values = p.distribution._grid(n_points)
+        except ValueError as e:
+            raise SpaceError(f"{format_path(p.path)}: {e}") from e
+        if not p.conditional:
+            block = np.full((len(values), len(space)), np.nan)
+            block[:, j] = values
+            return block
+        blocks = []
+        for b in range(len(values)):
+            block = scope_grid(children.get((j, b), []))
+            block[:, j] = b
+            blocks.append(block)
+        return np.vstack(blocks)
+
+    return scope_grid(children.get((None, None), []))
+
+
+def _row_keys(rows: np.ndarray) -> list[bytes]:
+    """Hashable keys of encoded rows (NaN and -0.0 made canonical)."""
+    canonical = np.where(np.isnan(rows), np.inf, rows + 0.0)
+    return [r.tobytes() for r in canonical]
+
+
+class GridSampler(BaseSampler):
+    """Visits every point of the study's space exactly once.
+
+    The grid holds every option of a Categorical, every value of an Int on
+    its step, every value of a stepped Float, and ``n_points`` values of an
+    unstepped Float (log-spaced when ``log=True``). A conditional Categorical
+    expands only its chosen branch's parameters. Once every point has been
+    asked, :meth:`Study.optimize` stops.
+
+    Parameters
+    ----------
+    n_points : int, optional
+        Number of values of each unstepped Float. Without it, a space with
+        an unstepped Float is an error.
+    shuffle : bool, default=False
+        Visit the points in a random order (set by ``seed``) instead of the
+        natural one (first parameter varying slowest).
+    seed : int, optional
+        Seed of the shuffled order.
+
+    Examples
+    --------
+    >>> from tpe_core import Categorical, Int, Study
+    >>> study = Study({"a": Int(1, 3), "b": Categorical(["x", "y"])}, sampler=GridSampler())
+    >>> study.optimize(lambda c: c["a"])
+    >>> len(study.trials)
+    6
+    """
+
+    def __init__(
+        self, n_points: int | None = None, shuffle: bool = False, seed: int | None = None
+    ) -> None:
+        super().__init__(seed)
+        if n_points is not None and (
+            isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 1
+        ):
+            raise ValueError(f"n_points must be None or a positive integer, got n_points={n_points!r}")
+        self.n_points = n_points
+        self.shuffle = bool(shuffle)
+        self._state: tuple[SearchSpace, np.ndarray, dict[bytes, int]] | None = None
+        self._seen: tuple[History, int, np.ndarray] | None = None
+
+    def grid(self, space: SearchSpace) -> np.ndarray:
+        """The grid points of ``space`` in visiting order, encoded.
+
+        Returns
+        -------
+        ndarray of shape (n_grid_points, n_params)
+        """
+        if self._state is None or self._state[0] is not space:
+            points = enumerate_grid(space, self.n_points)
+            if self.shuffle:
+                points = points[np.random.default_rng(self._entropy).permutation(len(points))]
+            self._state = (space, points, {k: i for i, k in enumerate(_row_keys(points))})
+            self._seen = None
+        return self._state[1]
+
+    def _visited(self, space: SearchSpace, history: History) -> np.ndarray:
+        """Mask of the grid points that some trial of ``history`` already has."""
+        self.grid(space)
+        assert self._state is not None
+        _, points, index = self._state
+        if self._seen is None or self._seen[0] is not history or self._seen[1] > len(history):
+            self._seen = (history, 0, np.zeros(len(points), dtype=bool))
+        _, n_seen, visited = self._seen
+        for key in _row_keys(history.rows[n_seen:]):
+            if key in index:
+                visited[index[key]] = True
+        self._seen = (history, len(history), visited)
+        return visited
+
+    def is_exhausted(self, space: SearchSpace, history: History) -> bool:
+        return bool(self._visited(space, history).all())
+
+    def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
+        free = np.flatnonzero(~self._visited(space, history))
+        if not free.size:
+            raise RuntimeError(
+                f"all {len(self.grid(space))} grid points have been asked; the grid is exhausted"
+            )
+        return self.grid(space)[free[0]].copy()
+
+    def __repr__(self) -> str:
+        return f"GridSampler(n_points={self.n_points!r}, shuffle={self.shuffle!r}, seed={self.seed!r})"

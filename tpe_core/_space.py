@@ -1,0 +1,441 @@
+"""Search spaces: nested structures of distributions, compiled once.
+
+A space is a nested structure of dicts, lists and tuples whose leaves are
+distributions (:class:`Float`, :class:`Int`, :class:`Categorical`,
+:class:`Normal`, or a scipy.stats frozen distribution) or constants. A
+:class:`Categorical` whose options hold distributions makes a conditional
+space: only the chosen branch's parameters are active.
+
+:class:`SearchSpace` compiles such a structure into
+
+* a flat, ordered list of :class:`Param` records (a parent Categorical always
+  comes before the parameters of its branches);
+* a template that rebuilds the configuration, in the shape of the space,
+  from one encoded row.
+
+Encoding
+--------
+A configuration is encoded as one float64 row with a column per parameter:
+the raw value of a numeric parameter, the option index of a Categorical,
+and NaN for a parameter that is inactive in this configuration. Samplers
+work on these rows directly; a history of trials is a ``(n_trials,
+n_params)`` matrix.
+
+Names
+-----
+A parameter is named by its path in the space, the components joined by
+``/``: dict keys, list and tuple positions, and for a parameter inside a
+branch of a conditional Categorical, the index of that branch. In
+``{"model": Categorical([{"C": Float(...)}, {"depth": Int(...)}])}`` the
+parameters are ``model``, ``model/0/C`` and ``model/1/depth``. A flat dict
+space keeps its plain keys. A distribution with a ``label`` is named by its
+label instead (as hyperopt's ``hp`` functions do). A space that is a single
+distribution without a label names it ``x``. Names must be unique.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tpe_core._distributions import Categorical, Distribution
+
+__all__ = ["Param", "SearchSpace", "SpaceError", "from_sklearn"]
+
+_ROOT_NAME = "x"
+
+
+class SpaceError(ValueError):
+    """A search space is ill-formed, or a configuration does not fit it."""
+
+
+def format_path(path: tuple[Any, ...]) -> str:
+    """``('model', 1, 'C')`` -> ``"space['model'][1]['C']"``."""
+    return "space" + "".join(f"[{part!r}]" for part in path)
+
+
+class _ScipyDistribution(Distribution):
+    """A scipy.stats (frozen) distribution used as a leaf, as scikit-learn's
+    ``RandomizedSearchCV`` accepts; only prior sampling uses it."""
+
+    def __init__(self, dist: Any, *, label: str | None = None) -> None:
+        import scipy.stats
+
+        self.dist = dist
+        self.label = label
+        self.discrete = isinstance(getattr(dist, "dist", dist), scipy.stats.rv_discrete)
+
+    def _describe(self) -> str:
+        name = getattr(getattr(self.dist, "dist", self.dist), "name", "distribution")
+        return f"scipy.stats.{name}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ScipyDistribution) and other.dist is self.dist
+
+    __hash__ = Distribution.__hash__
+
+    def _draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.asarray(self.dist.rvs(size=size, random_state=rng), dtype=float)
+
+    def _decode(self, x: float) -> int | float:
+        return int(round(x)) if self.discrete else float(x)
+
+    def _encode(self, value: Any) -> float:
+        if isinstance(value, (bool, str, bytes)) or not isinstance(
+            value, (int, float, np.integer, np.floating)
+        ):
+            raise self._error(f"expected a number, got {value!r}")
+        return float(value)
+
+
+def _is_scipy_distribution(obj: Any) -> bool:
+    return hasattr(obj, "rvs") and not isinstance(obj, Distribution)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a compiled space.
+
+    Attributes
+    ----------
+    name : str
+        The parameter's name (its label, or its path joined by ``/``).
+    path : tuple
+        Path from the root of the space, for error messages.
+    distribution : Distribution
+        Its distribution.
+    parent : int or None
+        Column of the conditional Categorical whose branch holds it, or None
+        when it is always active.
+    branch : int or None
+        Option index of that Categorical under which it is active.
+    conditional : bool
+        Whether this is a Categorical whose options hold parameters; it is
+        then recorded by the index of the chosen branch.
+    """
+
+    name: str
+    path: tuple[Any, ...]
+    distribution: Distribution
+    parent: int | None
+    branch: int | None
+    conditional: bool
+
+
+def _holds_distribution(node: Any) -> bool:
+    if isinstance(node, Distribution) or _is_scipy_distribution(node):
+        return True
+    if isinstance(node, Mapping):
+        return any(_holds_distribution(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return any(_holds_distribution(v) for v in node)
+    return False
+
+
+# Template nodes: rebuild the configuration from an encoded row.
+class _Const:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def fill(self, row: np.ndarray, params: Sequence[Param]) -> Any:
+        return self.value
+
+
+class _Leaf:
+    def __init__(self, column: int) -> None:
+        self.column = column
+
+    def fill(self, row: np.ndarray, params: Sequence[Param]) -> Any:
+        return params[self.column].distribution._decode(row[self.column])
+
+
+class _Branch:
+    def __init__(self, column: int, options: list[Any]) -> None:
+        self.column = column
+        self.options = options
+
+    def fill(self, row: np.ndarray, params: Sequence[Param]) -> Any:
+        return self.options[int(row[self.column])].fill(row, params)
+
+
+class _Container:
+    def __init__(self, kind: type, keys: list[Any], children: list[Any]) -> None:
+        self.kind = kind
+        self.keys = keys
+        self.children = children
+
+    def fill(self, row: np.ndarray, params: Sequence[Param]) -> Any:
+        values = [child.fill(row, params) for child in self.children]
+        if self.kind is dict:
+            return dict(zip(self.keys, values))
+        if hasattr(self.kind, "_fields"):  # a namedtuple
+            return self.kind(*values)
+        return self.kind(values)
+
+
+class SearchSpace:
+    """A search space compiled for sampling, encoding and decoding.
+
+    Parameters
+    ----------
+    space : dict, list, tuple, Distribution or SearchSpace
+        The space definition (see the module docstring for the language).
+
+    Attributes
+    ----------
+    space : object
+        The definition, as given.
+    params : tuple of Param
+        The parameters, parents before the parameters of their branches.
+    names : tuple of str
+        The parameter names, in column order.
+
+    Raises
+    ------
+    SpaceError
+        When names collide or an element cannot be part of a space; the
+        message names the offending path, e.g. ``space['model'][1]['C']``.
+
+    Examples
+    --------
+    >>> from tpe_core import Categorical, Float, Int
+    >>> space = SearchSpace({
+    ...     "lr": Float(1e-4, 1e-1, log=True),
+    ...     "model": Categorical([{"depth": Int(1, 4)}, {"width": Int(8, 64)}]),
+    ... })
+    >>> space.names
+    ('lr', 'model', 'model/0/depth', 'model/1/width')
+    """
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+        params: list[Param] = []
+        self._template = self._compile(space, (), None, None, params)
+        self.params = tuple(params)
+        self.names = tuple(p.name for p in params)
+        self._check_unique_names()
+        self._columns = {name: j for j, name in enumerate(self.names)}
+
+    @classmethod
+    def coerce(cls, space: Any) -> SearchSpace:
+        """Return ``space`` itself when already compiled, else compile it."""
+        return space if isinstance(space, SearchSpace) else cls(space)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({self.space!r})"
+
+    # ------------------------------------------------------------ compiling
+    def _compile(
+        self,
+        node: Any,
+        path: tuple[Any, ...],
+        parent: int | None,
+        branch: int | None,
+        params: list[Param],
+    ) -> Any:
+        if _is_scipy_distribution(node):
+            node = _ScipyDistribution(node)
+        if isinstance(node, Distribution):
+            return self._compile_leaf(node, path, parent, branch, params)
+        if isinstance(node, Mapping):
+            keys = list(node)
+            for key in keys:
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    raise SpaceError(
+                        f"{format_path(path)}: keys must be strings, got {key!r} "
+                        f"({type(key).__name__})"
+                    )
+            children = [self._compile(node[k], path + (k,), parent, branch, params) for k in keys]
+            return _Container(dict, keys, children)
+        if isinstance(node, (list, tuple)):
+            children = [
+                self._compile(v, path + (i,), parent, branch, params) for i, v in enumerate(node)
+            ]
+            return _Container(type(node) if isinstance(node, tuple) else list, [], children)
+        return _Const(node)
+
+    def _compile_leaf(
+        self,
+        dist: Distribution,
+        path: tuple[Any, ...],
+        parent: int | None,
+        branch: int | None,
+        params: list[Param],
+    ) -> Any:
+        name = dist.label if dist.label is not None else "/".join(map(str, path)) or _ROOT_NAME
+        if not isinstance(name, str) or not name:
+            raise SpaceError(f"{format_path(path)}: label must be a non-empty string, got {name!r}")
+        conditional = isinstance(dist, Categorical) and any(
+            _holds_distribution(option) for option in dist.choices
+        )
+        param = Param(name, path, dist, parent, branch, conditional)
+        column = len(params)
+        params.append(param)
+        if not isinstance(dist, Categorical) or not conditional:
+            return _Leaf(column)
+        options = [
+            self._compile(option, path + (b,), column, b, params)
+            for b, option in enumerate(dist.choices)
+        ]
+        return _Branch(column, options)
+
+    def _check_unique_names(self) -> None:
+        seen: dict[str, Param] = {}
+        for p in self.params:
+            if p.name in seen:
+                raise SpaceError(
+                    f"{format_path(p.path)}: parameter name {p.name!r} is already used at "
+                    f"{format_path(seen[p.name].path)}; labels must be unique"
+                )
+            seen[p.name] = p
+
+    # ------------------------------------------------------------ activity
+    def active_mask(self, rows: np.ndarray) -> np.ndarray:
+        """Which parameters each row activates, from its Categorical choices.
+
+        Parameters
+        ----------
+        rows : ndarray of shape (n_rows, n_params)
+            Encoded values; those of inactive parameters are ignored.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_rows, n_params)
+        """
+        active = np.ones(rows.shape, dtype=bool)
+        for j, p in enumerate(self.params):
+            if p.parent is not None:
+                active[:, j] = active[:, p.parent] & (rows[:, p.parent] == p.branch)
+        return active
+
+    # ------------------------------------------------------------ decoding
+    def decode_config(self, row: np.ndarray) -> Any:
+        """The configuration, in the shape of the space, for one encoded row."""
+        return self._template.fill(row, self.params)
+
+    def decode_params(self, row: np.ndarray, *, index_categoricals: bool = False) -> dict[str, Any]:
+        """The active parameters of one encoded row, flat, by name.
+
+        A conditional Categorical gives the index of its chosen branch; any
+        other Categorical gives its chosen option, or its index when
+        ``index_categoricals`` is true (hyperopt's convention).
+        """
+        out: dict[str, Any] = {}
+        for x, p in zip(row, self.params):
+            if np.isnan(x):
+                continue
+            if isinstance(p.distribution, Categorical) and (p.conditional or index_categoricals):
+                out[p.name] = int(x)
+            else:
+                out[p.name] = p.distribution._decode(x)
+        return out
+
+    # ------------------------------------------------------------ encoding
+    def encode_params(
+        self,
+        params: Mapping[str, Any],
+        *,
+        index_categoricals: bool = False,
+        ignore_inactive: bool = False,
+    ) -> np.ndarray:
+        """Encode flat parameters (as :meth:`decode_params` gives) into a row.
+
+        Every active parameter must be given; unknown names are errors, and
+        so are parameters of branches that are not chosen unless
+        ``ignore_inactive`` is true.
+        """
+        unknown = [name for name in params if name not in self._columns]
+        if unknown:
+            raise SpaceError(self._unknown_message(unknown[0]))
+        row = np.full(len(self.params), np.nan)
+        for j, p in enumerate(self.params):
+            active = p.parent is None or row[p.parent] == p.branch
+            if not active:
+                if p.name in params and not ignore_inactive:
+                    raise SpaceError(
+                        f"parameter {p.name!r} is not active: it belongs to branch {p.branch} "
+                        f"of {self.params[p.parent].name!r}"  # type: ignore[index]
+                    )
+                continue
+            if p.name not in params:
+                raise SpaceError(f"parameter {p.name!r} is missing")
+            row[j] = self._encode_one(p, params[p.name], index_categoricals)
+        return row
+
+    def _encode_one(self, p: Param, value: Any, index_categoricals: bool) -> float:
+        dist = p.distribution
+        try:
+            if isinstance(dist, Categorical) and (p.conditional or index_categoricals):
+                return dist._encode_index(value)
+            return dist._encode(value)
+        except ValueError as e:
+            raise SpaceError(f"{format_path(p.path)}: {e}") from e
+
+    def _unknown_message(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {list(self.names)!r}"
+        return f"unknown parameter {name!r}{hint}"
+
+
+def from_sklearn(param_distributions: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
+    """Turn scikit-learn style ``param_distributions`` into a parzen space.
+
+    As ``RandomizedSearchCV`` and ``GridSearchCV`` read them: a list of
+    values is a :class:`Categorical`, a scipy.stats distribution is kept (and
+    sampled by random search), a parzen distribution is kept, and a list of
+    such dicts is a choice between them (a conditional space).
+
+    Parameters
+    ----------
+    param_distributions : dict or list of dict
+        Parameter names (``"C"``, ``"net__lr"``) to lists or distributions.
+
+    Returns
+    -------
+    dict or Categorical
+        A space for :class:`Study` or :class:`SearchSpace`.
+
+    Examples
+    --------
+    >>> from tpe_core import Float
+    >>> from_sklearn({"kernel": ["linear", "rbf"], "C": Float(1e-3, 1e3, log=True)})
+    {'kernel': Categorical(choices=('linear', 'rbf'), weights=None, label=None), \
+'C': Float(low=0.001, high=1000.0, log=True, step=None, label=None)}
+    """
+    if isinstance(param_distributions, Mapping):
+        return _grid_dict(param_distributions, ())
+    if isinstance(param_distributions, Sequence) and not isinstance(param_distributions, str):
+        if not param_distributions:
+            raise SpaceError("param_distributions: an empty list has no parameters")
+        return Categorical([_grid_dict(d, (i,)) for i, d in enumerate(param_distributions)])
+    raise SpaceError(
+        "param_distributions must be a dict or a list of dicts, got "
+        f"{type(param_distributions).__name__}"
+    )
+
+
+def _grid_dict(grid: Any, path: tuple[Any, ...]) -> dict[str, Any]:
+    if not isinstance(grid, Mapping):
+        raise SpaceError(f"{format_path(path)}: expected a dict of parameters, got {grid!r}")
+    out = {}
+    for name, values in grid.items():
+        if isinstance(values, Distribution) or _is_scipy_distribution(values):
+            out[name] = values
+        elif isinstance(values, Sequence) and not isinstance(values, str):
+            try:
+                out[name] = Categorical(values)
+            except ValueError as e:
+                raise SpaceError(f"{format_path(path + (name,))}: {e}") from e
+        else:
+            raise SpaceError(
+                f"{format_path(path + (name,))}: expected a list of values or a distribution, "
+                f"got {values!r}"
+            )
+    return out

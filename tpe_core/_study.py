@@ -1,0 +1,424 @@
+"""Studies: a space, a sampler and the trials run so far."""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import logging
+import math
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from tpe_core._history import History
+from tpe_core._samplers import BaseSampler, RandomSampler
+from tpe_core._space import SearchSpace
+from tpe_core._trial import Trial, TrialPruned, TrialState, as_objective_value
+
+__all__ = ["Study"]
+
+_logger = logging.getLogger("tpe_core")
+
+_DIRECTIONS = ("minimize", "maximize")
+
+Objective = Callable[..., Any]
+Callback = Callable[["Study", Trial], None]
+
+
+def _wants_trial(objective: Objective) -> bool:
+    """Whether the objective takes ``(config, trial)`` rather than ``(config)``.
+
+    It does when it has two or more positional parameters without defaults.
+    """
+    try:
+        signature = inspect.signature(objective)
+    except (TypeError, ValueError):
+        return False
+    positional = [
+        p
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return len(positional) >= 2
+
+
+def _check_optimize_args(
+    objective: Objective,
+    n_trials: int | None,
+    timeout: float | None,
+    catch: Iterable[type[BaseException]],
+    callbacks: Iterable[Callback],
+) -> tuple[tuple[type[BaseException], ...], tuple[Callback, ...]]:
+    if not callable(objective):
+        raise TypeError(f"objective must be callable, got {objective!r}")
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 0
+    ):
+        raise ValueError(f"n_trials must be None or a non-negative integer, got n_trials={n_trials!r}")
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not timeout > 0
+        or math.isnan(timeout)
+    ):
+        raise ValueError(f"timeout must be None or a positive number of seconds, got timeout={timeout!r}")
+    catch = (catch,) if isinstance(catch, type) else tuple(catch)
+    for exc in catch:
+        if not (isinstance(exc, type) and issubclass(exc, Exception)):
+            raise TypeError(f"catch must hold Exception subclasses, got {exc!r}")
+    callbacks = tuple(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise TypeError(f"callbacks must be callables cb(study, trial), got {cb!r}")
+    return catch, callbacks
+
+
+class Study:
+    """A hyperparameter search: a space, a sampler and the trials so far.
+
+    Parameters
+    ----------
+    space : dict, list, tuple, Distribution or SearchSpace
+        What to search (see :class:`SearchSpace` for the language).
+    sampler : BaseSampler, optional
+        How to propose configurations; :class:`RandomSampler` by default.
+    direction : {"minimize", "maximize"}, default="minimize"
+        Whether lower or higher objective values are better.
+    study_name : str, optional
+        A name for the study, shown in reports.
+
+    Examples
+    --------
+    >>> from tpe_core import Categorical, Float, RandomSampler
+    >>> space = {"lr": Float(1e-4, 1e-1, log=True), "act": Categorical(["relu", "tanh"])}
+    >>> study = Study(space, sampler=RandomSampler(seed=1))
+    >>> study.optimize(lambda config: abs(config["lr"] - 0.01), n_trials=30)
+    >>> sorted(study.best_params)
+    ['act', 'lr']
+    """
+
+    def __init__(
+        self,
+        space: Any,
+        *,
+        sampler: BaseSampler | None = None,
+        direction: str = "minimize",
+        study_name: str | None = None,
+    ) -> None:
+        if direction not in _DIRECTIONS:
+            raise ValueError(f"direction must be 'minimize' or 'maximize', got direction={direction!r}")
+        if sampler is not None and not isinstance(sampler, BaseSampler):
+            raise TypeError(
+                f"sampler must be a parzen sampler (RandomSampler(), GridSampler(), ...), "
+                f"got {sampler!r}"
+            )
+        self.search_space = SearchSpace.coerce(space)
+        self.sampler = sampler if sampler is not None else RandomSampler()
+        self.direction = direction
+        self.study_name = study_name
+        self._trials: list[Trial] = []
+        self._history = History(len(self.search_space))
+        self._stop_requested = False
+
+    # ------------------------------------------------------------ ask / tell
+    def ask(self) -> Trial:
+        """Start a new trial with the sampler's next configuration.
+
+        Returns
+        -------
+        Trial
+            A RUNNING trial; evaluate ``trial.config`` and :meth:`tell` the result.
+        """
+        number = len(self._trials)
+        row = np.asarray(self.sampler.sample(self.search_space, self._history, number), dtype=float)
+        self._history.append(row)
+        trial = Trial(self, number, row)
+        self._trials.append(trial)
+        return trial
+
+    def tell(
+        self,
+        trial: Trial | int,
+        value_or_state: float | TrialState,
+        *,
+        error: str | None = None,
+    ) -> Trial:
+        """Finish a running trial.
+
+        Parameters
+        ----------
+        trial : Trial or int
+            The trial, or its number.
+        value_or_state : float or TrialState
+            The objective value (the trial becomes COMPLETE; a NaN, an inf or
+            a non-number makes it FAIL with the reason), or
+            ``TrialState.PRUNED`` / ``TrialState.FAIL``.
+        error : str, optional
+            Why the trial failed, for a FAIL state.
+
+        Returns
+        -------
+        Trial
+            The finished trial.
+        """
+        trial = self._running_trial(trial)
+        if isinstance(value_or_state, TrialState):
+            if value_or_state is TrialState.COMPLETE:
+                raise ValueError("tell: a COMPLETE trial needs its value; pass the value instead")
+            if value_or_state is TrialState.RUNNING:
+                raise ValueError("tell: the state must be a finished one (PRUNED or FAIL)")
+            self._finish(trial, value_or_state, None, error)
+        else:
+            value, reason = as_objective_value(value_or_state)
+            if value is None:
+                self._finish(trial, TrialState.FAIL, None, reason)
+            else:
+                self._finish(trial, TrialState.COMPLETE, value, None)
+        return trial
+
+    def _running_trial(self, trial: Trial | int) -> Trial:
+        if isinstance(trial, Trial):
+            if trial._study is not self:
+                raise ValueError(f"trial {trial.number} belongs to another study")
+        elif isinstance(trial, (int, np.integer)) and 0 <= trial < len(self._trials):
+            trial = self._trials[int(trial)]
+        else:
+            raise ValueError(f"no trial {trial!r} in this study ({len(self._trials)} trials)")
+        if trial.state.is_finished():
+            raise ValueError(f"trial {trial.number} is already finished ({trial.state.value})")
+        return trial
+
+    def _finish(
+        self, trial: Trial, state: TrialState, value: float | None, error: str | None
+    ) -> None:
+        if state is TrialState.PRUNED and trial.last_step is not None:
+            value = trial.intermediate_values[trial.last_step]
+        trial.state = state
+        trial.value = value
+        trial.error = error
+        trial.datetime_complete = datetime.datetime.now()
+        self._history.finish(trial.number, state.value, value)
+        if state is TrialState.FAIL:
+            reason = (error or "no reason given").splitlines()[0]
+            _logger.warning("Trial %d failed: %s", trial.number, reason)
+        else:
+            _logger.info("Trial %d finished %s with value %r.", trial.number, state.value, value)
+
+    # ------------------------------------------------------------ optimize
+    def optimize(
+        self,
+        objective: Objective,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        catch: Iterable[type[Exception]] = (Exception,),
+        callbacks: Iterable[Callback] = (),
+        show_progress: bool = False,
+    ) -> None:
+        """Run trials: ask a configuration, evaluate it, tell the result.
+
+        Parameters
+        ----------
+        objective : callable
+            ``objective(config) -> float``, or ``objective(config, trial) ->
+            float`` when it has two positional parameters (to
+            :meth:`Trial.report` intermediate values and ask
+            :meth:`Trial.should_prune`).
+        n_trials : int, optional
+            Number of trials to run in this call.
+        timeout : float, optional
+            Stop starting new trials after this many seconds.
+        catch : tuple of Exception classes, default=(Exception,)
+            Exceptions of the objective that fail the trial and let the
+            study go on. Any other exception fails the trial, then
+            propagates; so does ``KeyboardInterrupt``.
+        callbacks : sequence of callables
+            Each is called as ``callback(study, trial)`` after every trial;
+            one may call :meth:`stop`.
+        show_progress : bool, default=False
+            Show a progress bar with the best value so far.
+
+        Notes
+        -----
+        Without ``n_trials`` and ``timeout`` the study runs until the sampler
+        is exhausted (a finished grid), :meth:`stop` is called, or Ctrl-C.
+        An objective that returns NaN, inf or a non-number gives a FAIL
+        trial with the reason; raising :class:`TrialPruned` gives a PRUNED one.
+        """
+        catch, callbacks = _check_optimize_args(objective, n_trials, timeout, catch, callbacks)
+        with_trial = _wants_trial(objective)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        progress = _Progress(self, n_trials) if show_progress else None
+        self._stop_requested = False
+        done = 0
+        try:
+            while not self._stop_requested and (n_trials is None or done < n_trials):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if self.sampler.is_exhausted(self.search_space, self._history):
+                    _logger.info("The sampler is exhausted; stopping after %d trials.", done)
+                    break
+                trial = self.ask()
+                self._run(objective, trial, with_trial, catch)
+                done += 1
+                for callback in callbacks:
+                    callback(self, trial)
+                if progress is not None:
+                    progress.update()
+        finally:
+            if progress is not None:
+                progress.close()
+
+    def _run(
+        self,
+        objective: Objective,
+        trial: Trial,
+        with_trial: bool,
+        catch: tuple[type[BaseException], ...],
+    ) -> None:
+        """Evaluate one trial and record its outcome, whatever happens."""
+        try:
+            result = objective(trial.config, trial) if with_trial else objective(trial.config)
+        except TrialPruned:
+            self._finish(trial, TrialState.PRUNED, None, None)
+        except catch as e:
+            self._finish(trial, TrialState.FAIL, None, _describe_exception(e))
+        except BaseException as e:
+            self._finish(trial, TrialState.FAIL, None, _describe_exception(e))
+            raise
+        else:
+            self.tell(trial, result)
+
+    def stop(self) -> None:
+        """Ask a running :meth:`optimize` to stop after the current trial."""
+        self._stop_requested = True
+
+    # ------------------------------------------------------------ results
+    @property
+    def trials(self) -> list[Trial]:
+        """All trials, in number order (a new list each time)."""
+        return list(self._trials)
+
+    def get_trials(self, states: Sequence[TrialState] | None = None) -> list[Trial]:
+        """The trials in the given states (all of them by default)."""
+        if states is None:
+            return self.trials
+        return [t for t in self._trials if t.state in states]
+
+    @property
+    def best_trial(self) -> Trial:
+        """The COMPLETE trial with the best value (the first one on ties).
+
+        Raises
+        ------
+        ValueError
+            When no trial is COMPLETE yet.
+        """
+        complete = self.get_trials([TrialState.COMPLETE])
+        if not complete:
+            counts = {s.value: 0 for s in TrialState}
+            for t in self._trials:
+                counts[t.state.value] += 1
+            raise ValueError(
+                f"no COMPLETE trial yet, so no best trial (trials by state: {counts}); "
+                "run optimize() or check why the trials failed (trial.error)"
+            )
+        pick = min if self.direction == "minimize" else max
+        return pick(complete, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
+
+    @property
+    def best_value(self) -> float:
+        """The best objective value."""
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """The flat parameters of the best trial."""
+        return self.best_trial.params
+
+    @property
+    def best_config(self) -> Any:
+        """The configuration, in the shape of the space, of the best trial."""
+        return self.best_trial.config
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The trials as a list of flat records, one per trial.
+
+        Keys: ``number``, ``state``, ``value``, ``datetime_start``,
+        ``datetime_complete``, ``duration`` (seconds), ``error``, and
+        ``params_<name>`` for each parameter (None where inactive).
+        """
+        names = self.search_space.names
+        records = []
+        for t in self._trials:
+            params = t.params
+            duration = t.duration
+            record: dict[str, Any] = {
+                "number": t.number,
+                "state": t.state.value,
+                "value": t.value,
+                "datetime_start": t.datetime_start,
+                "datetime_complete": t.datetime_complete,
+                "duration": None if duration is None else duration.total_seconds(),
+                "error": t.error,
+            }
+            record.update({f"params_{name}": params.get(name) for name in names})
+            records.append(record)
+        return records
+
+    def to_dataframe(self) -> Any:
+        """The trials as a pandas DataFrame (see :meth:`to_records`).
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed; use :meth:`to_records` instead.
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:
+            raise ImportError(
+                "to_dataframe() needs pandas (pip install pandas); to_records() gives the "
+                "same table as a list of dicts"
+            ) from e
+        return pd.DataFrame.from_records(self.to_records())
+
+    def __repr__(self) -> str:
+        name = f"{self.study_name!r}, " if self.study_name else ""
+        return (
+            f"Study({name}direction={self.direction!r}, sampler={self.sampler!r}, "
+            f"n_trials={len(self._trials)})"
+        )
+
+
+def _describe_exception(e: BaseException) -> str:
+    """``"ValueError: message"`` followed by the traceback."""
+    summary = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+    details = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    return f"{summary}\n{details}"
+
+
+class _Progress:
+    """A tqdm progress bar showing the best value so far."""
+
+    def __init__(self, study: Study, n_trials: int | None) -> None:
+        from tqdm.auto import tqdm
+
+        self._study = study
+        self._bar = tqdm(total=n_trials, unit="trial", desc="parzen")
+
+    def update(self) -> None:
+        try:
+            best = self._study.best_value
+        except ValueError:
+            best = None
+        if best is not None:
+            self._bar.set_postfix(best=f"{best:.6g}", refresh=False)
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()

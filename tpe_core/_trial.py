@@ -1,0 +1,147 @@
+"""Trials: one evaluation of the objective at one configuration."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tpe_core._study import Study
+
+__all__ = ["Trial", "TrialPruned", "TrialState"]
+
+
+class TrialState(enum.Enum):
+    """Life cycle of a trial: RUNNING, then COMPLETE, PRUNED or FAIL."""
+
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+
+    def is_finished(self) -> bool:
+        return self is not TrialState.RUNNING
+
+
+class TrialPruned(Exception):
+    """Raise from an objective to end its trial as PRUNED.
+
+    Examples
+    --------
+    >>> def objective(config, trial):
+    ...     for epoch in range(10):
+    ...         trial.report(1.0 / (epoch + 1), step=epoch)
+    ...         if trial.should_prune():
+    ...             raise TrialPruned()
+    ...     return 0.1
+    """
+
+
+def _is_number_like(x: Any) -> bool:
+    return hasattr(x, "__float__") and not isinstance(x, (bool, np.bool_, str, bytes))
+
+
+def as_objective_value(result: Any) -> tuple[float | None, str | None]:
+    """Check what an objective returned: ``(value, None)`` or ``(None, reason)``."""
+    if not _is_number_like(result):
+        return None, f"the objective returned {result!r} ({type(result).__name__}), not a number"
+    try:
+        value = float(result)
+    except (TypeError, ValueError) as e:
+        return None, f"the objective returned {result!r}, which is not a single number ({e})"
+    if not math.isfinite(value):
+        return None, f"the objective returned {value!r}; a value must be finite"
+    return value, None
+
+
+class Trial:
+    """One evaluation of the objective.
+
+    Trials are created by :meth:`Study.ask` (or inside
+    :meth:`Study.optimize`), never directly.
+
+    Attributes
+    ----------
+    number : int
+        Position of the trial in its study, from 0.
+    state : TrialState
+        RUNNING until told, then COMPLETE, PRUNED or FAIL.
+    value : float or None
+        The objective's value (for a PRUNED trial: its last reported value).
+    intermediate_values : dict of int to float
+        Values reported with :meth:`report`, by step.
+    datetime_start, datetime_complete : datetime.datetime or None
+        When the trial was asked and when it finished.
+    error : str or None
+        Why a FAIL trial failed.
+    """
+
+    def __init__(self, study: Study, number: int, row: np.ndarray) -> None:
+        self._study = study
+        self._row = row
+        self.number = number
+        self.state = TrialState.RUNNING
+        self.value: float | None = None
+        self.intermediate_values: dict[int, float] = {}
+        self.datetime_start = datetime.datetime.now()
+        self.datetime_complete: datetime.datetime | None = None
+        self.error: str | None = None
+
+    @property
+    def config(self) -> Any:
+        """The configuration in the shape of the space, as the objective gets it
+        (a new copy at each access)."""
+        return self._study.search_space.decode_config(self._row)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The active parameters, flat, by name (see :class:`SearchSpace`)."""
+        return self._study.search_space.decode_params(self._row)
+
+    @property
+    def duration(self) -> datetime.timedelta | None:
+        """Time from start to completion, None while running."""
+        if self.datetime_complete is None:
+            return None
+        return self.datetime_complete - self.datetime_start
+
+    def report(self, value: float, step: int) -> None:
+        """Report an intermediate objective value, e.g. a validation loss per epoch.
+
+        Parameters
+        ----------
+        value : float
+            The value at this step.
+        step : int
+            A non-negative step number, such as the epoch. Reporting a step
+            twice keeps the latest value.
+        """
+        if self.state.is_finished():
+            raise RuntimeError(
+                f"trial {self.number} is {self.state.value}; report() is for running trials"
+            )
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"report: step must be a non-negative integer, got step={step!r}")
+        if not _is_number_like(value):
+            raise TypeError(f"report: value must be a number, got {value!r}")
+        self.intermediate_values[int(step)] = float(value)
+
+    @property
+    def last_step(self) -> int | None:
+        """The highest step reported so far, or None."""
+        return max(self.intermediate_values) if self.intermediate_values else None
+
+    def should_prune(self) -> bool:
+        """Whether the study's pruner says to stop this trial now.
+
+        Without a pruner this is always False.
+        """
+        return False
+
+    def __repr__(self) -> str:
+        value = "" if self.value is None else f", value={self.value!r}"
+        return f"Trial(number={self.number}, state={self.state.value}{value}, params={self.params!r})"

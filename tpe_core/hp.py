@@ -1,0 +1,155 @@
+"""hyperopt's ``hp`` constructors, on top of parzen's distributions.
+
+Port hyperopt code by changing the import: ``from tpe_core import hp``.
+Each function returns a parzen distribution whose ``label`` is the given
+label, so parameters are named by their labels (labels must be unique in a
+space). The bounds keep hyperopt's meaning: ``loguniform`` and
+``qloguniform`` take the bounds of ``log(value)``.
+
+Differences from hyperopt: quantised distributions draw the values of their
+step grid with equal probability, and ``qloguniform`` never gives 0 (its
+smallest value is ``q``).
+
+Examples
+--------
+>>> from tpe_core import hp
+>>> space = hp.choice("model", [
+...     {"type": "svm", "C": hp.loguniform("C", -3, 3)},
+...     {"type": "tree", "depth": hp.uniformint("depth", 1, 8)},
+... ])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tpe_core._distributions import Categorical, Distribution, Float, Int, Normal
+
+__all__ = [
+    "choice",
+    "lognormal",
+    "loguniform",
+    "normal",
+    "pchoice",
+    "qlognormal",
+    "qloguniform",
+    "qnormal",
+    "quniform",
+    "randint",
+    "uniform",
+    "uniformint",
+]
+
+
+def _build(function: str, label: str, args: dict[str, Any], make: Callable[[], Distribution]) -> Any:
+    """Build a distribution, naming the hp call and its label in any error."""
+    if not isinstance(label, str) or not label:
+        raise ValueError(f"hp.{function}: label must be a non-empty string, got {label!r}")
+    try:
+        return make()
+    except ValueError as e:
+        shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
+        raise ValueError(f"hp.{function}({label!r}, {shown}): {e}") from e
+
+
+def _q_bounds(low: float, high: float, q: float) -> tuple[float, float]:
+    if not q > 0:
+        raise ValueError(f"q must be > 0, got q={q!r}")
+    return round(low / q) * q, round(high / q) * q
+
+
+def uniform(label: str, low: float, high: float) -> Float:
+    """A float uniform in ``[low, high]``."""
+    return _build("uniform", label, {"low": low, "high": high}, lambda: Float(low, high, label=label))
+
+
+def loguniform(label: str, low: float, high: float) -> Float:
+    """``exp(uniform(low, high))``: log-uniform in ``[exp(low), exp(high)]``."""
+    return _build(
+        "loguniform",
+        label,
+        {"low": low, "high": high},
+        lambda: Float(math.exp(low), math.exp(high), log=True, label=label),
+    )
+
+
+def quniform(label: str, low: float, high: float, q: float) -> Float:
+    """``round(uniform(low, high) / q) * q``."""
+
+    def make() -> Float:
+        lo, hi = _q_bounds(low, high, q)
+        return Float(lo, hi, step=q, label=label)
+
+    return _build("quniform", label, {"low": low, "high": high, "q": q}, make)
+
+
+def qloguniform(label: str, low: float, high: float, q: float) -> Float:
+    """``round(exp(uniform(low, high)) / q) * q``, at least ``q``."""
+
+    def make() -> Float:
+        lo, hi = _q_bounds(math.exp(low), math.exp(high), q)
+        return Float(max(lo, q), hi, log=True, step=q, label=label)
+
+    return _build("qloguniform", label, {"low": low, "high": high, "q": q}, make)
+
+
+def uniformint(label: str, low: int, high: int) -> Int:
+    """An integer uniform in ``[low, high]``, both included."""
+    return _build("uniformint", label, {"low": low, "high": high}, lambda: Int(low, high, label=label))
+
+
+def randint(label: str, *bounds: int) -> Int:
+    """``randint(label, upper)``: an integer in ``[0, upper)``;
+    ``randint(label, low, high)``: an integer in ``[low, high)``."""
+    if len(bounds) not in (1, 2):
+        raise TypeError(f"hp.randint({label!r}, ...) takes upper, or low and high; got {bounds!r}")
+    low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+    return _build("randint", label, {"low": low, "high": high}, lambda: Int(low, high - 1, label=label))
+
+
+def choice(label: str, options: Sequence[Any]) -> Categorical:
+    """One of ``options``; options may be sub-spaces (a conditional space)."""
+    return _build("choice", label, {"options": options}, lambda: Categorical(options, label=label))
+
+
+def pchoice(label: str, p_options: Sequence[tuple[float, Any]]) -> Categorical:
+    """One of the options of ``[(probability, option), ...]``."""
+
+    def make() -> Categorical:
+        pairs = list(p_options)
+        if any(not isinstance(pair, tuple) or len(pair) != 2 for pair in pairs):
+            raise ValueError("p_options must be a list of (probability, option) pairs")
+        return Categorical([o for _, o in pairs], weights=[p for p, _ in pairs], label=label)
+
+    return _build("pchoice", label, {"p_options": p_options}, make)
+
+
+def normal(label: str, mu: float, sigma: float) -> Normal:
+    """A float with a Gaussian prior ``N(mu, sigma)`` (unbounded)."""
+    return _build("normal", label, {"mu": mu, "sigma": sigma}, lambda: Normal(mu, sigma, label=label))
+
+
+def qnormal(label: str, mu: float, sigma: float, q: float) -> Normal:
+    """``round(normal(mu, sigma) / q) * q``."""
+    return _build(
+        "qnormal", label, {"mu": mu, "sigma": sigma, "q": q}, lambda: Normal(mu, sigma, step=q, label=label)
+    )
+
+
+def lognormal(label: str, mu: float, sigma: float) -> Normal:
+    """``exp(normal(mu, sigma))``."""
+    return _build(
+        "lognormal", label, {"mu": mu, "sigma": sigma}, lambda: Normal(mu, sigma, log=True, label=label)
+    )
+
+
+def qlognormal(label: str, mu: float, sigma: float, q: float) -> Normal:
+    """``round(exp(normal(mu, sigma)) / q) * q``."""
+    return _build(
+        "qlognormal",
+        label,
+        {"mu": mu, "sigma": sigma, "q": q},
+        lambda: Normal(mu, sigma, log=True, step=q, label=label),
+    )

@@ -31,12 +31,20 @@ class History:
         Objective values, NaN where there is none (running, failed).
     states : ndarray of shape (n_trials,), int8
         State codes, see ``STATE_CODES``.
+    steps : ndarray of shape (n_trials,)
+        Last reported step of a PRUNED trial (its ``values`` entry is the
+        value reported at that step), NaN otherwise.
+    diverged : ndarray of shape (n_trials,), bool
+        FAIL trials whose objective returned NaN or an infinity (a diverged
+        training run), as opposed to raising an exception.
     """
 
     def __init__(self, n_params: int) -> None:
         self._rows = np.empty((8, n_params))
         self._values = np.empty(8)
         self._states = np.empty(8, dtype=np.int8)
+        self._steps = np.empty(8)
+        self._diverged = np.empty(8, dtype=bool)
         self._n = 0
 
     def __len__(self) -> int:
@@ -54,6 +62,14 @@ class History:
     def states(self) -> np.ndarray:
         return self._states[: self._n]
 
+    @property
+    def steps(self) -> np.ndarray:
+        return self._steps[: self._n]
+
+    @property
+    def diverged(self) -> np.ndarray:
+        return self._diverged[: self._n]
+
     def append(self, row: np.ndarray) -> int:
         """Add a running trial's row; return its index (its trial number)."""
         if self._n == len(self._values):
@@ -62,20 +78,30 @@ class History:
         self._rows[index] = row
         self._values[index] = np.nan
         self._states[index] = STATE_CODES["RUNNING"]
+        self._steps[index] = np.nan
+        self._diverged[index] = False
         self._n += 1
         return index
 
-    def finish(self, index: int, state: str, value: float | None) -> None:
-        """Record the final state (and value) of trial ``index``."""
+    def finish(
+        self,
+        index: int,
+        state: str,
+        value: float | None,
+        *,
+        step: int | None = None,
+        diverged: bool = False,
+    ) -> None:
+        """Record the final state, value, last step and divergence of trial ``index``."""
         self._states[index] = STATE_CODES[state]
         self._values[index] = np.nan if value is None else value
+        self._steps[index] = np.nan if step is None else step
+        self._diverged[index] = diverged
 
     def _grow(self) -> None:
         capacity = 2 * len(self._values)
-        rows = np.empty((capacity, self._rows.shape[1]))
-        rows[: self._n] = self._rows[: self._n]
-        values = np.empty(capacity)
-        values[: self._n] = self._values[: self._n]
-        states = np.empty(capacity, dtype=np.int8)
-        states[: self._n] = self._states[: self._n]
-        self._rows, self._values, self._states = rows, values, states
+        for name in ("_rows", "_values", "_states", "_steps", "_diverged"):
+            old = getattr(self, name)
+            new = np.empty((capacity,) + old.shape[1:], dtype=old.dtype)
+            new[: self._n] = old[: self._n]
+            setattr(self, name, new)

@@ -174,7 +174,8 @@ class Study:
         else:
             value, reason = as_objective_value(value_or_state)
             if value is None:
-                self._finish(trial, TrialState.FAIL, None, reason)
+                diverged = _is_nonfinite_number(value_or_state)
+                self._finish(trial, TrialState.FAIL, None, reason, diverged=diverged)
             else:
                 self._finish(trial, TrialState.COMPLETE, value, None)
         return trial
@@ -192,15 +193,22 @@ class Study:
         return trial
 
     def _finish(
-        self, trial: Trial, state: TrialState, value: float | None, error: str | None
+        self,
+        trial: Trial,
+        state: TrialState,
+        value: float | None,
+        error: str | None,
+        *,
+        diverged: bool = False,
     ) -> None:
-        if state is TrialState.PRUNED and trial.last_step is not None:
-            value = trial.intermediate_values[trial.last_step]
+        step = trial.last_step if state is TrialState.PRUNED else None
+        if step is not None:
+            value = trial.intermediate_values[step]
         trial.state = state
         trial.value = value
         trial.error = error
         trial.datetime_complete = datetime.datetime.now()
-        self._history.finish(trial.number, state.value, value)
+        self._history.finish(trial.number, state.value, value, step=step, diverged=diverged)
         if state is TrialState.FAIL:
             reason = (error or "no reason given").splitlines()[0]
             _logger.warning("Trial %d failed: %s", trial.number, reason)
@@ -393,6 +401,16 @@ class Study:
             f"Study({name}direction={self.direction!r}, sampler={self.sampler!r}, "
             f"n_trials={len(self._trials)})"
         )
+
+
+def _is_nonfinite_number(x: Any) -> bool:
+    """Whether ``x`` is a NaN or an infinity (what a diverged training returns)."""
+    if isinstance(x, (str, bytes)):
+        return False
+    try:
+        return not math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
 def _describe_exception(e: BaseException) -> str:

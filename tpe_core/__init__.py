@@ -30,7 +30,7 @@ from tpe_core._hyperopt import (
     fmin,
     space_eval,
 )
-from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler
+from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
 from tpe_core._space import Param, SearchSpace, SpaceError, from_sklearn
 from tpe_core._study import Study
 from tpe_core._trial import Trial, TrialPruned, TrialState
@@ -56,6 +56,7 @@ __all__ = [
     "STATUS_OK",
     "SearchSpace",
     "SpaceError",
+    "TPESampler",
     "Study",
     "Trial",
     "TrialPruned",

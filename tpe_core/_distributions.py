@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Distribution", "Float", "Int", "Categorical", "Normal"]
+__all__ = ["Categorical", "Distribution", "Float", "Int", "Normal", "round_to_step"]
 
 # Relative tolerance when checking that a step divides a range.
 _STEP_RTOL = 1e-9
@@ -109,6 +109,13 @@ def _check_step(dist: Distribution, low: float, high: float, step: float) -> Non
         )
 
 
+def round_to_step(x: np.ndarray, anchor: float, step: float) -> np.ndarray:
+    """The nearest points of the grid ``anchor + k * step``, rounded to 12
+    significant digits of the step (``0.3``, not ``0.30000000000000004``)."""
+    decimals = 12 - math.floor(math.log10(step))
+    return np.round(anchor + np.round((x - anchor) / step) * step, decimals)
+
+
 class _Numeric(Distribution):
     """Shared behaviour of :class:`Float` and :class:`Int`: a bounded range,
     optionally on a log scale, optionally on a step grid anchored at ``low``."""
@@ -130,9 +137,7 @@ class _Numeric(Distribution):
         ``low=0, step=0.1`` gives ``0.3`` rather than ``0.30000000000000004``.
         """
         if self.step is not None:
-            k = np.clip(np.round((x - self.low) / self.step), 0, self._n_steps)
-            decimals = 12 - math.floor(math.log10(self.step))
-            x = np.round(self.low + k * self.step, decimals)
+            x = round_to_step(x, self.low, self.step)
         return np.clip(x, self.low, self.high)
 
     def _on_grid(self, x: float) -> bool:
@@ -285,6 +290,10 @@ class Int(_Numeric):
         return x
 
 
+def _is_nan(x: Any) -> bool:
+    return isinstance(x, (float, np.floating)) and math.isnan(x)
+
+
 def _choice_key(choice: Any) -> Any:
     """Key that tells choices apart: ``1``, ``1.0`` and ``True`` differ."""
     try:
@@ -347,14 +356,19 @@ class Categorical(Distribution):
             self.weights = self._normalise(weights)
 
     def _normalise(self, weights: Sequence[float]) -> tuple[float, ...]:
-        w = np.asarray(weights, dtype=float)
+        try:
+            w = np.asarray(weights, dtype=float)
+        except (TypeError, ValueError) as e:
+            raise self._error(
+                f"weights must be a sequence of numbers, one per choice, got {weights!r}"
+            ) from e
         if w.shape != (len(self.choices),):
             raise self._error(
-                f"weights must have one entry per choice ({len(self.choices)}), got {list(weights)!r}"
+                f"weights must have one entry per choice ({len(self.choices)}), got {weights!r}"
             )
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
             raise self._error(
-                f"weights must be finite, non-negative and not all zero, got {list(weights)!r}"
+                f"weights must be finite, non-negative and not all zero, got {weights!r}"
             )
         return tuple(float(p) for p in w / w.sum())
 
@@ -381,7 +395,7 @@ class Categorical(Distribution):
     def _encode(self, value: Any) -> float:
         key = _choice_key(value)
         for index, choice in enumerate(self.choices):
-            if _choice_key(choice) == key and choice == value:
+            if choice is value or (_choice_key(choice) == key and (choice == value or _is_nan(value))):
                 return float(index)
         raise self._error(f"{value!r} is not one of the choices {list(self.choices)!r}")
 
@@ -446,7 +460,7 @@ class Normal(Distribution):
         if self.log:
             x = np.exp(x)
         if self.step is not None:
-            x = np.round(x / self.step) * self.step
+            x = round_to_step(x, 0.0, self.step)
         return x
 
     def _decode(self, x: float) -> float:

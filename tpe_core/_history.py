@@ -22,6 +22,8 @@ class History:
     ----------
     n_params : int
         Number of columns of an encoded row.
+    direction : {"minimize", "maximize"}
+        Whether lower or higher values are better.
 
     Attributes
     ----------
@@ -39,7 +41,8 @@ class History:
         training run), as opposed to raising an exception.
     """
 
-    def __init__(self, n_params: int) -> None:
+    def __init__(self, n_params: int, direction: str = "minimize") -> None:
+        self.direction = direction
         self._rows = np.empty((8, n_params))
         self._values = np.empty(8)
         self._states = np.empty(8, dtype=np.int8)
@@ -57,6 +60,11 @@ class History:
     @property
     def values(self) -> np.ndarray:
         return self._values[: self._n]
+
+    @property
+    def losses(self) -> np.ndarray:
+        """``values`` oriented so that lower is better."""
+        return self.values if self.direction == "minimize" else -self.values
 
     @property
     def states(self) -> np.ndarray:

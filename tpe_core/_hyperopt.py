@@ -130,13 +130,15 @@ class Trials:
         return iter(self.trials)
 
     def _result(self, trial: Trial) -> dict[str, Any]:
-        if trial.number in self._results:
-            return self._results[trial.number]
+        """The trial's result dict: what the objective returned, with the
+        study's verdict on its status (a NaN loss is a failure)."""
+        stored = self._results.get(trial.number, {})
         if trial.state is TrialState.COMPLETE:
-            return {"loss": trial.value, "status": STATUS_OK}
+            return {**stored, "loss": trial.value, "status": STATUS_OK}
         if trial.state is TrialState.RUNNING:
             return {"status": "new"}
-        return {"status": STATUS_FAIL, "error": (trial.error or "").splitlines()[0] or None}
+        failed = {k: v for k, v in stored.items() if k != "loss"}
+        return {**failed, "status": STATUS_FAIL, "error": (trial.error or "").splitlines()[0] or None}
 
     def _record(self, trial: Trial) -> dict[str, Any]:
         assert self.study is not None
@@ -198,12 +200,12 @@ def _objective(fn: Callable[[Any], Any], trials: Trials) -> Callable[[Any, Trial
         if not isinstance(result, Mapping):
             return result
         result = dict(result)
-        trials._results[trial.number] = result
         status = result.get("status")
         if status not in (STATUS_OK, STATUS_FAIL):
             raise ValueError(
                 f"the objective's result dict needs 'status' 'ok' or 'fail', got {status!r}"
             )
+        trials._results[trial.number] = result
         if status == STATUS_FAIL:
             return math.nan
         if "loss" not in result:

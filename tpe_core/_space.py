@@ -35,6 +35,7 @@ distribution without a label names it ``x``. Names must be unique.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -136,13 +137,18 @@ def _holds_distribution(node: Any) -> bool:
     return False
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of a mutable container, so that objectives cannot change the space."""
+    return copy.deepcopy(value) if isinstance(value, (list, dict, set, tuple)) else value
+
+
 # Template nodes: rebuild the configuration from an encoded row.
 class _Const:
     def __init__(self, value: Any) -> None:
         self.value = value
 
     def fill(self, row: np.ndarray, params: Sequence[Param]) -> Any:
-        return self.value
+        return _fresh(self.value)
 
 
 class _Leaf:
@@ -150,7 +156,7 @@ class _Leaf:
         self.column = column
 
     def fill(self, row: np.ndarray, params: Sequence[Param]) -> Any:
-        return params[self.column].distribution._decode(row[self.column])
+        return _fresh(params[self.column].distribution._decode(row[self.column]))
 
 
 class _Branch:
@@ -249,7 +255,7 @@ class SearchSpace:
             for key in keys:
                 if not isinstance(key, (str, int)) or isinstance(key, bool):
                     raise SpaceError(
-                        f"{format_path(path)}: keys must be strings, got {key!r} "
+                        f"{format_path(path)}: keys must be strings or integers, got {key!r} "
                         f"({type(key).__name__})"
                     )
             children = [self._compile(node[k], path + (k,), parent, branch, params) for k in keys]
@@ -428,9 +434,14 @@ def _grid_dict(grid: Any, path: tuple[Any, ...]) -> dict[str, Any]:
     for name, values in grid.items():
         if isinstance(values, Distribution) or _is_scipy_distribution(values):
             out[name] = values
-        elif isinstance(values, Sequence) and not isinstance(values, str):
+        elif isinstance(values, np.ndarray) and values.ndim != 1:
+            raise SpaceError(
+                f"{format_path(path + (name,))}: expected a 1-d array of values, got shape "
+                f"{values.shape}"
+            )
+        elif isinstance(values, (Sequence, np.ndarray)) and not isinstance(values, str):
             try:
-                out[name] = Categorical(values)
+                out[name] = Categorical(values.tolist() if isinstance(values, np.ndarray) else values)
             except ValueError as e:
                 raise SpaceError(f"{format_path(path + (name,))}: {e}") from e
         else:

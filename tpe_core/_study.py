@@ -16,7 +16,13 @@ import numpy as np
 from tpe_core._history import History
 from tpe_core._samplers import BaseSampler, RandomSampler
 from tpe_core._space import SearchSpace
-from tpe_core._trial import Trial, TrialPruned, TrialState, as_objective_value
+from tpe_core._trial import (
+    Trial,
+    TrialPruned,
+    TrialState,
+    as_objective_value,
+    is_nonfinite_number,
+)
 
 __all__ = ["Study"]
 
@@ -120,7 +126,7 @@ class Study:
         self.direction = direction
         self.study_name = study_name
         self._trials: list[Trial] = []
-        self._history = History(len(self.search_space))
+        self._history = History(len(self.search_space), direction)
         self._stop_requested = False
 
     # ------------------------------------------------------------ ask / tell
@@ -174,7 +180,7 @@ class Study:
         else:
             value, reason = as_objective_value(value_or_state)
             if value is None:
-                diverged = _is_nonfinite_number(value_or_state)
+                diverged = is_nonfinite_number(value_or_state)
                 self._finish(trial, TrialState.FAIL, None, reason, diverged=diverged)
             else:
                 self._finish(trial, TrialState.COMPLETE, value, None)
@@ -184,7 +190,11 @@ class Study:
         if isinstance(trial, Trial):
             if trial._study is not self:
                 raise ValueError(f"trial {trial.number} belongs to another study")
-        elif isinstance(trial, (int, np.integer)) and 0 <= trial < len(self._trials):
+        elif (
+            isinstance(trial, (int, np.integer))
+            and not isinstance(trial, bool)
+            and 0 <= trial < len(self._trials)
+        ):
             trial = self._trials[int(trial)]
         else:
             raise ValueError(f"no trial {trial!r} in this study ({len(self._trials)} trials)")
@@ -401,16 +411,6 @@ class Study:
             f"Study({name}direction={self.direction!r}, sampler={self.sampler!r}, "
             f"n_trials={len(self._trials)})"
         )
-
-
-def _is_nonfinite_number(x: Any) -> bool:
-    """Whether ``x`` is a NaN or an infinity (what a diverged training returns)."""
-    if isinstance(x, (str, bytes)):
-        return False
-    try:
-        return not math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
 
 
 def _describe_exception(e: BaseException) -> str:

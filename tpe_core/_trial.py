@@ -42,7 +42,21 @@ class TrialPruned(Exception):
 
 
 def _is_number_like(x: Any) -> bool:
-    return hasattr(x, "__float__") and not isinstance(x, (bool, np.bool_, str, bytes))
+    return (
+        hasattr(x, "__float__")
+        and not isinstance(x, (bool, np.bool_, str, bytes, complex))
+        and not np.iscomplexobj(x)
+    )
+
+
+def is_nonfinite_number(x: Any) -> bool:
+    """Whether ``x`` is a NaN or an infinity, as a diverged training returns."""
+    if not _is_number_like(x):
+        return False
+    try:
+        return not math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
 def as_objective_value(result: Any) -> tuple[float | None, str | None]:
@@ -71,7 +85,8 @@ class Trial:
     state : TrialState
         RUNNING until told, then COMPLETE, PRUNED or FAIL.
     value : float or None
-        The objective's value (for a PRUNED trial: its last reported value).
+        The objective's value (for a PRUNED trial: the value it reported at
+        its highest step).
     intermediate_values : dict of int to float
         Values reported with :meth:`report`, by step.
     datetime_start, datetime_complete : datetime.datetime or None

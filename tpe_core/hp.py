@@ -49,7 +49,7 @@ def _build(function: str, label: str, args: dict[str, Any], make: Callable[[], D
         raise ValueError(f"hp.{function}: label must be a non-empty string, got {label!r}")
     try:
         return make()
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:
         shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
         raise ValueError(f"hp.{function}({label!r}, {shown}): {e}") from e
 

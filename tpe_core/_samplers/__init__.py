@@ -3,5 +3,6 @@
 from tpe_core._samplers._base import BaseSampler
 from tpe_core._samplers._grid import GridSampler
 from tpe_core._samplers._random import RandomSampler
+from tpe_core._samplers._tpe import TPESampler
 
-__all__ = ["BaseSampler", "GridSampler", "RandomSampler"]
+__all__ = ["BaseSampler", "GridSampler", "RandomSampler", "TPESampler"]

@@ -1,0 +1,430 @@
+"""Distributions and space assembly: what is rejected, and how; what is accepted.
+
+Every invalid definition must raise a ValueError whose message names the
+parameter (its label when it has one) or the argument, and shows the value
+that was wrong (STYLE.md, habit 3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from tpe_core import (
+    Categorical,
+    Float,
+    GridSampler,
+    Int,
+    Normal,
+    RandomSampler,
+    SearchSpace,
+    SpaceError,
+    Study,
+    from_sklearn,
+)
+
+inf, nan = math.inf, math.nan
+
+
+def grid_values(space: object, name: str, **kwargs: object) -> list[object]:
+    """The values of one parameter over a whole grid, in visiting order."""
+    study = Study(space, sampler=GridSampler(**kwargs))
+    study.optimize(lambda config: 0.0)
+    return [t.params[name] for t in study.trials]
+
+
+# ---------------------------------------------------------------- invalid leaves
+# (class, args, kwargs, fragments the message must show)
+INVALID = [
+    pytest.param(Float, (1.0, 1.0), {}, ["low=1.0", "high=1.0", "low < high"], id="float-low-eq-high"),
+    pytest.param(Float, (2.0, 1.0), {}, ["low=2.0", "high=1.0"], id="float-low-gt-high"),
+    pytest.param(Float, (0.0, inf), {}, ["high=inf", "finite"], id="float-high-inf"),
+    pytest.param(Float, (-inf, 0.0), {}, ["low=-inf", "finite"], id="float-low-minus-inf"),
+    pytest.param(Float, (nan, 1.0), {}, ["low=nan", "finite"], id="float-low-nan"),
+    pytest.param(Float, (0.0, nan), {}, ["high=nan"], id="float-high-nan"),
+    pytest.param(Float, ("0", 1.0), {}, ["low='0'", "number"], id="float-low-str"),
+    pytest.param(Float, (0.0, 1.0), {"log": True}, ["log=True", "low=0.0"], id="float-log-zero"),
+    pytest.param(Float, (-1.0, 1.0), {"log": True}, ["log=True", "low=-1.0"], id="float-log-negative"),
+    pytest.param(Float, (0.0, 1.0), {"step": 0.0}, ["step=0.0"], id="float-step-zero"),
+    pytest.param(Float, (0.0, 1.0), {"step": -0.1}, ["step=-0.1"], id="float-step-negative"),
+    pytest.param(Float, (0.0, 1.0), {"step": nan}, ["step=nan"], id="float-step-nan"),
+    pytest.param(Float, (0.0, 1.0), {"step": inf}, ["step=inf"], id="float-step-inf"),
+    pytest.param(Float, (0.0, 1.0), {"step": 0.3}, ["step=0.3", "[0.0, 1.0]", "divide"], id="float-step-not-dividing"),
+    pytest.param(Float, (0.0, 1.0), {"step": 2.0}, ["step=2.0", "[0.0, 1.0]"], id="float-step-wider-than-range"),
+    pytest.param(Int, (0.0, 5), {}, ["low=0.0", "integer"], id="int-float-low"),
+    pytest.param(Int, (0, 5.5), {}, ["high=5.5", "integer"], id="int-float-high"),
+    pytest.param(Int, (True, 5), {}, ["low=True", "integer"], id="int-bool-low"),
+    pytest.param(Int, (0, 6), {"step": 1.5}, ["step=1.5", "integer"], id="int-float-step"),
+    pytest.param(Int, (3, 3), {}, ["low=3", "high=3"], id="int-low-eq-high"),
+    pytest.param(Int, (5, 1), {}, ["low=5", "high=1"], id="int-low-gt-high"),
+    pytest.param(Int, (0, 5), {"log": True}, ["log=True", "low=0"], id="int-log-zero"),
+    pytest.param(Int, (0, 5), {"step": 0}, ["step=0"], id="int-step-zero"),
+    pytest.param(Int, (0, 5), {"step": -1}, ["step=-1"], id="int-step-negative"),
+    pytest.param(Int, (0, 5), {"step": 2}, ["step=2", "[0, 5]", "divide"], id="int-step-not-dividing"),
+    pytest.param(Categorical, ([],), {}, ["choices", "empty"], id="cat-empty"),
+    pytest.param(Categorical, ((),), {}, ["choices", "empty"], id="cat-empty-tuple"),
+    pytest.param(Categorical, ("abc",), {}, ["choices", "'abc'"], id="cat-string"),
+    pytest.param(Categorical, ({"a": 1},), {}, ["choices", "{'a': 1}"], id="cat-dict"),
+    pytest.param(Categorical, ({1, 2},), {}, ["choices", "set"], id="cat-set"),
+    pytest.param(Categorical, ([1, 2, 1],), {}, ["duplicate", "1"], id="cat-duplicate-int"),
+    pytest.param(Categorical, (["a", "b", "a"],), {}, ["duplicate", "'a'"], id="cat-duplicate-str"),
+    pytest.param(Categorical, ([None, None],), {}, ["duplicate", "None"], id="cat-duplicate-none"),
+    pytest.param(Categorical, ([True, 1, True],), {}, ["duplicate", "True"], id="cat-duplicate-bool"),
+    pytest.param(Categorical, ([(64, 64), (32,), (64, 64)],), {}, ["duplicate", "(64, 64)"], id="cat-duplicate-tuple"),
+    pytest.param(Categorical, ([[1, 2], [1, 2]],), {}, ["duplicate", "[1, 2]"], id="cat-duplicate-list"),
+    pytest.param(
+        Categorical, ([{"k": "a"}, {"k": "b"}, {"k": "a"}],), {}, ["duplicate", "{'k': 'a'}"], id="cat-duplicate-dict"
+    ),
+    pytest.param(
+        Categorical,
+        ([{"C": Float(0.0, 1.0)}, {"C": Float(0.0, 1.0)}],),
+        {},
+        ["duplicate", "'C'"],
+        id="cat-duplicate-subspace",
+    ),
+    pytest.param(Categorical, (["a", "b"],), {"weights": [1.0]}, ["weights", "[1.0]"], id="weights-too-short"),
+    pytest.param(Categorical, (["a", "b"],), {"weights": [1, 1, 1]}, ["weights", "[1, 1, 1]"], id="weights-too-long"),
+    pytest.param(Categorical, (["a", "b"],), {"weights": [1.0, -1.0]}, ["weights", "-1.0"], id="weights-negative"),
+    pytest.param(Categorical, (["a", "b"],), {"weights": [0, 0]}, ["weights", "[0, 0]"], id="weights-all-zero"),
+    pytest.param(Categorical, (["a", "b"],), {"weights": [nan, 1.0]}, ["weights", "nan"], id="weights-nan"),
+    pytest.param(Categorical, (["a", "b"],), {"weights": [inf, 1.0]}, ["weights", "inf"], id="weights-inf"),
+    pytest.param(Categorical, (["a", "b"],), {"weights": [1.0, "x"]}, ["weights", "'x'"], id="weights-not-numbers"),
+    pytest.param(Categorical, (["a", "b"],), {"weights": 1.0}, ["weights", "1.0"], id="weights-scalar"),
+    pytest.param(Normal, (0.0, 0.0), {}, ["sigma=0.0"], id="normal-sigma-zero"),
+    pytest.param(Normal, (0.0, -1.0), {}, ["sigma=-1.0"], id="normal-sigma-negative"),
+    pytest.param(Normal, (inf, 1.0), {}, ["mu=inf"], id="normal-mu-inf"),
+    pytest.param(Normal, (0.0, 1.0), {"step": 0.0}, ["step=0.0"], id="normal-step-zero"),
+]
+
+
+@pytest.mark.parametrize("label", [None, "lr"])
+@pytest.mark.parametrize(("cls", "args", "kwargs", "fragments"), INVALID)
+def test_invalid_definition_is_a_clear_value_error(cls, args, kwargs, fragments, label):
+    with pytest.raises(ValueError) as excinfo:
+        cls(*args, **kwargs, label=label)
+    message = str(excinfo.value)
+    assert message.startswith(cls.__name__), message
+    if label is not None:
+        assert f"{cls.__name__} 'lr'" in message, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        [1, 1.0, True],
+        [0, 0.0, False],
+        [1, "1", (1,)],
+        [None, 0, "", ()],
+        [{"k": 1}, {"k": 1.0}, {"k": True}],
+    ],
+    ids=["one", "zero", "one-str-tuple", "falsy", "dicts"],
+)
+def test_equal_values_of_different_types_are_distinct_choices(choices):
+    dist = Categorical(choices)
+    assert len(dist.choices) == len(choices)
+    got = grid_values({"c": dist}, "c")
+    assert [(type(v), v) for v in got] == [(type(c), c) for c in choices]
+    study = Study({"c": dist}, sampler=RandomSampler(seed=0))
+    for _ in range(30):
+        trial = study.ask()
+        value = trial.params["c"]
+        back = study.search_space.decode_params(study.search_space.encode_params(trial.params))["c"]
+        assert type(back) is type(value) and back == value
+
+
+def test_nan_choice_round_trips():
+    """A NaN option (SimpleImputer(missing_values=np.nan)) must encode back."""
+    space = SearchSpace({"missing": Categorical([np.nan, 0.0, -1.0])})
+    for index in range(3):
+        params = space.decode_params(np.array([float(index)]))
+        np.testing.assert_array_equal(space.encode_params(params), [float(index)])
+
+
+# ---------------------------------------------------------------- space assembly
+@pytest.mark.parametrize(
+    ("space", "fragments"),
+    [
+        pytest.param(
+            {"a": Float(0.0, 1.0, label="b"), "b": Int(0, 3)},
+            ["space['b']", "space['a']", "'b'"],
+            id="label-collides-with-key",
+        ),
+        pytest.param(
+            {"opt": {"lr": Float(0.0, 1.0, label="lr")}, "sched": [Float(0.0, 1.0, label="lr")]},
+            ["space['sched'][0]", "space['opt']['lr']", "'lr'"],
+            id="duplicate-label-nested",
+        ),
+        pytest.param(
+            {"m": Categorical([{"C": Float(0.0, 1.0, label="C")}, {"C": Float(1.0, 2.0, label="C")}])},
+            ["space['m'][1]['C']", "space['m'][0]['C']"],
+            id="duplicate-label-across-branches",
+        ),
+        pytest.param(
+            {"a/b": Int(0, 1), "a": {"b": Int(0, 1)}},
+            ["space['a']['b']", "space['a/b']", "'a/b'"],
+            id="path-names-collide",
+        ),
+        pytest.param({1.5: Float(0.0, 1.0)}, ["space", "1.5", "float"], id="float-key"),
+        pytest.param({"a": {(1, 2): Int(0, 3)}}, ["space['a']", "(1, 2)"], id="tuple-key-nested"),
+        pytest.param({"a": [{None: Int(0, 3)}]}, ["space['a'][0]", "None"], id="none-key-in-list"),
+        pytest.param({"a": Float(0.0, 1.0, label="")}, ["space['a']", "label"], id="empty-label"),
+        pytest.param({"a": Float(0.0, 1.0, label=3)}, ["space['a']", "label", "3"], id="int-label"),
+    ],
+)
+def test_assembly_error_names_the_path(space, fragments):
+    with pytest.raises(SpaceError) as excinfo:
+        SearchSpace(space)
+    assert isinstance(excinfo.value, ValueError)
+    for fragment in fragments:
+        assert fragment in str(excinfo.value), f"{fragment!r} not in {str(excinfo.value)!r}"
+    with pytest.raises(SpaceError):  # a Study compiles its space the same way
+        Study(space)
+
+
+@pytest.mark.parametrize(
+    ("grid", "fragments"),
+    [
+        pytest.param({"C": []}, ["space['C']", "empty"], id="empty-list"),
+        pytest.param({"C": [1, 2, 1]}, ["space['C']", "duplicate"], id="duplicate-values"),
+        pytest.param([{"C": [1]}, {"C": [2], "k": []}], ["space[1]['k']", "empty"], id="in-second-dict"),
+        pytest.param({"C": 1.0}, ["space['C']", "1.0"], id="scalar"),
+        pytest.param({"kernel": "rbf"}, ["space['kernel']", "'rbf'"], id="string"),
+        pytest.param([{"C": [1]}, 3], ["space[1]", "3"], id="not-a-dict"),
+        pytest.param([], ["empty"], id="empty-list-of-dicts"),
+        pytest.param("C", ["dict", "str"], id="a-string"),
+    ],
+)
+def test_from_sklearn_errors_name_the_path(grid, fragments):
+    with pytest.raises(SpaceError) as excinfo:
+        from_sklearn(grid)
+    for fragment in fragments:
+        assert fragment in str(excinfo.value), f"{fragment!r} not in {str(excinfo.value)!r}"
+
+
+def test_encode_errors_name_the_path_and_suggest_names():
+    space = SearchSpace({"opt": {"lr": Float(1e-4, 1e-1, log=True)}})
+    with pytest.raises(SpaceError, match=r"space\['opt'\]\['lr'\].*5\.0.*outside"):
+        space.encode_params({"opt/lr": 5.0})
+    with pytest.raises(SpaceError, match="did you mean 'opt/lr'"):
+        space.encode_params({"opt/lrr": 0.01})
+
+
+# ---------------------------------------------------------------- valid leaves
+VALID = [
+    Float(0.0, 1.0),
+    Float(1e-5, 1e-1, log=True, label="lr"),
+    Float(-1.0, 1.0, step=0.25),
+    Int(1, 4),
+    Int(16, 512, log=True, step=2, label="units"),
+    Categorical(["relu", "tanh"], weights=[3, 1]),
+    Categorical([1, 1.0, True, None, (64, 32)]),
+    Categorical([{"kernel": "linear"}, {"kernel": "rbf", "gamma": Float(1e-4, 1.0, log=True)}]),
+    Normal(0.0, 2.0, log=True, step=0.5),
+]
+
+
+@pytest.mark.parametrize("dist", VALID, ids=repr)
+def test_repr_evaluates_back_to_an_equal_distribution(dist):
+    namespace = {"Float": Float, "Int": Int, "Categorical": Categorical, "Normal": Normal}
+    again = eval(repr(dist), namespace)  # noqa: S307 - our own repr
+    assert again == dist and hash(again) == hash(dist)
+    assert repr(again) == repr(dist)
+
+
+def test_repr_shows_the_arguments():
+    assert repr(Float(1e-5, 1e-1, log=True)) == "Float(low=1e-05, high=0.1, log=True, step=None, label=None)"
+    assert repr(Int(1, 4, label="n")) == "Int(low=1, high=4, log=False, step=1, label='n')"
+    assert repr(Categorical(["a", "b"], weights=[1, 3])) == (
+        "Categorical(choices=('a', 'b'), weights=(0.25, 0.75), label=None)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (Float(0, 1), Float(0.0, 1.0)),
+        (Int(1, 5), Int(np.int64(1), np.int64(5))),
+        (Categorical([1, 2]), Categorical((1, 2))),
+        (Categorical(["a", "b"], weights=[1, 1]), Categorical(["a", "b"], weights=[2, 2])),
+        (Categorical([{"C": Float(0, 1)}]), Categorical([{"C": Float(0.0, 1.0)}])),
+    ],
+)
+def test_equal_definitions_are_equal(a, b):
+    assert a == b and hash(a) == hash(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (Float(0.0, 1.0), Float(0.0, 2.0)),
+        (Float(0.0, 1.0), Float(0.0, 1.0, label="x")),
+        (Float(0.0, 1.0), Float(0.0, 1.0, step=0.5)),
+        (Float(1.0, 2.0), Float(1.0, 2.0, log=True)),
+        (Float(0.0, 1.0), Int(0, 1)),
+        (Int(0, 4), Int(0, 4, step=2)),
+        (Categorical([1, 2]), Categorical([1.0, 2.0])),
+        (Categorical([1, 2]), Categorical([True, 2])),
+        (Categorical([1, 2]), Categorical([2, 1])),
+        (Categorical(["a", "b"], weights=[1, 2]), Categorical(["a", "b"])),
+        (Categorical([{"C": Float(0, 1)}]), Categorical([{"C": Float(0, 2)}])),
+    ],
+)
+def test_different_definitions_are_not_equal(a, b):
+    assert a != b and b != a
+
+
+# ---------------------------------------------------------------- grids
+@pytest.mark.parametrize(
+    ("dist", "expected"),
+    [
+        (Float(0, 1, step=0.1), [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]),
+        (Float(-0.3, 0.3, step=0.1), [-0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3]),
+        (Float(1.1, 1.5, step=0.1), [1.1, 1.2, 1.3, 1.4, 1.5]),
+        (Float(0, 0.75, step=0.25), [0.0, 0.25, 0.5, 0.75]),
+        (Float(0.1, 0.7, step=0.2, log=True), [0.1, 0.3, 0.5, 0.7]),
+        (Float(0.01, 0.05, step=0.01), [0.01, 0.02, 0.03, 0.04, 0.05]),
+        (Float(-5, 5, step=2.5), [-5.0, -2.5, 0.0, 2.5, 5.0]),
+        (Int(0, 10, step=5), [0, 5, 10]),
+        (Int(1, 8, log=True), [1, 2, 3, 4, 5, 6, 7, 8]),
+    ],
+    ids=repr,
+)
+def test_stepped_grid_values_are_clean(dist, expected):
+    got = grid_values({"x": dist}, "x")
+    assert got == expected  # exact: 0.3, not 0.30000000000000004
+    assert [type(v) for v in got] == [type(v) for v in expected]
+
+
+def test_random_stepped_float_values_are_clean():
+    clean = {round(0.1 * k, 10) for k in range(11)}
+    study = Study({"x": Float(0, 1, step=0.1)}, sampler=RandomSampler(seed=3))
+    values = {study.ask().params["x"] for _ in range(200)}
+    assert values <= clean and len(values) == 11
+
+
+def test_log_float_grid_is_geometric():
+    got = grid_values({"lr": Float(1e-4, 1e-1, log=True)}, "lr", n_points=4)
+    assert got[0] == 1e-4 and got[-1] == 1e-1
+    np.testing.assert_allclose(got, [1e-4, 1e-3, 1e-2, 1e-1], rtol=1e-12)
+    np.testing.assert_allclose(np.diff(np.log(got)), np.log(10.0), rtol=1e-9)
+
+
+def test_linear_float_grid_is_evenly_spaced():
+    got = grid_values({"x": Float(-1.0, 1.0)}, "x", n_points=5)
+    assert got == [-1.0, -0.5, 0.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("space", "path"),
+    [
+        ({"lr": Float(1e-4, 1e-1, log=True)}, "space['lr']"),
+        ({"opt": {"momentum": Float(0.0, 1.0), "n": Int(1, 3)}}, "space['opt']['momentum']"),
+        ({"m": Categorical([{"k": "a"}, {"C": Float(0.0, 1.0, label="C")}])}, "space['m'][1]['C']"),
+    ],
+)
+def test_grid_over_an_unstepped_float_needs_n_points(space, path):
+    study = Study(space, sampler=GridSampler())
+    with pytest.raises(ValueError) as excinfo:
+        study.optimize(lambda config: 0.0)
+    assert path in str(excinfo.value) and "n_points" in str(excinfo.value)
+    assert study.trials == []
+    with pytest.raises(ValueError, match="n_points"):
+        study.ask()
+
+
+@pytest.mark.parametrize(
+    "leaf",
+    [Normal(0.0, 1.0), scipy.stats.loguniform(1e-3, 1e1), scipy.stats.randint(1, 5)],
+    ids=["Normal", "loguniform", "randint"],
+)
+def test_unbounded_or_scipy_leaf_in_a_grid_is_a_clear_error(leaf):
+    study = Study({"a": Int(0, 2), "x": leaf}, sampler=GridSampler(n_points=3))
+    with pytest.raises(ValueError, match=r"space\['x'\].*grid"):
+        study.optimize(lambda config: 0.0)
+    assert study.trials == []
+
+
+# ---------------------------------------------------------------- scipy.stats leaves
+def test_scipy_leaves_sample_in_their_support():
+    space = {"C": scipy.stats.loguniform(1e-3, 1e1), "n": scipy.stats.randint(1, 5), "k": Int(0, 2)}
+    study = Study(space, sampler=RandomSampler(seed=0))
+    trials = [study.ask() for _ in range(100)]
+    cs = [t.params["C"] for t in trials]
+    ns = [t.params["n"] for t in trials]
+    assert all(type(c) is float and 1e-3 <= c <= 1e1 for c in cs)
+    assert all(type(n) is int for n in ns) and set(ns) == {1, 2, 3, 4}
+    assert min(cs) < 1e-2 and max(cs) > 1.0  # spread over decades, as a log-uniform
+    for t in trials:
+        row = study.search_space.encode_params(t.params)
+        np.testing.assert_array_equal(row, t._row)
+        assert study.search_space.decode_config(row) == t.config
+
+
+def test_scipy_leaves_are_reproducible_with_a_seed():
+    def run(seed):
+        space = {"C": scipy.stats.loguniform(1e-3, 1e1), "n": scipy.stats.randint(1, 5)}
+        study = Study(space, sampler=RandomSampler(seed=seed))
+        return [study.ask().params for _ in range(10)]
+
+    assert run(4) == run(4)
+    assert run(4) != run(5)
+
+
+# ---------------------------------------------------------------- from_sklearn
+def test_from_sklearn_turns_lists_into_categoricals():
+    loguniform = scipy.stats.loguniform(1e-3, 1e1)
+    lr = Float(1e-4, 1e-1, log=True)
+    space = from_sklearn({"kernel": ["linear", "rbf"], "C": loguniform, "lr": lr, "n": range(1, 4)})
+    assert space == {
+        "kernel": Categorical(["linear", "rbf"]),
+        "C": loguniform,
+        "lr": lr,
+        "n": Categorical([1, 2, 3]),
+    }
+    assert space["C"] is loguniform and space["lr"] is lr
+
+
+def test_from_sklearn_accepts_numpy_arrays():
+    """scikit-learn grids are often ``np.logspace(...)``; GridSearchCV takes them."""
+    space = from_sklearn({"C": np.logspace(-2, 2, 5), "gamma": np.array([0.1, 1.0])})
+    assert sorted(set(grid_values(space, "C"))) == pytest.approx([0.01, 0.1, 1.0, 10.0, 100.0])
+
+
+def test_from_sklearn_list_of_dicts_is_a_conditional_space():
+    grid = [
+        {"kernel": ["linear"], "C": [1, 10]},
+        {"kernel": ["rbf"], "C": [1], "gamma": [0.1, 0.01]},
+    ]
+    space = from_sklearn(grid)
+    assert isinstance(space, Categorical) and len(space.choices) == 2
+    compiled = SearchSpace(space)
+    assert compiled.params[0].conditional
+    assert set(compiled.names) == {"x", "0/kernel", "0/C", "1/kernel", "1/C", "1/gamma"}
+    study = Study(space, sampler=GridSampler())
+    study.optimize(lambda config: 0.0)
+    configs = [t.config for t in study.trials]
+    assert sorted(configs, key=repr) == sorted(
+        [
+            {"kernel": "linear", "C": 1},
+            {"kernel": "linear", "C": 10},
+            {"kernel": "rbf", "C": 1, "gamma": 0.1},
+            {"kernel": "rbf", "C": 1, "gamma": 0.01},
+        ],
+        key=repr,
+    )
+
+
+def test_from_sklearn_with_scipy_leaves_samples_both_branches():
+    space = from_sklearn(
+        [{"C": scipy.stats.loguniform(1e-3, 1e1)}, {"n": scipy.stats.randint(1, 5), "k": ["a"]}]
+    )
+    study = Study(space, sampler=RandomSampler(seed=1))
+    configs = [study.ask().config for _ in range(40)]
+    assert {tuple(c) for c in configs} == {("C",), ("n", "k")}
+    assert all(1e-3 <= c["C"] <= 1e1 for c in configs if "C" in c)
+    assert all(type(c["n"]) is int and 1 <= c["n"] <= 4 for c in configs if "n" in c)

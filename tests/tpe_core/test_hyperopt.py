@@ -1,0 +1,548 @@
+"""Tests of the hyperopt-compatible layer: ``fmin``, ``Trials``,
+``space_eval``, ``rand.suggest`` and the ``hp`` constructors."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+
+from tpe_core import (
+    STATUS_FAIL,
+    STATUS_OK,
+    AllTrialsFailed,
+    RandomSampler,
+    Study,
+    TrialState,
+    Trials,
+    fmin,
+    hp,
+    rand,
+    space_eval,
+)
+
+MAX_EVALS = 30
+LABELS = ("model", "C", "kernel", "depth", "n_estimators")
+BRANCH_LABELS = {0: {"C", "kernel"}, 1: {"depth", "n_estimators"}}
+
+
+def make_space():
+    """A nested hp.choice of dict branches (labels: see LABELS)."""
+    return hp.choice(
+        "model",
+        [
+            {"type": "svm", "C": hp.loguniform("C", -3, 3), "kernel": hp.choice("kernel", ["rbf", "linear"])},
+            {
+                "type": "tree",
+                "depth": hp.uniformint("depth", 1, 8),
+                "n_estimators": hp.quniform("n_estimators", 10, 100, 10),
+            },
+        ],
+    )
+
+
+def loss_of(config) -> float:
+    """A loss computed from the configuration alone."""
+    if config["type"] == "svm":
+        return abs(math.log(config["C"])) + (0.0 if config["kernel"] == "rbf" else 0.5)
+    return config["depth"] / 8 + config["n_estimators"] / 1000
+
+
+def dict_objective(config):
+    return {"loss": loss_of(config), "status": STATUS_OK, "extra": {"type": config["type"]}}
+
+
+def run_fmin(fn, space=None, *, max_evals=MAX_EVALS, seed=0, trials=None, **kwargs):
+    trials = Trials() if trials is None else trials
+    best = fmin(
+        fn,
+        make_space() if space is None else space,
+        algo=kwargs.pop("algo", rand.suggest),
+        max_evals=max_evals,
+        trials=trials,
+        rstate=np.random.default_rng(seed),
+        show_progressbar=False,
+        **kwargs,
+    )
+    return best, trials
+
+
+def ok_losses(trials: Trials) -> list[float]:
+    return [loss for loss in trials.losses() if loss is not None]
+
+
+# ---------------------------------------------------------------- fmin over a nested space
+@pytest.mark.parametrize("fn", [loss_of, dict_objective], ids=["float", "dict"])
+class TestFminNested:
+    def test_best_and_space_eval(self, fn):
+        space = make_space()
+        best, trials = run_fmin(fn, space)
+
+        assert best["model"] in (0, 1)
+        assert set(best) == {"model"} | BRANCH_LABELS[best["model"]]
+        config = space_eval(space, best)
+        if best["model"] == 0:
+            assert best["kernel"] in (0, 1)  # an index, not the option
+            assert config == {"type": "svm", "C": best["C"], "kernel": ["rbf", "linear"][best["kernel"]]}
+        else:
+            assert config == {"type": "tree", "depth": best["depth"], "n_estimators": best["n_estimators"]}
+        # the configuration of the best point gives the best loss
+        assert loss_of(config) == trials.best_trial["result"]["loss"]
+
+    def test_best_trial_has_lowest_loss(self, fn):
+        best, trials = run_fmin(fn)
+        losses = ok_losses(trials)
+        assert len(losses) == MAX_EVALS
+        assert trials.best_trial["result"]["loss"] == min(losses)
+        assert trials.best_trial["tid"] == trials.losses().index(min(losses))
+        assert trials.argmin == best
+
+    def test_record_counts(self, fn):
+        _, trials = run_fmin(fn)
+        assert len(trials) == MAX_EVALS
+        assert len(trials.results) == MAX_EVALS
+        assert len(trials.trials) == MAX_EVALS
+        assert trials.statuses() == [STATUS_OK] * MAX_EVALS
+        assert [t["tid"] for t in trials.trials] == list(range(MAX_EVALS))
+        assert [list(t) for t in trials] == [list(t) for t in trials.trials]
+
+    def test_misc_vals(self, fn):
+        _, trials = run_fmin(fn)
+        branches = set()
+        for record in trials.trials:
+            vals = record["misc"]["vals"]
+            assert set(vals) == set(LABELS)
+            assert len(vals["model"]) == 1
+            branch = vals["model"][0]
+            branches.add(branch)
+            for label in LABELS[1:]:
+                expected = 1 if label in BRANCH_LABELS[branch] else 0
+                assert len(vals[label]) == expected, (label, vals)
+            if branch == 0:
+                assert vals["kernel"][0] in (0, 1)
+                assert math.exp(-3) <= vals["C"][0] <= math.exp(3)
+            # each record's values rebuild the configuration that gave its loss
+            config = space_eval(make_space(), {k: v[0] for k, v in vals.items() if v})
+            assert loss_of(config) == record["result"]["loss"]
+        assert branches == {0, 1}
+
+    def test_continue_search(self, fn):
+        _, trials = run_fmin(fn)
+        first = [t["misc"]["vals"] for t in trials.trials]
+        best = fmin(fn, make_space(), algo=rand.suggest, max_evals=40, trials=trials, show_progressbar=False)
+        assert len(trials) == 40
+        assert len(trials.results) == 40
+        # the first 30 trials are kept as they were
+        assert [t["misc"]["vals"] for t in trials.trials[:MAX_EVALS]] == first
+        assert trials.best_trial["result"]["loss"] == min(ok_losses(trials))
+        assert best == trials.argmin
+        # max_evals already reached: nothing more runs
+        fmin(fn, make_space(), algo=rand.suggest, max_evals=35, trials=trials, show_progressbar=False)
+        assert len(trials) == 40
+
+    def test_same_seed_same_search(self, fn):
+        best_a, trials_a = run_fmin(fn, seed=7)
+        best_b, trials_b = run_fmin(fn, seed=7)
+        _, trials_c = run_fmin(fn, seed=8)
+        assert best_a == best_b
+        assert trials_a.losses() == trials_b.losses()
+        assert trials_a.losses() != trials_c.losses()
+
+
+def test_dict_result_extra_entries_are_kept():
+    _, trials = run_fmin(dict_objective)
+    for record, result in zip(trials.trials, trials.results):
+        branch = record["misc"]["vals"]["model"][0]
+        assert result["extra"] == {"type": ["svm", "tree"][branch]}
+        assert record["result"] is not None
+        assert record["result"]["extra"] == result["extra"]
+
+
+def test_trials_study_and_states():
+    _, trials = run_fmin(loss_of)
+    assert isinstance(trials.study, Study)
+    assert all(t.state is TrialState.COMPLETE for t in trials.study.trials)
+    assert all(record["state"] == 2 for record in trials.trials)  # hyperopt's JOB_STATE_DONE
+
+
+def test_empty_trials():
+    trials = Trials()
+    assert len(trials) == 0
+    assert trials.trials == [] and trials.results == [] and trials.losses() == []
+    with pytest.raises(AllTrialsFailed):
+        trials.best_trial
+
+
+def test_continue_with_other_space_is_rejected():
+    _, trials = run_fmin(loss_of, max_evals=3)
+    with pytest.raises(ValueError, match="different space"):
+        fmin(lambda x: x, hp.uniform("x", 0, 1), max_evals=5, trials=trials, show_progressbar=False)
+    assert len(trials) == 3
+
+
+def test_return_argmin_false():
+    best, trials = run_fmin(loss_of, max_evals=3, return_argmin=False)
+    assert best is None
+    assert len(trials) == 3
+
+
+def test_space_eval_fills_chosen_branch_only():
+    space = make_space()
+    assignment = {"model": 1, "depth": 3, "n_estimators": 50.0, "C": 2.0, "kernel": 1}
+    assert space_eval(space, assignment) == {"type": "tree", "depth": 3, "n_estimators": 50.0}
+    assert space_eval(space, {"model": 0, "C": 2.0, "kernel": 1}) == {"type": "svm", "C": 2.0, "kernel": "linear"}
+
+
+def test_space_eval_missing_label():
+    with pytest.raises(ValueError, match="'kernel'"):
+        space_eval(make_space(), {"model": 0, "C": 2.0})
+
+
+# ---------------------------------------------------------------- failures
+def test_status_fail_trials_are_skipped():
+    def fn(config):
+        if config["type"] == "tree":
+            return {"status": STATUS_FAIL, "reason": "no trees"}
+        return dict_objective(config)
+
+    best, trials = run_fmin(fn)
+    statuses = trials.statuses()
+    branches = [t["misc"]["vals"]["model"][0] for t in trials.trials]
+    assert statuses == [STATUS_OK if b == 0 else STATUS_FAIL for b in branches]
+    assert STATUS_FAIL in statuses and STATUS_OK in statuses
+    assert [loss is None for loss in trials.losses()] == [b == 1 for b in branches]
+    assert best["model"] == 0
+    assert trials.best_trial["result"]["loss"] == min(ok_losses(trials))
+    failed = [r for r in trials.results if r["status"] == STATUS_FAIL]
+    assert all(r["reason"] == "no trees" for r in failed)
+    assert [t.state for t in trials.study.trials] == [
+        TrialState.COMPLETE if b == 0 else TrialState.FAIL for b in branches
+    ]
+
+
+def test_status_ok_with_nan_loss_is_a_failure():
+    # A result dict with status 'ok' but a NaN loss fails the study's trial;
+    # the hyperopt view must agree (status 'fail', loss None), or
+    # min(trials.losses()) is NaN while best_trial skips that trial.
+    def fn(x):
+        return {"loss": math.nan if x < 0.5 else x, "status": STATUS_OK}
+
+    _, trials = run_fmin(fn, hp.uniform("x", 0, 1), max_evals=20)
+    failed = [t.number for t in trials.study.trials if t.state is TrialState.FAIL]
+    assert failed, "expected some x < 0.5 among 20 draws"
+    for number in failed:
+        assert trials.statuses()[number] == STATUS_FAIL
+        assert trials.losses()[number] is None
+    assert trials.best_trial["result"]["loss"] == min(ok_losses(trials))
+
+
+def test_all_trials_failed():
+    with pytest.raises(AllTrialsFailed, match="no trial succeeded") as info:
+        run_fmin(lambda config: {"status": STATUS_FAIL}, max_evals=5)
+    assert isinstance(info.value, ValueError)
+
+
+def test_all_trials_failed_is_a_value_error():
+    assert issubclass(AllTrialsFailed, ValueError)
+    with pytest.raises(ValueError):
+        run_fmin(lambda config: math.inf, max_evals=3)
+
+
+@pytest.mark.parametrize(
+    ("result", "match"),
+    [
+        ({"loss": 1.0}, "status"),
+        ({"loss": 1.0, "status": "done"}, "'done'"),
+        ({"status": STATUS_OK}, "loss"),
+    ],
+)
+def test_malformed_result_dict_raises(result, match):
+    trials = Trials()
+    with pytest.raises(ValueError, match=match):
+        run_fmin(lambda config: result, max_evals=5, trials=trials)
+    assert len(trials) == 1
+    assert trials.study.trials[0].state is TrialState.FAIL
+
+
+@pytest.mark.parametrize(
+    "result",
+    [{"loss": 1.0}, {"loss": 1.0, "status": "done"}, {"status": STATUS_OK}],
+    ids=["no status", "unknown status", "no loss"],
+)
+def test_malformed_result_dict_is_recorded_as_failed(result):
+    # The trial failed; the hyperopt view must say so too, and statuses()
+    # must not break on the malformed dict.
+    trials = Trials()
+    with pytest.raises(ValueError):
+        run_fmin(lambda config: result, max_evals=5, trials=trials, catch_eval_exceptions=False)
+    assert trials.statuses() == [STATUS_FAIL]
+    assert trials.losses() == [None]
+
+
+def test_eval_exception_propagates_by_default():
+    calls = []
+
+    def fn(config):
+        calls.append(config)
+        if len(calls) == 3:
+            raise KeyError("broken")
+        return loss_of(config)
+
+    trials = Trials()
+    with pytest.raises(KeyError, match="broken"):
+        run_fmin(fn, trials=trials)
+    assert len(trials) == 3
+    assert trials.statuses() == [STATUS_OK, STATUS_OK, STATUS_FAIL]
+    assert trials.results[2]["error"] == "KeyError: 'broken'"
+
+
+def test_catch_eval_exceptions_records_and_goes_on():
+    calls = []
+
+    def fn(config):
+        calls.append(config)
+        if len(calls) % 3 == 0:
+            raise RuntimeError(f"call {len(calls)}")
+        return loss_of(config)
+
+    best, trials = run_fmin(fn, catch_eval_exceptions=True)
+    assert len(calls) == MAX_EVALS
+    assert len(trials) == MAX_EVALS
+    expected = [STATUS_FAIL if (i + 1) % 3 == 0 else STATUS_OK for i in range(MAX_EVALS)]
+    assert trials.statuses() == expected
+    assert trials.results[2]["error"] == "RuntimeError: call 3"
+    assert trials.best_trial["result"]["loss"] == min(ok_losses(trials))
+    assert best == trials.argmin
+
+
+def test_keyboard_interrupt_propagates_even_when_catching():
+    def fn(config):
+        raise KeyboardInterrupt
+
+    trials = Trials()
+    with pytest.raises(KeyboardInterrupt):
+        run_fmin(fn, trials=trials, catch_eval_exceptions=True)
+    assert trials.statuses() == [STATUS_FAIL]
+
+
+def test_loss_threshold_stops_early():
+    _, trials = run_fmin(lambda x: x, hp.uniform("x", 0, 1), max_evals=1000, loss_threshold=0.1)
+    losses = trials.losses()
+    assert len(losses) < 1000
+    assert losses[-1] <= 0.1
+    assert all(loss > 0.1 for loss in losses[:-1])
+
+
+# ---------------------------------------------------------------- algo
+def test_partial_suggest():
+    best_plain, trials_plain = run_fmin(loss_of, max_evals=5)
+    best_partial, trials_partial = run_fmin(loss_of, max_evals=5, algo=functools.partial(rand.suggest))
+    assert len(trials_partial) == 5
+    assert isinstance(trials_partial.study.sampler, RandomSampler)
+    assert trials_partial.losses() == trials_plain.losses()
+    assert best_partial == best_plain
+
+
+def test_partial_suggest_unknown_option():
+    trials = Trials()
+    with pytest.raises(TypeError, match="bogus"):
+        run_fmin(loss_of, max_evals=5, algo=functools.partial(rand.suggest, bogus=1), trials=trials)
+    assert len(trials) == 0
+
+
+def test_partial_suggest_positional_args():
+    with pytest.raises(TypeError, match="keyword"):
+        run_fmin(loss_of, max_evals=5, algo=functools.partial(rand.suggest, 1))
+
+
+def test_suggest_is_not_called_directly():
+    with pytest.raises(TypeError, match="fmin"):
+        rand.suggest([0], None, None, 0)
+    with pytest.raises(TypeError, match="not called directly"):
+        rand.suggest()
+
+
+@pytest.mark.parametrize("algo", ["rand", len, object()])
+def test_bad_algo(algo):
+    with pytest.raises(TypeError, match="algo"):
+        run_fmin(loss_of, max_evals=2, algo=algo)
+
+
+def test_sampler_as_algo():
+    _, trials = run_fmin(loss_of, max_evals=4, algo=RandomSampler(seed=1))
+    assert len(trials) == 4
+    assert trials.study.sampler.seed == 1
+
+
+# ---------------------------------------------------------------- hp constructors
+def draw(space, n: int, seed: int = 0) -> list:
+    """``n`` configurations of ``space`` from its prior."""
+    study = Study(space, sampler=RandomSampler(seed=seed))
+    return [study.ask().config for _ in range(n)]
+
+
+def on_grid(values, q: float) -> bool:
+    k = np.asarray(values, dtype=float) / q
+    return bool(np.all(np.abs(k - np.round(k)) < 1e-9 * np.maximum(1.0, np.abs(k))))
+
+
+class TestHpSamples:
+    def test_uniform(self):
+        xs = draw(hp.uniform("x", -2, 3), 300)
+        assert all(type(x) is float and -2 <= x <= 3 for x in xs)
+        assert min(xs) < -1.5 and max(xs) > 2.5
+
+    def test_loguniform_bounds_are_log_space(self):
+        xs = np.array(draw(hp.loguniform("x", -3, 3), 1000))
+        assert np.all((xs >= math.exp(-3)) & (xs <= math.exp(3)))
+        assert xs.min() < math.exp(-2.5) and xs.max() > math.exp(2.5)
+        # uniform in log space: about half of the values are below exp(0)
+        assert 0.4 < np.mean(xs < 1.0) < 0.6
+
+    def test_quniform_multiples_of_q(self):
+        xs = draw(hp.quniform("x", 0, 10, 2.5), 300)
+        assert on_grid(xs, 2.5)
+        assert set(xs) == {0.0, 2.5, 5.0, 7.5, 10.0}
+        assert all(type(x) is float for x in xs)
+
+    def test_quniform_fractional_q(self):
+        xs = draw(hp.quniform("x", 0.1, 1.0, 0.1), 300)
+        assert on_grid(xs, 0.1)
+        assert all(0.1 - 1e-12 <= x <= 1.0 + 1e-12 for x in xs)
+        assert len(set(xs)) == 10
+
+    def test_qloguniform(self):
+        xs = draw(hp.qloguniform("x", 0, 3, 1), 500)
+        assert on_grid(xs, 1)
+        assert min(xs) >= 1 and max(xs) <= round(math.exp(3))
+        # log scale: small values are much more frequent than large ones
+        assert np.mean(np.array(xs) <= 5) > 0.4
+
+    def test_uniformint(self):
+        xs = draw(hp.uniformint("x", 1, 8), 400)
+        assert all(type(x) is int for x in xs)
+        assert set(xs) == set(range(1, 9))
+
+    def test_randint_upper(self):
+        xs = draw(hp.randint("x", 5), 300)
+        assert all(type(x) is int for x in xs)
+        assert set(xs) == {0, 1, 2, 3, 4}
+
+    def test_randint_low_high(self):
+        xs = draw(hp.randint("x", 3, 7), 300)
+        assert set(xs) == {3, 4, 5, 6}
+
+    def test_randint_bad_arity(self):
+        with pytest.raises(TypeError, match="randint"):
+            hp.randint("x")
+        with pytest.raises(TypeError, match="randint"):
+            hp.randint("x", 1, 2, 3)
+
+    def test_choice(self):
+        xs = draw(hp.choice("x", ["a", "b", "c"]), 300)
+        assert set(xs) == {"a", "b", "c"}
+
+    def test_pchoice_frequencies(self):
+        xs = draw(hp.pchoice("x", [(0.1, "a"), (0.6, "b"), (0.3, "c")]), 3000)
+        freq = {k: xs.count(k) / len(xs) for k in "abc"}
+        assert freq["a"] == pytest.approx(0.1, abs=0.04)
+        assert freq["b"] == pytest.approx(0.6, abs=0.05)
+        assert freq["c"] == pytest.approx(0.3, abs=0.05)
+
+    def test_pchoice_zero_probability_never_drawn(self):
+        xs = draw(hp.pchoice("x", [(0.0, "never"), (1.0, "always")]), 200)
+        assert set(xs) == {"always"}
+
+    def test_normal(self):
+        xs = np.array(draw(hp.normal("x", 2.0, 0.5), 2000))
+        assert xs.mean() == pytest.approx(2.0, abs=0.1)
+        assert xs.std() == pytest.approx(0.5, abs=0.1)
+        # unbounded: some values lie beyond two sigmas
+        assert np.any(np.abs(xs - 2.0) > 1.0)
+
+    def test_lognormal(self):
+        xs = np.array(draw(hp.lognormal("x", 0.0, 1.0), 2000))
+        assert np.all(xs > 0)
+        assert np.median(xs) == pytest.approx(1.0, abs=0.15)
+        assert np.log(xs).std() == pytest.approx(1.0, abs=0.1)
+
+    def test_qnormal(self):
+        xs = np.array(draw(hp.qnormal("x", 0.0, 5.0, 2.0), 1000))
+        assert on_grid(xs, 2.0)
+        assert abs(xs.mean()) < 1.0
+        assert len(set(xs.tolist())) > 5
+
+    def test_qlognormal(self):
+        xs = np.array(draw(hp.qlognormal("x", 1.0, 0.5, 0.5), 1000))
+        assert on_grid(xs, 0.5)
+        assert np.all(xs >= 0)
+        assert np.median(xs) == pytest.approx(math.e, abs=0.5)
+
+    def test_labels_name_parameters(self):
+        space = {"opt": {"lr": hp.loguniform("learning_rate", -5, 0)}, "act": hp.choice("activation", ["a", "b"])}
+        study = Study(space, sampler=RandomSampler(seed=0))
+        assert study.search_space.names == ("learning_rate", "activation")
+        trial = study.ask()
+        assert set(trial.params) == {"learning_rate", "activation"}
+        assert trial.params["learning_rate"] == trial.config["opt"]["lr"]
+
+
+@pytest.mark.parametrize(
+    ("make", "function", "label"),
+    [
+        (lambda: hp.uniform("u", 1.0, 0.0), "uniform", "u"),
+        (lambda: hp.uniform("u", 0.0, math.nan), "uniform", "u"),
+        (lambda: hp.loguniform("lr", 2.0, 1.0), "loguniform", "lr"),
+        (lambda: hp.quniform("q", 0, 10, 0), "quniform", "q"),
+        (lambda: hp.quniform("q", 0, 10, -1), "quniform", "q"),
+        (lambda: hp.qloguniform("ql", 0, 3, 0), "qloguniform", "ql"),
+        (lambda: hp.uniformint("n", 5, 1), "uniformint", "n"),
+        (lambda: hp.uniformint("n", 1.5, 4), "uniformint", "n"),
+        (lambda: hp.randint("r", 0), "randint", "r"),
+        (lambda: hp.randint("r", 5, 2), "randint", "r"),
+        (lambda: hp.choice("c", []), "choice", "c"),
+        (lambda: hp.choice("c", ["a", "a"]), "choice", "c"),
+        (lambda: hp.pchoice("p", [(0.5, "a"), "b"]), "pchoice", "p"),
+        (lambda: hp.pchoice("p", [(-1.0, "a"), (2.0, "b")]), "pchoice", "p"),
+        (lambda: hp.normal("g", 0.0, 0.0), "normal", "g"),
+        (lambda: hp.lognormal("g", 0.0, -1.0), "lognormal", "g"),
+        (lambda: hp.qnormal("g", 0.0, 1.0, 0.0), "qnormal", "g"),
+        (lambda: hp.qlognormal("g", 0.0, 1.0, -0.5), "qlognormal", "g"),
+    ],
+)
+def test_invalid_hp_names_function_and_label(make, function, label):
+    with pytest.raises(ValueError) as info:
+        make()
+    message = str(info.value)
+    assert f"hp.{function}({label!r}" in message
+
+
+@pytest.mark.parametrize("label", ["", None, 3])
+def test_invalid_hp_label(label):
+    with pytest.raises(ValueError, match=r"hp\.uniform: label must be a non-empty string"):
+        hp.uniform(label, 0, 1)
+
+
+def test_loguniform_overflowing_bound_names_function_and_label():
+    # exp(1000) overflows; the user should get the same ValueError as for any
+    # other invalid bound, naming the hp call, not a bare OverflowError.
+    with pytest.raises(ValueError, match=r"hp\.loguniform\('lr'"):
+        hp.loguniform("lr", 0, 1000)
+
+
+@pytest.mark.parametrize(
+    "space",
+    [
+        {"a": hp.uniform("x", 0, 1), "b": hp.uniform("x", 0, 2)},
+        hp.choice("m", [{"a": hp.uniform("x", 0, 1)}, {"b": hp.quniform("x", 0, 10, 1)}]),
+        {"x": hp.uniform("y", 0, 1), "z": hp.choice("y", [1, 2])},
+    ],
+    ids=["siblings", "branches", "choice"],
+)
+def test_duplicate_labels_rejected_by_fmin(space):
+    calls = []
+    with pytest.raises(ValueError, match=r"name '(x|y)' is already used"):
+        fmin(lambda c: calls.append(c) or 0.0, space, max_evals=3, show_progressbar=False)
+    assert calls == []

@@ -1,0 +1,851 @@
+"""Tests of :class:`tpe_core.Study`: optimize, ask/tell, results, and the
+package's import surface (lazy heavy imports, the ``parzen`` CLI)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tpe_core
+from tpe_core import (
+    Categorical,
+    Float,
+    GridSampler,
+    Int,
+    RandomSampler,
+    Study,
+    Trial,
+    TrialPruned,
+    TrialState,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# A conditional space: "model" picks a branch; only that branch's parameters
+# are active. Names: lr, model, model/0/C, model/1/depth.
+COND_SPACE = {
+    "lr": Float(1e-4, 1e-1, log=True),
+    "model": Categorical(
+        [
+            {"kind": "svm", "C": Float(0.1, 10.0)},
+            {"kind": "tree", "depth": Int(1, 5)},
+        ]
+    ),
+}
+
+
+def make_study(space=None, *, seed: int = 0, **kwargs) -> Study:
+    space = {"x": Float(-1.0, 1.0)} if space is None else space
+    return Study(space, sampler=RandomSampler(seed=seed), **kwargs)
+
+
+def states(study: Study) -> list[TrialState]:
+    return [t.state for t in study.trials]
+
+
+# ---------------------------------------------------------------- failure semantics
+class TestObjectiveFailures:
+    def test_exception_fails_trial_and_study_goes_on(self):
+        calls = []
+
+        def objective(config):
+            calls.append(config)
+            if len(calls) == 2:
+                raise ValueError("boom at two")
+            return config["x"] ** 2
+
+        study = make_study()
+        study.optimize(objective, n_trials=4)
+
+        assert len(calls) == 4
+        assert states(study) == [
+            TrialState.COMPLETE,
+            TrialState.FAIL,
+            TrialState.COMPLETE,
+            TrialState.COMPLETE,
+        ]
+        failed = study.trials[1]
+        assert failed.value is None
+        assert failed.error.startswith("ValueError: boom at two")
+        # the traceback follows the summary line
+        assert "Traceback" in failed.error
+        for t in study.get_trials([TrialState.COMPLETE]):
+            assert t.error is None
+
+    @pytest.mark.parametrize(
+        ("returned", "reason"),
+        [
+            (math.nan, "nan"),
+            (math.inf, "inf"),
+            (-math.inf, "-inf"),
+            ("0.5", "'0.5'"),
+            (None, "None"),
+            (True, "True"),
+            (False, "False"),
+            (np.bool_(True), "True"),
+            (np.array([1.0, 2.0]), "array"),
+            (1 + 2j, "complex"),
+        ],
+        ids=["nan", "inf", "-inf", "str", "None", "True", "False", "np.bool_", "array", "complex"],
+    )
+    def test_bad_return_value_fails_with_reason(self, returned, reason):
+        study = make_study()
+        study.optimize(lambda config: returned, n_trials=2)
+
+        assert states(study) == [TrialState.FAIL, TrialState.FAIL]
+        trial = study.trials[0]
+        assert trial.value is None
+        assert reason in trial.error
+        assert "objective returned" in trial.error
+
+    @pytest.mark.parametrize(
+        "returned",
+        [np.float64(0.25), np.float32(0.25), np.int64(3), np.array(0.25), np.array(7, dtype=np.int32), 4],
+        ids=["float64", "float32", "int64", "0-d float", "0-d int", "int"],
+    )
+    def test_numpy_scalars_complete_with_python_float(self, returned):
+        study = make_study()
+        study.optimize(lambda config: returned, n_trials=1)
+
+        trial = study.trials[0]
+        assert trial.state is TrialState.COMPLETE
+        assert type(trial.value) is float
+        assert trial.value == float(returned)
+        assert type(study.best_value) is float
+
+    def test_numpy_complex_fails_like_python_complex(self):
+        # A Python complex fails the trial; a numpy complex must not be
+        # silently truncated to its real part.
+        study = make_study()
+        study.optimize(lambda config: np.complex128(1 + 2j), n_trials=1)
+
+        trial = study.trials[0]
+        assert trial.state is TrialState.FAIL, (
+            f"a complex loss was accepted as {trial.value!r}, dropping its imaginary part"
+        )
+        assert trial.value is None
+
+    def test_exception_outside_catch_fails_trial_then_propagates(self):
+        def objective(config):
+            if objective.calls == 2:
+                raise KeyError("missing")
+            objective.calls += 1
+            return 1.0
+
+        objective.calls = 0
+        study = make_study()
+        with pytest.raises(KeyError, match="missing"):
+            study.optimize(objective, n_trials=10, catch=(ValueError,))
+
+        assert states(study) == [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.FAIL]
+        assert study.trials[-1].error.startswith("KeyError: 'missing'")
+        assert study.trials[-1].datetime_complete is not None
+
+    def test_exception_in_catch_is_caught(self):
+        study = make_study()
+
+        def objective(config):
+            raise KeyError("k")
+
+        study.optimize(objective, n_trials=3, catch=(KeyError,))
+        assert states(study) == [TrialState.FAIL] * 3
+
+    def test_catch_accepts_a_single_class(self):
+        study = make_study()
+        study.optimize(lambda c: 1 / 0, n_trials=2, catch=ZeroDivisionError)
+        assert states(study) == [TrialState.FAIL] * 2
+        assert study.trials[0].error.startswith("ZeroDivisionError: ")
+
+    def test_keyboard_interrupt_fails_trial_keeps_history_and_propagates(self):
+        def objective(config):
+            if objective.calls == 3:
+                raise KeyboardInterrupt
+            objective.calls += 1
+            return config["x"]
+
+        objective.calls = 0
+        study = make_study()
+        with pytest.raises(KeyboardInterrupt):
+            study.optimize(objective, n_trials=100)
+
+        assert states(study) == [TrialState.COMPLETE] * 3 + [TrialState.FAIL]
+        assert study.trials[-1].error.startswith("KeyboardInterrupt")
+        assert study.trials[-1].value is None
+        # the earlier results are intact and usable
+        assert study.best_trial.number in (0, 1, 2)
+        # and the study can go on afterwards
+        study.optimize(lambda c: 0.0, n_trials=1)
+        assert study.trials[-1].number == 4
+        assert study.trials[-1].state is TrialState.COMPLETE
+
+    @pytest.mark.parametrize("catch", [(KeyboardInterrupt,), (BaseException,), (SystemExit,)])
+    def test_catch_cannot_swallow_base_exceptions(self, catch):
+        study = make_study()
+        with pytest.raises(TypeError, match="catch"):
+            study.optimize(lambda c: 0.0, n_trials=1, catch=catch)
+        assert study.trials == []
+
+    def test_keyboard_interrupt_not_swallowed_with_catch_exception(self):
+        study = make_study()
+
+        def objective(config):
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            study.optimize(objective, n_trials=5, catch=(Exception,))
+        assert states(study) == [TrialState.FAIL]
+
+    def test_trial_pruned_records_last_reported_value(self):
+        def objective(config, trial):
+            for step, loss in enumerate([0.9, 0.7, 0.6]):
+                trial.report(loss, step)
+            raise TrialPruned()
+
+        study = make_study()
+        study.optimize(objective, n_trials=2)
+
+        assert states(study) == [TrialState.PRUNED] * 2
+        trial = study.trials[0]
+        assert trial.value == 0.6
+        assert trial.intermediate_values == {0: 0.9, 1: 0.7, 2: 0.6}
+        assert trial.error is None
+        # pruned trials are not candidates for the best trial
+        with pytest.raises(ValueError, match="no COMPLETE trial"):
+            study.best_trial
+
+    def test_trial_pruned_without_reports_has_no_value(self):
+        def objective(config):
+            raise TrialPruned()
+
+        study = make_study()
+        study.optimize(objective, n_trials=1, catch=())
+        assert study.trials[0].state is TrialState.PRUNED
+        assert study.trials[0].value is None
+
+
+# ---------------------------------------------------------------- calling convention
+class TestCallingConvention:
+    def test_two_arg_objective_gets_trial_and_reports(self):
+        seen = []
+
+        def objective(config, trial):
+            seen.append(trial)
+            assert isinstance(trial, Trial)
+            assert trial.state is TrialState.RUNNING
+            for epoch in range(3):
+                trial.report(config["x"] + epoch, step=epoch)
+            return config["x"]
+
+        study = make_study()
+        study.optimize(objective, n_trials=2)
+
+        assert [t.number for t in seen] == [0, 1]
+        for trial in study.trials:
+            assert trial.state is TrialState.COMPLETE
+            x = trial.config["x"]
+            assert trial.intermediate_values == {0: x, 1: x + 1, 2: x + 2}
+            assert trial.last_step == 2
+            assert all(type(v) is float for v in trial.intermediate_values.values())
+
+    def test_report_same_step_twice_keeps_latest(self):
+        study = make_study()
+        trial = study.ask()
+        trial.report(1.0, 0)
+        trial.report(2.0, 0)
+        assert trial.intermediate_values == {0: 2.0}
+
+    def test_one_arg_lambda_gets_only_config(self):
+        received = []
+        study = make_study()
+        study.optimize(lambda *args: received.append(args) or 0.0, n_trials=1)
+        study.optimize(lambda config: received.append((config,)) or 0.0, n_trials=1)
+        assert [len(args) for args in received] == [1, 1]
+        assert all(isinstance(args[0], dict) for args in received)
+
+    def test_default_second_arg_gets_only_config(self):
+        received = []
+
+        def objective(config, extra=1):
+            received.append(extra)
+            return 0.0
+
+        study = make_study()
+        study.optimize(objective, n_trials=2)
+        assert received == [1, 1]
+
+    def test_callable_object_with_trial(self):
+        class Objective:
+            def __init__(self):
+                self.trials = []
+
+            def __call__(self, config, trial):
+                self.trials.append(trial)
+                return 1.0
+
+        objective = Objective()
+        study = make_study()
+        study.optimize(objective, n_trials=2)
+        assert [t.number for t in objective.trials] == [0, 1]
+
+    def test_non_callable_objective(self):
+        with pytest.raises(TypeError, match="objective must be callable"):
+            make_study().optimize(42, n_trials=1)
+
+
+# ---------------------------------------------------------------- ask / tell
+class TestAskTell:
+    def test_ask_gives_running_trial(self):
+        study = make_study(COND_SPACE)
+        trial = study.ask()
+        assert trial.state is TrialState.RUNNING
+        assert trial.number == 0
+        assert trial.value is None
+        assert trial.datetime_complete is None
+        assert trial.duration is None
+        assert study.trials == [trial]
+        assert study.ask().number == 1
+
+    def test_tell_value_completes(self):
+        study = make_study()
+        trial = study.ask()
+        returned = study.tell(trial, 0.5)
+        assert returned is trial
+        assert trial.state is TrialState.COMPLETE
+        assert trial.value == 0.5
+        assert study.best_trial is trial
+
+    def test_tell_by_number(self):
+        study = make_study()
+        first, second = study.ask(), study.ask()
+        assert study.tell(1, 0.25) is second
+        assert study.tell(np.int64(0), 0.75) is first
+        assert (first.state, second.state) == (TrialState.COMPLETE, TrialState.COMPLETE)
+        assert (first.value, second.value) == (0.75, 0.25)
+
+    @pytest.mark.parametrize("number", [2, -1, "0", 0.0])
+    def test_tell_unknown_number(self, number):
+        study = make_study()
+        study.ask()
+        study.ask()
+        with pytest.raises(ValueError, match="no trial"):
+            study.tell(number, 0.5)
+
+    def test_tell_bool_is_not_a_trial_number(self):
+        # True == 1, but a bool is not a trial number (n_trials and step
+        # reject bools too); it must not finish trial 1.
+        study = make_study()
+        study.ask()
+        study.ask()
+        with pytest.raises(ValueError, match="no trial"):
+            study.tell(True, 0.5)
+        assert study.trials[1].state is TrialState.RUNNING
+
+    def test_tell_twice(self):
+        study = make_study()
+        trial = study.ask()
+        study.tell(trial, 0.5)
+        with pytest.raises(ValueError, match="already finished"):
+            study.tell(trial, 0.1)
+        with pytest.raises(ValueError, match="already finished"):
+            study.tell(0, TrialState.FAIL)
+        assert trial.value == 0.5
+        assert trial.state is TrialState.COMPLETE
+
+    def test_tell_pruned(self):
+        study = make_study()
+        trial = study.ask()
+        trial.report(0.3, 0)
+        trial.report(0.2, 1)
+        study.tell(trial, TrialState.PRUNED)
+        assert trial.state is TrialState.PRUNED
+        assert trial.value == 0.2
+        assert trial.error is None
+
+    def test_tell_fail_with_error(self):
+        study = make_study()
+        trial = study.ask()
+        study.tell(trial, TrialState.FAIL, error="out of memory")
+        assert trial.state is TrialState.FAIL
+        assert trial.error == "out of memory"
+        assert trial.value is None
+
+    @pytest.mark.parametrize("state", [TrialState.COMPLETE, TrialState.RUNNING])
+    def test_tell_state_that_is_not_an_ending(self, state):
+        study = make_study()
+        trial = study.ask()
+        with pytest.raises(ValueError, match="tell"):
+            study.tell(trial, state)
+        assert trial.state is TrialState.RUNNING
+
+    @pytest.mark.parametrize("value", [math.nan, math.inf, "fast", None])
+    def test_tell_bad_value_fails(self, value):
+        study = make_study()
+        trial = study.ask()
+        study.tell(trial, value)
+        assert trial.state is TrialState.FAIL
+        assert trial.value is None
+        assert repr(value) in trial.error
+
+    def test_tell_trial_of_other_study(self):
+        study, other = make_study(), make_study()
+        trial = other.ask()
+        study.ask()
+        with pytest.raises(ValueError, match="another study"):
+            study.tell(trial, 0.5)
+        assert trial.state is TrialState.RUNNING
+        assert study.trials[0].state is TrialState.RUNNING
+
+    def test_report_on_finished_trial(self):
+        study = make_study()
+        trial = study.ask()
+        study.tell(trial, 1.0)
+        with pytest.raises(RuntimeError, match="COMPLETE"):
+            trial.report(0.5, 0)
+        assert trial.intermediate_values == {}
+
+    @pytest.mark.parametrize("step", [-1, 1.0, 0.5, "1", True, None])
+    def test_report_bad_step(self, step):
+        trial = make_study().ask()
+        with pytest.raises(ValueError, match="step"):
+            trial.report(0.5, step)
+        assert trial.intermediate_values == {}
+
+    def test_report_numpy_step_and_value(self):
+        trial = make_study().ask()
+        trial.report(np.float32(0.5), np.int64(3))
+        assert trial.intermediate_values == {3: 0.5}
+        (step,) = trial.intermediate_values
+        assert type(step) is int
+        assert type(trial.intermediate_values[3]) is float
+
+    @pytest.mark.parametrize("value", ["0.5", None, [0.5], True])
+    def test_report_non_number(self, value):
+        trial = make_study().ask()
+        with pytest.raises(TypeError, match="value must be a number"):
+            trial.report(value, 0)
+
+    def test_should_prune_without_pruner(self):
+        assert make_study().ask().should_prune() is False
+
+
+# ---------------------------------------------------------------- best trial, construction
+class TestBest:
+    @staticmethod
+    def _told(direction: str) -> Study:
+        study = make_study(COND_SPACE, direction=direction)
+        for value in [3.0, 1.0, 2.0]:
+            study.tell(study.ask(), value)
+        study.tell(study.ask(), TrialState.FAIL, error="x")
+        study.ask()  # left RUNNING
+        return study
+
+    @pytest.mark.parametrize(("direction", "number", "value"), [("minimize", 1, 1.0), ("maximize", 0, 3.0)])
+    def test_best_by_direction(self, direction, number, value):
+        study = self._told(direction)
+        best = study.best_trial
+        assert best.number == number
+        assert study.best_value == value
+        assert study.best_params == best.params
+        assert study.best_config == best.config
+        assert study.best_params == study.trials[number].params
+
+    def test_first_best_on_ties(self):
+        study = make_study()
+        for value in [2.0, 1.0, 1.0]:
+            study.tell(study.ask(), value)
+        assert study.best_trial.number == 1
+
+    @pytest.mark.parametrize("attr", ["best_trial", "best_value", "best_params", "best_config"])
+    def test_no_complete_trial(self, attr):
+        study = make_study()
+        with pytest.raises(ValueError, match="no COMPLETE trial"):
+            getattr(study, attr)
+        study.tell(study.ask(), TrialState.FAIL)
+        study.tell(study.ask(), TrialState.PRUNED)
+        with pytest.raises(ValueError, match=r"'FAIL': 1") as info:
+            getattr(study, attr)
+        assert "'PRUNED': 1" in str(info.value)
+
+    def test_bad_direction(self):
+        with pytest.raises(ValueError, match=r"direction.*'bogus'"):
+            Study({"x": Float(0, 1)}, direction="bogus")
+
+    def test_sampler_given_as_string(self):
+        with pytest.raises(TypeError, match="sampler"):
+            Study({"x": Float(0, 1)}, sampler="random")
+
+    def test_repr(self):
+        study = Study({"x": Float(0, 1)}, sampler=RandomSampler(seed=3), study_name="demo")
+        study.ask()
+        text = repr(study)
+        assert "'demo'" in text
+        assert "RandomSampler(seed=3)" in text
+        assert "n_trials=1" in text
+
+
+# ---------------------------------------------------------------- optimize loop
+class TestOptimizeLoop:
+    @pytest.mark.parametrize("n_trials", [-1, True, False, 2.0, "3"])
+    def test_bad_n_trials(self, n_trials):
+        study = make_study()
+        with pytest.raises(ValueError, match="n_trials"):
+            study.optimize(lambda c: 0.0, n_trials=n_trials)
+        assert study.trials == []
+
+    @pytest.mark.parametrize("timeout", [0, 0.0, -1.0, True, math.nan, "1"])
+    def test_bad_timeout(self, timeout):
+        study = make_study()
+        with pytest.raises(ValueError, match="timeout"):
+            study.optimize(lambda c: 0.0, n_trials=1, timeout=timeout)
+        assert study.trials == []
+
+    def test_bad_callback(self):
+        with pytest.raises(TypeError, match="callbacks"):
+            make_study().optimize(lambda c: 0.0, n_trials=1, callbacks=[None])
+
+    def test_zero_trials_runs_nothing(self):
+        calls = []
+        study = make_study()
+        study.optimize(lambda c: calls.append(c) or 0.0, n_trials=0)
+        assert calls == []
+        assert study.trials == []
+
+    def test_numpy_n_trials(self):
+        study = make_study()
+        study.optimize(lambda c: 0.0, n_trials=np.int64(3))
+        assert len(study.trials) == 3
+
+    def test_optimize_accumulates(self):
+        study = make_study()
+        study.optimize(lambda c: 0.0, n_trials=2)
+        study.optimize(lambda c: 1.0, n_trials=3)
+        assert [t.number for t in study.trials] == [0, 1, 2, 3, 4]
+        assert [t.value for t in study.trials] == [0.0, 0.0, 1.0, 1.0, 1.0]
+
+    def test_callbacks_after_each_trial(self):
+        seen = []
+
+        def callback(study, trial):
+            # the trial is finished before callbacks see it
+            seen.append((study, trial, trial.state))
+
+        study = make_study()
+        study.optimize(lambda c: c["x"], n_trials=3, callbacks=[callback, callback])
+        assert len(seen) == 6
+        assert all(s is study for s, _, _ in seen)
+        assert [t.number for _, t, _ in seen] == [0, 0, 1, 1, 2, 2]
+        assert all(state is TrialState.COMPLETE for _, _, state in seen)
+        assert [t for _, t, _ in seen[::2]] == study.trials
+
+    def test_stop_from_callback(self):
+        def stop_at_two(study, trial):
+            if trial.number == 2:
+                study.stop()
+
+        study = make_study()
+        study.optimize(lambda c: 0.0, n_trials=50, callbacks=[stop_at_two])
+        assert len(study.trials) == 3
+        # stop() does not carry over to the next optimize call
+        study.optimize(lambda c: 0.0, n_trials=2)
+        assert len(study.trials) == 5
+
+    def test_stop_without_n_trials(self):
+        def stop_at_four(study, trial):
+            if trial.number > 4:  # guard: a broken stop() must not hang the suite
+                raise RuntimeError("stop() did not stop the study")
+            if trial.number == 4:
+                study.stop()
+
+        study = make_study()
+        study.optimize(lambda c: 0.0, callbacks=[stop_at_four])
+        assert len(study.trials) == 5
+
+    def test_timeout_stops_loop(self):
+        def objective(config):
+            time.sleep(0.02)
+            return 0.0
+
+        study = make_study()
+        study.optimize(objective, n_trials=1000, timeout=0.05)
+        assert 1 <= len(study.trials) < 1000
+        assert all(t.state is TrialState.COMPLETE for t in study.trials)
+
+    def test_grid_sampler_stops_at_grid_size(self):
+        space = {"a": Int(1, 3), "b": Categorical(["x", "y"])}
+        study = Study(space, sampler=GridSampler())
+        study.optimize(lambda c: c["a"], n_trials=100)
+        assert len(study.trials) == 6
+        points = {(t.config["a"], t.config["b"]) for t in study.trials}
+        assert points == {(a, b) for a in (1, 2, 3) for b in ("x", "y")}
+        # an exhausted grid runs nothing more
+        study.optimize(lambda c: c["a"], n_trials=5)
+        assert len(study.trials) == 6
+
+    def test_grid_sampler_without_n_trials(self):
+        study = Study({"a": Int(0, 4)}, sampler=GridSampler())
+        study.optimize(lambda c: c["a"])
+        assert sorted(t.config["a"] for t in study.trials) == [0, 1, 2, 3, 4]
+
+    def test_same_seed_same_configs(self):
+        def run(seed):
+            study = make_study(COND_SPACE, seed=seed)
+            study.optimize(lambda c: c["lr"], n_trials=8)
+            return [t.params for t in study.trials]
+
+        assert run(5) == run(5)
+        assert run(5) != run(6)
+
+    def test_show_progress(self, capsys):
+        study = make_study()
+        study.optimize(lambda c: c["x"], n_trials=3, show_progress=True)
+        assert len(study.trials) == 3
+        err = capsys.readouterr().err
+        assert "3/3" in err
+
+    def test_show_progress_closes_on_interrupt(self):
+        def objective(config):
+            raise KeyboardInterrupt
+
+        study = make_study()
+        with pytest.raises(KeyboardInterrupt):
+            study.optimize(objective, n_trials=3, show_progress=True)
+        assert states(study) == [TrialState.FAIL]
+
+
+# ---------------------------------------------------------------- trial contents
+@pytest.fixture(scope="module")
+def finished_study() -> Study:
+    """20 COMPLETE trials over the conditional space (both branches occur)."""
+    study = make_study(COND_SPACE, seed=1)
+    study.optimize(lambda c: c["lr"], n_trials=20)
+    return study
+
+
+class TestTrialContents:
+    def test_config_has_the_shape_of_the_space(self, finished_study):
+        study = finished_study
+        kinds = set()
+        for trial in study.trials:
+            config = trial.config
+            assert set(config) == {"lr", "model"}
+            assert 1e-4 <= config["lr"] <= 1e-1
+            model = config["model"]
+            kinds.add(model["kind"])
+            if model["kind"] == "svm":
+                assert set(model) == {"kind", "C"}
+                assert 0.1 <= model["C"] <= 10.0
+                assert type(model["C"]) is float
+            else:
+                assert set(model) == {"kind", "depth"}
+                assert model["depth"] in range(1, 6)
+                assert type(model["depth"]) is int
+        assert kinds == {"svm", "tree"}
+
+    def test_params_are_flat_with_path_names(self, finished_study):
+        study = finished_study
+        for trial in study.trials:
+            params, config = trial.params, trial.config
+            if config["model"]["kind"] == "svm":
+                assert set(params) == {"lr", "model", "model/0/C"}
+                assert params["model"] == 0
+                assert params["model/0/C"] == config["model"]["C"]
+            else:
+                assert set(params) == {"lr", "model", "model/1/depth"}
+                assert params["model"] == 1
+                assert params["model/1/depth"] == config["model"]["depth"]
+            assert params["lr"] == config["lr"]
+            assert type(params["lr"]) is float
+
+    def test_times(self, finished_study):
+        study = finished_study
+        for trial in study.trials:
+            assert isinstance(trial.datetime_start, datetime.datetime)
+            assert isinstance(trial.datetime_complete, datetime.datetime)
+            assert isinstance(trial.duration, datetime.timedelta)
+            assert trial.duration >= datetime.timedelta(0)
+            assert trial.duration == trial.datetime_complete - trial.datetime_start
+        starts = [t.datetime_start for t in study.trials]
+        assert starts == sorted(starts)
+
+    def test_times_while_running(self):
+        trial = make_study().ask()
+        assert isinstance(trial.datetime_start, datetime.datetime)
+        assert trial.datetime_complete is None
+        assert trial.duration is None
+
+    def test_config_is_a_new_copy_each_access(self):
+        study = make_study(COND_SPACE)
+        trial = study.ask()
+        config = trial.config
+        config["lr"] = "changed"
+        config["model"]["kind"] = "changed"
+        assert trial.config["lr"] != "changed"
+        assert trial.config["model"]["kind"] != "changed"
+
+    def test_mutating_config_does_not_change_the_space(self):
+        # Categorical options that are mutable constants (lists of layer
+        # sizes, dicts of settings) must not be shared with the space: an
+        # objective that mutates its config would corrupt every later trial.
+        space = {
+            "layers": Categorical([[64, 32], [128]]),
+            "opt": Categorical([{"name": "adam"}]),
+        }
+        study = make_study(space)
+        trial = study.ask()
+        config = trial.config
+        config["layers"].append(999)
+        config["opt"]["name"] = "corrupted"
+
+        assert 999 not in trial.config["layers"]
+        assert trial.config["opt"] == {"name": "adam"}
+        assert study.search_space.space["layers"].choices == ([64, 32], [128])
+
+    def test_trial_repr(self):
+        study = make_study({"x": Float(0.0, 1.0)})
+        trial = study.ask()
+        study.tell(trial, 0.5)
+        assert repr(trial).startswith("Trial(number=0, state=COMPLETE, value=0.5, params={'x': ")
+
+
+# ---------------------------------------------------------------- records, dataframe
+class TestRecords:
+    @pytest.fixture
+    def study(self) -> Study:
+        study = make_study(COND_SPACE, seed=2)
+        study.optimize(lambda c: c["lr"], n_trials=6)
+        study.tell(study.ask(), TrialState.FAIL, error="broken\nsecond line")
+        study.ask()  # RUNNING
+        return study
+
+    KEYS = [
+        "number",
+        "state",
+        "value",
+        "datetime_start",
+        "datetime_complete",
+        "duration",
+        "error",
+        "params_lr",
+        "params_model",
+        "params_model/0/C",
+        "params_model/1/depth",
+    ]
+
+    def test_keys_and_values(self, study):
+        records = study.to_records()
+        assert len(records) == 8
+        for record, trial in zip(records, study.trials):
+            assert list(record) == self.KEYS
+            assert record["number"] == trial.number
+            assert record["state"] == trial.state.value
+            assert isinstance(record["state"], str)
+            assert record["value"] == trial.value
+            assert record["datetime_start"] == trial.datetime_start
+            assert record["error"] == trial.error
+            params = trial.params
+            for name in ("lr", "model", "model/0/C", "model/1/depth"):
+                assert record[f"params_{name}"] == params.get(name)
+        # exactly one branch's parameter is filled, the other is None
+        for record in records:
+            filled = [record["params_model/0/C"] is not None, record["params_model/1/depth"] is not None]
+            assert filled == ([True, False] if record["params_model"] == 0 else [False, True])
+
+    def test_durations_are_seconds(self, study):
+        records = study.to_records()
+        for record in records[:7]:
+            assert isinstance(record["duration"], float)
+            assert record["duration"] >= 0.0
+        running = records[7]
+        assert running["state"] == "RUNNING"
+        assert running["duration"] is None
+        assert running["datetime_complete"] is None
+        assert running["value"] is None
+        assert records[6]["state"] == "FAIL"
+        assert records[6]["error"] == "broken\nsecond line"
+
+    def test_empty_study(self):
+        assert make_study().to_records() == []
+
+    def test_to_dataframe(self, study):
+        pd = pytest.importorskip("pandas")
+        frame = study.to_dataframe()
+        assert isinstance(frame, pd.DataFrame)
+        assert list(frame.columns) == self.KEYS
+        assert len(frame) == 8
+        assert list(frame["number"]) == list(range(8))
+        assert list(frame["state"]) == ["COMPLETE"] * 6 + ["FAIL", "RUNNING"]
+        assert frame["value"].iloc[:6].tolist() == [t.value for t in study.trials[:6]]
+
+
+# ---------------------------------------------------------------- import surface, CLI
+def _run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_import_does_not_load_heavy_dependencies():
+    code = (
+        "import json, sys, tpe_core\n"
+        "heavy = ('torch', 'skorch', 'sklearn', 'dask')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
+    )
+    proc = _run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert loaded == [], f"import tpe_core loaded {loaded}"
+
+
+def test_import_all_packages():
+    proc = _run_python("import tpe_core, models, cli; print(tpe_core.__version__, callable(cli.main))")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [tpe_core.__version__, "True"]
+
+
+def test_public_names_are_exported():
+    for name in tpe_core.__all__:
+        assert hasattr(tpe_core, name), name
+    assert tpe_core.Study.__module__ == "tpe_core._study"
+
+
+class TestCli:
+    @pytest.fixture
+    def runner(self):
+        testing = pytest.importorskip("click.testing")
+        return testing.CliRunner()
+
+    def test_version(self, runner):
+        from cli import main
+
+        result = runner.invoke(main, ["--version"])
+        assert result.exit_code == 0, result.output
+        assert "parzen" in result.output
+        assert tpe_core.__version__ in result.output
+
+    @pytest.mark.parametrize("flag", ["--help", "-h"])
+    def test_help(self, runner, flag):
+        from cli import main
+
+        result = runner.invoke(main, [flag])
+        assert result.exit_code == 0, result.output
+        assert "Usage" in result.output
+        assert "--version" in result.output
+
+    def test_unknown_option(self, runner):
+        from cli import main
+
+        result = runner.invoke(main, ["--bogus"])
+        assert result.exit_code != 0
+        assert "--bogus" in result.output

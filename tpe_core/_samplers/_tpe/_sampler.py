@@ -1,0 +1,346 @@
+"""The Tree-structured Parzen Estimator sampler."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from tpe_core._history import STATE_CODES, History
+from tpe_core._samplers._base import BaseSampler
+from tpe_core._samplers._random import sample_prior
+from tpe_core._samplers._tpe._columns import CategoricalColumn, NumericColumn, columns_of
+from tpe_core._samplers._tpe._parzen import ParzenEstimator, fit_parzen, neighbour_gaps
+from tpe_core._space import SearchSpace
+
+__all__ = ["TPESampler", "default_gamma"]
+
+# Observations beyond this many (newest first) get linearly decaying weights
+# (hyperopt's "linear forgetting").
+_FORGET_AFTER = 25
+
+
+def default_gamma(n: int) -> int:
+    """Size of the good group among ``n`` ranked trials: ``min(ceil(0.1 n), 25)``."""
+    return min(math.ceil(0.1 * n), 25)
+
+
+def forgetting_weights(n: int) -> np.ndarray:
+    """Weights of ``n`` observations in trial order, oldest first.
+
+    The newest 25 weigh 1; older ones ramp linearly from ``1 / n`` up.
+    """
+    if n <= _FORGET_AFTER:
+        return np.ones(n)
+    return np.concatenate([np.linspace(1.0 / n, 1.0, n - _FORGET_AFTER), np.ones(_FORGET_AFTER)])
+
+
+def _weights_by_age(trials: np.ndarray) -> np.ndarray:
+    """:func:`forgetting_weights` of ``trials`` (numbers), given in any order."""
+    return forgetting_weights(len(trials))[np.argsort(np.argsort(trials))]
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Columns modelled jointly: continuous, then stepped, then categorical."""
+
+    continuous: np.ndarray
+    stepped: np.ndarray
+    categorical: np.ndarray
+
+    @property
+    def numeric(self) -> np.ndarray:
+        return np.concatenate([self.continuous, self.stepped])
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How a space is sampled: its scopes, their groups, their branches."""
+
+    columns: list[NumericColumn | CategoricalColumn]
+    scopes: dict[tuple[int | None, int | None], list[_Group]]
+    first_column: dict[tuple[int | None, int | None], int]
+    branch_columns: dict[tuple[int | None, int | None], list[int]]
+
+
+def _make_group(cols: list[int], columns: list[NumericColumn | CategoricalColumn]) -> _Group:
+    def pick(test: Callable[[NumericColumn | CategoricalColumn], bool]) -> np.ndarray:
+        return np.array([c for c in cols if test(columns[c])], dtype=np.intp)
+
+    return _Group(
+        continuous=pick(lambda col: isinstance(col, NumericColumn) and col.step is None),
+        stepped=pick(lambda col: isinstance(col, NumericColumn) and col.step is not None),
+        categorical=pick(lambda col: isinstance(col, CategoricalColumn)),
+    )
+
+
+def _make_layout(space: SearchSpace, multivariate: bool) -> _Layout:
+    columns = columns_of(space)
+    members: dict[tuple[int | None, int | None], list[int]] = {}
+    for j, p in enumerate(space.params):
+        members.setdefault((p.parent, p.branch), []).append(j)
+    scopes = {
+        key: [_make_group(cols, columns)] if multivariate else [_make_group([c], columns) for c in cols]
+        for key, cols in members.items()
+    }
+    branch_columns = {
+        key: [j for j in cols if space.params[j].conditional] for key, cols in members.items()
+    }
+    first_column = {key: cols[0] for key, cols in members.items()}
+    return _Layout(columns, scopes, first_column, branch_columns)
+
+
+class TPESampler(BaseSampler):
+    """Tree-structured Parzen Estimator (Bergstra et al., 2011).
+
+    Ranks the finished trials, splits them into a good group (the best
+    ``gamma(n)``) and a bad group, fits a Parzen estimator ``l(x)`` to the
+    good and ``g(x)`` to the bad, draws ``n_ei_candidates`` candidates from
+    ``l`` and proposes the one with the largest ``log l(x) - log g(x)``.
+
+    Parameters
+    ----------
+    seed : int, optional
+        Seed; the proposal of trial ``n`` depends only on ``(seed, n)`` and
+        the history.
+    n_startup_trials : int, default=10
+        Random trials before TPE starts.
+    n_ei_candidates : int, default=24
+        Candidates drawn from ``l(x)`` per proposal.
+    gamma : float or callable, optional
+        Size of the good group: a callable ``n -> int``, or a fraction of
+        ``n`` (rounded up). Default: :func:`default_gamma`.
+    multivariate : bool, default=True
+        Model the parameters of a scope jointly (product kernels), rather
+        than each on its own.
+    prior_weight : float, default=1.0
+        Weight of the prior kernel relative to one observation.
+    constant_liar : bool, default=True
+        Count running trials as bad, so that parallel asks spread out.
+    bandwidth_factor : float, default=0.2
+        Scott-style bandwidth ``factor * n ** (-1 / (d + 4))`` on the unit scale.
+    min_bandwidth : float, default=0.01
+        Floor of the bandwidth on the unit scale; it is also never below
+        ``1 / min(100, n + 1)`` (hyperopt's "magic clip").
+    categorical_smoothing : float, default=1.0
+        Mass each categorical kernel spreads over all options.
+
+    Notes
+    -----
+    Ranking: COMPLETE trials by value; then PRUNED trials, further along
+    first (by last reported step, then value); then FAIL trials whose
+    objective returned NaN or inf (a diverged training), which so teach TPE
+    to avoid that region. Trials that raised are ignored.
+
+    Conditional spaces: the parameters of each branch are modelled only on
+    the trials where that branch was chosen; the branch choice itself is a
+    categorical parameter of its parent scope.
+    """
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        gamma: float | Callable[[int], int] | None = None,
+        multivariate: bool = True,
+        prior_weight: float = 1.0,
+        constant_liar: bool = True,
+        bandwidth_factor: float = 0.2,
+        min_bandwidth: float = 0.01,
+        categorical_smoothing: float = 1.0,
+        bandwidth: str = "gap",
+        consider_endpoints: bool = False,
+    ) -> None:
+        super().__init__(seed)
+        _check_count("n_startup_trials", n_startup_trials, minimum=0)
+        _check_count("n_ei_candidates", n_ei_candidates, minimum=1)
+        if gamma is not None and not callable(gamma) and not (
+            isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and 0 < gamma <= 1
+        ):
+            raise ValueError(f"gamma must be a fraction in (0, 1] or a callable n -> int, got gamma={gamma!r}")
+        for name, value in (
+            ("prior_weight", prior_weight),
+            ("bandwidth_factor", bandwidth_factor),
+            ("min_bandwidth", min_bandwidth),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ValueError(f"{name} must be a positive number, got {name}={value!r}")
+        if not 0 <= categorical_smoothing < math.inf:
+            raise ValueError(
+                f"categorical_smoothing must be >= 0, got categorical_smoothing={categorical_smoothing!r}"
+            )
+        self.n_startup_trials = int(n_startup_trials)
+        self.n_ei_candidates = int(n_ei_candidates)
+        self.gamma = gamma
+        self.multivariate = bool(multivariate)
+        self.prior_weight = float(prior_weight)
+        self.constant_liar = bool(constant_liar)
+        self.bandwidth_factor = float(bandwidth_factor)
+        self.min_bandwidth = float(min_bandwidth)
+        self.categorical_smoothing = float(categorical_smoothing)
+        self.bandwidth = bandwidth
+        self.consider_endpoints = bool(consider_endpoints)
+        self._layout_cache: tuple[SearchSpace, _Layout] | None = None
+        self._unit_cache: tuple[History, np.ndarray, int] | None = None
+
+    # ------------------------------------------------------------ caches
+    def _layout(self, space: SearchSpace) -> _Layout:
+        if self._layout_cache is None or self._layout_cache[0] is not space:
+            self._layout_cache = (space, _make_layout(space, self.multivariate))
+            self._unit_cache = None
+        return self._layout_cache[1]
+
+    def _unit_rows(self, history: History, layout: _Layout) -> np.ndarray:
+        """The history on the unit scale (numeric) and as indices (categorical),
+        shape (n_trials, n_params), extended in place as trials are added."""
+        if self._unit_cache is None or self._unit_cache[0] is not history:
+            self._unit_cache = (history, np.empty((0, len(layout.columns))), 0)
+        _, unit, done = self._unit_cache
+        n = len(history)
+        if n > len(unit):
+            grown = np.empty((max(2 * len(unit), n, 8), len(layout.columns)))
+            grown[:done] = unit[:done]
+            unit = grown
+        rows = history.rows
+        for j, col in enumerate(layout.columns):
+            new = rows[done:n, j]
+            unit[done:n, j] = col.to_unit(new) if isinstance(col, NumericColumn) else new
+        self._unit_cache = (history, unit, n)
+        return unit[:n]
+
+    # ------------------------------------------------------------ split
+    def _n_good(self, n: int) -> int:
+        if self.gamma is None:
+            k = default_gamma(n)
+        elif callable(self.gamma):
+            k = int(self.gamma(n))
+        else:
+            k = math.ceil(self.gamma * n)
+        return min(max(k, 1), n)
+
+    def _rank(self, history: History) -> tuple[np.ndarray, np.ndarray]:
+        """Finished trials from best to worst, and the running trials.
+
+        COMPLETE trials come first by loss, then PRUNED ones (further along
+        first, then by loss), then FAIL trials whose objective diverged
+        (returned NaN or inf). Trials that raised are left out.
+        """
+        states = history.states
+        complete = states == STATE_CODES["COMPLETE"]
+        pruned = states == STATE_CODES["PRUNED"]
+        diverged = (states == STATE_CODES["FAIL"]) & history.diverged
+        ranked = np.flatnonzero(complete | pruned | diverged)
+        tier = np.where(complete, 0, np.where(pruned, 1, 2))[ranked]
+        step = np.nan_to_num(-history.steps[ranked], nan=0.0)
+        loss = np.nan_to_num(history.losses[ranked], nan=np.inf)
+        ranked = ranked[np.lexsort((loss, step, tier))]
+        return ranked, np.flatnonzero(states == STATE_CODES["RUNNING"])
+
+    def _split(
+        self, ranked: np.ndarray, running: np.ndarray, active: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Good and bad trials among those where a scope is ``active`` (a mask
+        over all trials), with their weights.
+
+        The split is made within the scope, so that the parameters of a
+        branch are tuned on the trials of that branch, however that branch
+        compares with the others. Under the constant liar the running trials
+        join the bad group.
+        """
+        ranked = ranked[active[ranked]]
+        n_good = self._n_good(len(ranked)) if len(ranked) else 0
+        good, bad = ranked[:n_good], ranked[n_good:]
+        if self.constant_liar:
+            bad = np.concatenate([bad, running[active[running]]])
+        return good, _weights_by_age(good), bad, _weights_by_age(bad)
+
+    # ------------------------------------------------------------ sampling
+    def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
+        rng = self._rng(number)
+        ranked, running = self._rank(history)
+        if len(ranked) < max(self.n_startup_trials, 1):
+            return sample_prior(space, rng, 1)[0]
+        layout = self._layout(space)
+        unit = self._unit_rows(history, layout)
+        row = np.full(len(space), np.nan)
+        pending: list[tuple[int | None, int | None]] = [(None, None)]
+        while pending:
+            key = pending.pop()
+            active = ~np.isnan(unit[:, layout.first_column[key]])
+            good, good_w, bad, bad_w = self._split(ranked, running, active)
+            for group in layout.scopes[key]:
+                l_est = self._fit(layout, group, unit[good], good_w)
+                g_est = self._fit(layout, group, unit[bad], bad_w)
+                self._propose(layout, group, l_est, g_est, rng, row)
+            for j in layout.branch_columns[key]:
+                child = (j, int(row[j]))
+                if child in layout.scopes:
+                    pending.append(child)
+        return row
+
+    def _fit(
+        self, layout: _Layout, group: _Group, unit: np.ndarray, weights: np.ndarray
+    ) -> ParzenEstimator:
+        priors = [layout.columns[c].weights for c in group.categorical]  # type: ignore[union-attr]
+        return fit_parzen(
+            unit[:, group.numeric],
+            len(group.continuous),
+            unit[:, group.categorical].astype(np.intp),
+            priors,
+            weights,
+            prior_weight=self.prior_weight,
+            bandwidth=self._bandwidth,
+            categorical_smoothing=self.categorical_smoothing,
+        )
+
+    def _bandwidth(self, mu: np.ndarray) -> np.ndarray:
+        """Kernel bandwidths for centres ``mu`` (n, d) on the unit scale."""
+        n, d = mu.shape
+        floor = max(self.min_bandwidth, 1.0 / min(100, n + 2))
+        if self.bandwidth == "scott":
+            sigma = np.full((n, d), self.bandwidth_factor * max(n, 1) ** (-1.0 / (d + 4)))
+        else:
+            sigma = neighbour_gaps(mu, consider_endpoints=self.consider_endpoints)
+        return np.clip(sigma, floor, 1.0)
+
+    def _propose(
+        self,
+        layout: _Layout,
+        group: _Group,
+        l_est: ParzenEstimator,
+        g_est: ParzenEstimator,
+        rng: np.random.Generator,
+        row: np.ndarray,
+    ) -> None:
+        """Draw candidates from ``l``, keep the best ``log l - log g``, write it into ``row``."""
+        z, choices = l_est.sample(rng, self.n_ei_candidates)
+        n_cont = len(group.continuous)
+        values = np.empty_like(z)
+        for i, c in enumerate(group.numeric):
+            values[:, i] = layout.columns[c].from_unit(z[:, i])  # type: ignore[union-attr]
+        cell_low = np.empty((len(z), len(group.stepped)))
+        cell_high = np.empty_like(cell_low)
+        for i, c in enumerate(group.stepped):
+            cell_low[:, i], cell_high[:, i] = layout.columns[c].cells(values[:, n_cont + i])  # type: ignore[union-attr]
+        z_cont = z[:, :n_cont]
+        score = l_est.log_pdf(z_cont, cell_low, cell_high, choices) - g_est.log_pdf(
+            z_cont, cell_low, cell_high, choices
+        )
+        best = int(np.argmax(score))
+        row[group.numeric] = values[best]
+        row[group.categorical] = choices[best]
+
+    def __repr__(self) -> str:
+        return (
+            f"TPESampler(seed={self.seed!r}, n_startup_trials={self.n_startup_trials}, "
+            f"n_ei_candidates={self.n_ei_candidates}, multivariate={self.multivariate})"
+        )
+
+
+def _check_count(name: str, value: object, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {name}={value!r}")

@@ -1,7 +1,7 @@
 """parzen demo: tune a scikit-learn classifier on the bundled wine dataset.
 
 A conditional space chooses between a support-vector machine and a random
-forest, each with its own hyperparameters; random search evaluates 30
+forest, each with its own hyperparameters; TPE evaluates 30
 configurations by 3-fold cross-validation and prints the best one.
 
 Run with ``make demo`` (or ``python examples/demo.py`` in the venv).
@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from tpe_core import Categorical, Float, Int, RandomSampler, Study
+from tpe_core import Categorical, Float, Int, Study, TPESampler
 
 SPACE = {
     "model": Categorical(
@@ -51,7 +51,7 @@ def main() -> None:
     def objective(config: dict) -> float:
         return cross_val_score(build(config["model"]), X, y, cv=3).mean()
 
-    study = Study(SPACE, sampler=RandomSampler(seed=0), direction="maximize", study_name="wine")
+    study = Study(SPACE, sampler=TPESampler(seed=0), direction="maximize", study_name="wine")
     study.optimize(objective, n_trials=30, show_progress=True)
 
     best = study.best_trial

@@ -19,7 +19,7 @@ True
 
 from importlib.metadata import PackageNotFoundError, version
 
-from tpe_core import hp, rand
+from tpe_core import hp, rand, tpe
 from tpe_core._distributions import Categorical, Distribution, Float, Int, Normal
 from tpe_core._history import History
 from tpe_core._hyperopt import (
@@ -67,4 +67,5 @@ __all__ = [
     "hp",
     "rand",
     "space_eval",
+    "tpe",
 ]

@@ -54,11 +54,17 @@ class Suggest:
         How users spell it (``"tpe.suggest"``).
     sampler : type
         The parzen sampler class it stands for.
-    options : dict of str to str
-        hyperopt option names to the sampler's keyword names.
+    options : dict of str to (str, callable or None)
+        hyperopt option names to the sampler's keyword names, with a
+        function that converts the value (None: passed as is).
     """
 
-    def __init__(self, name: str, sampler: type[BaseSampler], options: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        sampler: type[BaseSampler],
+        options: Mapping[str, tuple[str, Callable[[Any], Any] | None]],
+    ) -> None:
         self.name = name
         self.sampler = sampler
         self.options = dict(options)
@@ -74,7 +80,11 @@ class Suggest:
         if unknown:
             known = ", ".join(sorted(self.options)) or "none"
             raise TypeError(f"{self.name} got unknown option(s) {unknown}; it takes: {known}")
-        return self.sampler(seed=seed, **{self.options[k]: v for k, v in options.items()})
+        kwargs = {}
+        for key, value in options.items():
+            name, convert = self.options[key]
+            kwargs[name] = value if convert is None else convert(value)
+        return self.sampler(seed=seed, **kwargs)
 
     def __repr__(self) -> str:
         return self.name
@@ -91,7 +101,7 @@ def _resolve_algo(algo: Any, seed: int | None) -> BaseSampler:
         return algo
     if not isinstance(algo, Suggest):
         raise TypeError(
-            "fmin: algo must be rand.suggest or tpe.suggest from tpe_core (optionally wrapped in "
+            "fmin: algo must be tpe.suggest or rand.suggest from tpe_core (optionally wrapped in "
             f"functools.partial), or a parzen sampler; got {algo!r}"
         )
     return algo.make_sampler(seed, **options)
@@ -238,8 +248,8 @@ def fmin(
     space : object
         A space built with :mod:`tpe_core.hp` or parzen distributions.
     algo : Suggest, optional
-        ``rand.suggest`` (the default), possibly under ``functools.partial``,
-        or any parzen sampler.
+        ``tpe.suggest`` (the default) or ``rand.suggest``, possibly under
+        ``functools.partial``, or any parzen sampler.
     max_evals : int, optional
         Total number of trials in ``trials`` once this call returns.
     timeout : float, optional
@@ -274,11 +284,11 @@ def fmin(
     >>> abs(best["x"] - 1) < 1
     True
     """
-    from tpe_core import rand
+    from tpe_core import tpe
 
     trials = Trials() if trials is None else trials
     if trials.study is None:
-        sampler = _resolve_algo(rand.suggest if algo is None else algo, _seed_from_rstate(rstate))
+        sampler = _resolve_algo(tpe.suggest if algo is None else algo, _seed_from_rstate(rstate))
         trials.study = Study(space, sampler=sampler)
     elif SearchSpace.coerce(space).names != trials.study.search_space.names:
         raise ValueError("fmin: these trials belong to a search over a different space")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tpe_core._history import History
-from tpe_core._samplers import BaseSampler, RandomSampler
+from tpe_core._samplers import BaseSampler, TPESampler
 from tpe_core._space import SearchSpace
 from tpe_core._trial import (
     Trial,
@@ -90,7 +90,7 @@ class Study:
     space : dict, list, tuple, Distribution or SearchSpace
         What to search (see :class:`SearchSpace` for the language).
     sampler : BaseSampler, optional
-        How to propose configurations; :class:`RandomSampler` by default.
+        How to propose configurations; :class:`TPESampler` by default.
     direction : {"minimize", "maximize"}, default="minimize"
         Whether lower or higher objective values are better.
     study_name : str, optional
@@ -122,7 +122,7 @@ class Study:
                 f"got {sampler!r}"
             )
         self.search_space = SearchSpace.coerce(space)
-        self.sampler = sampler if sampler is not None else RandomSampler()
+        self.sampler = sampler if sampler is not None else TPESampler()
         self.direction = direction
         self.study_name = study_name
         self._trials: list[Trial] = []

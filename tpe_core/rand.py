@@ -5,4 +5,4 @@ from tpe_core._samplers import RandomSampler
 
 __all__ = ["suggest"]
 
-suggest = Suggest("rand.suggest", RandomSampler, options={})
+suggest = Suggest("rand.suggest", RandomSampler, {})

@@ -15,10 +15,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tpe_core._distributions import Categorical, Distribution, Normal, _Numeric, round_to_step
-from tpe_core._space import Param, SearchSpace, SpaceError, _ScipyDistribution, format_path
+from tpe_core._distributions import (
+    Categorical,
+    Distribution,
+    Normal,
+    _Numeric,
+    round_to_step,
+)
+from tpe_core._space import (
+    Param,
+    SearchSpace,
+    SpaceError,
+    _ScipyDistribution,
+    format_path,
+)
 
 __all__ = ["CategoricalColumn", "NumericColumn", "columns_of"]
+
+_TINY = np.finfo(float).tiny
 
 # A Normal prior is modelled on mu +- this many sigmas (of log(value) for log=True).
 _NORMAL_SPAN = 5.0
@@ -67,13 +81,22 @@ class NumericColumn:
         return np.round(values) if self.integer else values
 
     def cells(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unit-scale bounds of the grid cells of ``values`` (step grids only)."""
+        """Unit-scale bounds of the grid cells of ``values`` (step grids only).
+
+        On a linear scale a cell is ``value +- step / 2``. On a log scale
+        its edges are the geometric means with the neighbouring grid values
+        (an end cell mirrors its inner half), so that the cells tile the
+        unit interval.
+        """
         assert self.step is not None
-        half = 0.5 * self.step
-        lower = values - half
-        if self.log:  # a log-normal cell at 0 starts at the smallest positive float
-            lower = np.maximum(lower, np.finfo(float).tiny)
-        return self.to_unit(lower), self.to_unit(values + half)
+        if not self.log:
+            half = 0.5 * self.step
+            return self.to_unit(values - half), self.to_unit(values + half)
+        v = np.maximum(values, _TINY)
+        below = np.where(v - self.step >= self.low, v - self.step, v * v / (v + self.step))
+        inner = np.where(v - self.step > 0, v - self.step, v)  # the mirror of an end cell
+        above = np.where(v + self.step <= self.high, v + self.step, v * v / inner)
+        return self.to_unit(np.sqrt(v * below)), self.to_unit(np.sqrt(v * above))
 
 
 @dataclass(frozen=True)
@@ -84,14 +107,24 @@ class CategoricalColumn:
     weights: np.ndarray
 
 
+def _grid_span(low: float, high: float, step: float | None, log: bool) -> tuple[float, float]:
+    """Transformed values of the outer edges of the end cells (see ``cells``)."""
+    if step is None:
+        return (np.log(low), np.log(high)) if log else (low, high)
+    if not log:
+        return low - 0.5 * step, high + 0.5 * step
+    return (
+        np.log(low) - 0.5 * np.log((low + step) / low),
+        np.log(high) + 0.5 * np.log(high / (high - step)),
+    )
+
+
 def _bounded(dist: _Numeric) -> NumericColumn:
-    half = 0.5 * dist.step if dist.step is not None else 0.0
-    lo, hi = dist.low - half, dist.high + half
-    t = np.log if dist.log else float
+    t_low, t_high = _grid_span(dist.low, dist.high, dist.step, dist.log)
     return NumericColumn(
         log=dist.log,
-        t_low=float(t(lo)),
-        t_high=float(t(hi)),
+        t_low=float(t_low),
+        t_high=float(t_high),
         low=dist.low,
         high=dist.high,
         step=dist.step,
@@ -115,12 +148,9 @@ def _scipy(dist: _ScipyDistribution, path: tuple) -> NumericColumn:
         )
     name = getattr(getattr(dist.dist, "dist", None), "name", "")
     log = name in ("loguniform", "reciprocal")
-    half = 0.5 if dist.discrete else 0.0
-    t = np.log if log else float
-    return NumericColumn(
-        log, float(t(low - half)), float(t(high + half)), low, high,
-        1.0 if dist.discrete else None, low, dist.discrete,
-    )
+    step = 1.0 if dist.discrete else None
+    t_low, t_high = _grid_span(low, high, step, log)
+    return NumericColumn(log, float(t_low), float(t_high), low, high, step, low, dist.discrete)
 
 
 def _column(param: Param) -> NumericColumn | CategoricalColumn:

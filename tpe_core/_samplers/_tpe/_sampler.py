@@ -11,7 +11,11 @@ import numpy as np
 from tpe_core._history import STATE_CODES, History
 from tpe_core._samplers._base import BaseSampler
 from tpe_core._samplers._random import sample_prior
-from tpe_core._samplers._tpe._columns import CategoricalColumn, NumericColumn, columns_of
+from tpe_core._samplers._tpe._columns import (
+    CategoricalColumn,
+    NumericColumn,
+    columns_of,
+)
 from tpe_core._samplers._tpe._parzen import ParzenEstimator, fit_parzen, neighbour_gaps
 from tpe_core._space import SearchSpace
 
@@ -151,7 +155,7 @@ class TPESampler(BaseSampler):
         constant_liar: bool = True,
         bandwidth_factor: float = 0.2,
         min_bandwidth: float = 0.01,
-        categorical_smoothing: float = 1.0,
+        categorical_smoothing: float = 3.0,
         bandwidth: str = "gap",
         consider_endpoints: bool = False,
     ) -> None:
@@ -262,7 +266,7 @@ class TPESampler(BaseSampler):
     def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
         rng = self._rng(number)
         ranked, running = self._rank(history)
-        if len(ranked) < max(self.n_startup_trials, 1):
+        if len(ranked) < max(self.n_startup_trials, 1) or not len(space):
             return sample_prior(space, rng, 1)[0]
         layout = self._layout(space)
         unit = self._unit_rows(history, layout)
@@ -325,11 +329,10 @@ class TPESampler(BaseSampler):
         cell_low = np.empty((len(z), len(group.stepped)))
         cell_high = np.empty_like(cell_low)
         for i, c in enumerate(group.stepped):
-            cell_low[:, i], cell_high[:, i] = layout.columns[c].cells(values[:, n_cont + i])  # type: ignore[union-attr]
-        z_cont = z[:, :n_cont]
-        score = l_est.log_pdf(z_cont, cell_low, cell_high, choices) - g_est.log_pdf(
-            z_cont, cell_low, cell_high, choices
-        )
+            column = layout.columns[c]
+            z[:, n_cont + i] = column.to_unit(values[:, n_cont + i])  # type: ignore[union-attr]
+            cell_low[:, i], cell_high[:, i] = column.cells(values[:, n_cont + i])  # type: ignore[union-attr]
+        score = l_est.log_pdf(z, cell_low, cell_high, choices) - g_est.log_pdf(z, cell_low, cell_high, choices)
         best = int(np.argmax(score))
         row[group.numeric] = values[best]
         row[group.categorical] = choices[best]

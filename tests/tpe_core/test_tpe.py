@@ -1,0 +1,342 @@
+"""TPESampler: validity, determinism, search quality, parallel asks, divergence."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.tpe_core.oracle import check_trial, params_key
+from tests.tpe_core.strategies import search_spaces
+from tpe_core import (
+    STATUS_OK,
+    Categorical,
+    Float,
+    Int,
+    Normal,
+    RandomSampler,
+    SpaceError,
+    Study,
+    TPESampler,
+    Trials,
+    TrialState,
+    fmin,
+    hp,
+    space_eval,
+    tpe,
+)
+from tpe_core._history import History
+from tpe_core._samplers._tpe._parzen import fit_parzen, neighbour_gaps
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+def pseudo_objective(config: object) -> float:
+    """A deterministic, arbitrary loss of a configuration."""
+    return (hash(repr(config)) % 1000) / 1000.0
+
+
+def branin(c: dict) -> float:
+    x1, x2 = c["x1"], c["x2"]
+    b, cc, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + cc * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+BRANIN_SPACE = {"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0)}
+QUADRATIC_SPACE = {"x": Float(-5.0, 5.0), "y": Float(-5.0, 5.0)}
+
+
+def quadratic(c: dict) -> float:
+    return (c["x"] - 1.0) ** 2 + (c["y"] + 2.0) ** 2
+
+
+def best_after(space: dict, objective, sampler, n_trials: int) -> float:
+    study = Study(space, sampler=sampler)
+    study.optimize(objective, n_trials=n_trials)
+    return study.best_value
+
+
+# ---------------------------------------------------------------- validity
+@given(space=search_spaces(max_grid=5000, max_int_points=40), seed=seeds)
+def test_tpe_proposals_are_valid_after_startup(space, seed) -> None:
+    study = Study(space, sampler=TPESampler(seed=seed, n_startup_trials=3))
+    study.optimize(pseudo_objective, n_trials=12)
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    for trial in study.trials[3:]:
+        check_trial(study, trial)
+
+
+@given(space=search_spaces(max_grid=5000, max_int_points=40), seed=seeds)
+def test_same_seed_and_history_give_the_same_proposal(space, seed) -> None:
+    runs = []
+    for _ in range(2):
+        study = Study(space, sampler=TPESampler(seed=seed, n_startup_trials=3))
+        study.optimize(pseudo_objective, n_trials=8)
+        runs.append([params_key(t.params) for t in study.trials])
+    assert runs[0] == runs[1]
+
+
+def test_proposal_depends_only_on_seed_number_and_history() -> None:
+    """Asking twice with the same history gives the same row: no hidden state."""
+    study = Study(QUADRATIC_SPACE, sampler=TPESampler(seed=3, n_startup_trials=5))
+    study.optimize(quadratic, n_trials=15)
+    sampler = TPESampler(seed=3, n_startup_trials=5)
+    first = sampler.sample(study.search_space, study._history, 15)
+    again = TPESampler(seed=3, n_startup_trials=5).sample(study.search_space, study._history, 15)
+    np.testing.assert_array_equal(first, again)
+    other = TPESampler(seed=4, n_startup_trials=5).sample(study.search_space, study._history, 15)
+    assert not np.array_equal(first, other)
+
+
+def test_conditional_branch_parameters_stay_in_their_branch() -> None:
+    space = {
+        "model": Categorical(
+            [
+                {"kind": "a", "u": Float(0.0, 1.0), "k": Int(1, 9, step=2)},
+                {"kind": "b", "v": Float(1e-3, 1.0, log=True), "act": Categorical(["x", "y"])},
+            ]
+        )
+    }
+
+    def objective(c: dict) -> float:
+        m = c["model"]
+        return m["u"] + m["k"] if m["kind"] == "a" else -math.log10(m["v"])
+
+    study = Study(space, sampler=TPESampler(seed=0, n_startup_trials=5))
+    study.optimize(objective, n_trials=40)
+    for trial in study.trials:
+        check_trial(study, trial)
+    # branch "a" reaches 1.0 at best, branch "b" 0.0 at v = 1: TPE ends up in "b".
+    assert study.best_params["model"] == 1
+    assert sum(t.params["model"] == 1 for t in study.trials[-15:]) >= 10
+
+
+# ---------------------------------------------------------------- quality
+@pytest.mark.parametrize(
+    ("space", "objective"), [(QUADRATIC_SPACE, quadratic), (BRANIN_SPACE, branin)], ids=["quadratic", "branin"]
+)
+def test_tpe_beats_random_search_on_most_seeds(space, objective) -> None:
+    wins = sum(
+        best_after(space, objective, TPESampler(seed=s), 60)
+        < best_after(space, objective, RandomSampler(seed=s), 60)
+        for s in range(10)
+    )
+    assert wins >= 8
+
+
+def test_tpe_gets_close_to_the_optimum_of_a_quadratic() -> None:
+    bests = [best_after(QUADRATIC_SPACE, quadratic, TPESampler(seed=s), 60) for s in range(10)]
+    assert np.median(bests) < 0.05
+
+
+def test_maximize_is_minimize_of_the_negation() -> None:
+    study = Study(QUADRATIC_SPACE, sampler=TPESampler(seed=1), direction="maximize")
+    study.optimize(lambda c: -quadratic(c), n_trials=60)
+    assert -study.best_value < 0.2
+
+
+# ---------------------------------------------------------------- parallel asks
+def test_constant_liar_spreads_parallel_asks() -> None:
+    study = Study(QUADRATIC_SPACE, sampler=TPESampler(seed=0))
+    study.optimize(quadratic, n_trials=30)
+    pending = [study.ask() for _ in range(8)]
+    points = np.array([[t.params["x"], t.params["y"]] for t in pending])
+    assert len({tuple(p) for p in points}) == 8
+    distances = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    assert distances.max() > 0.5  # not all clustered at one point
+
+
+def test_without_the_liar_running_trials_do_not_count() -> None:
+    history = History(1)
+    for value in (3.0, 1.0, 2.0):
+        history.finish(history.append(np.array([value])), "COMPLETE", value)
+    history.append(np.array([0.5]))  # running
+    ranked, running = TPESampler(seed=0)._rank(history)
+    active = np.ones(len(history), dtype=bool)
+    _, _, bad_liar, _ = TPESampler(seed=0, constant_liar=True)._split(ranked, running, active)
+    _, _, bad_plain, _ = TPESampler(seed=0, constant_liar=False)._split(ranked, running, active)
+    assert 3 in bad_liar and 3 not in bad_plain
+
+
+# ---------------------------------------------------------------- failures and pruning
+def test_ranking_puts_pruned_after_complete_and_diverged_last() -> None:
+    history = History(1)
+    rows = iter(np.arange(8.0)[:, None])
+    history.finish(history.append(next(rows)), "COMPLETE", 5.0)  # 0
+    history.finish(history.append(next(rows)), "FAIL", None, diverged=True)  # 1
+    history.finish(history.append(next(rows)), "PRUNED", 0.1, step=2)  # 2
+    history.finish(history.append(next(rows)), "PRUNED", 0.5, step=7)  # 3
+    history.finish(history.append(next(rows)), "FAIL", None)  # 4: raised, ignored
+    history.finish(history.append(next(rows)), "COMPLETE", 1.0)  # 5
+    history.finish(history.append(next(rows)), "PRUNED", 0.2, step=7)  # 6
+    history.append(next(rows))  # 7: running
+    ranked, running = TPESampler(seed=0)._rank(history)
+    assert ranked.tolist() == [5, 0, 6, 3, 2, 1]
+    assert running.tolist() == [7]
+
+
+def test_tpe_learns_to_avoid_a_region_that_diverges() -> None:
+    """The objective returns NaN for lr > 1e-2 (a diverged training run)."""
+    space = {"lr": Float(1e-5, 1.0, log=True), "width": Float(0.0, 1.0)}
+
+    def loss(c: dict) -> float:
+        return (math.log10(c["lr"]) + 3.5) ** 2 + c["width"]
+
+    def returns_nan(c: dict) -> float:
+        return math.nan if c["lr"] > 1e-2 else loss(c)
+
+    def raises(c: dict) -> float:
+        if c["lr"] > 1e-2:
+            raise FloatingPointError("diverged")
+        return loss(c)
+
+    def nan_share(sampler, objective) -> float:
+        study = Study(space, sampler=sampler)
+        study.optimize(objective, n_trials=60)
+        return np.mean([t.params["lr"] > 1e-2 for t in study.trials[20:]])
+
+    tpe_share = np.mean([nan_share(TPESampler(seed=s), returns_nan) for s in range(5)])
+    random_share = np.mean([nan_share(RandomSampler(seed=s), returns_nan) for s in range(5)])
+    ignored_share = np.mean([nan_share(TPESampler(seed=s), raises) for s in range(5)])
+    assert random_share > 0.3  # 2 of the 5 decades diverge
+    assert tpe_share < random_share / 3
+    # A failure that raised teaches nothing: TPE, seeing no bad trials there, goes there.
+    assert ignored_share > random_share
+
+
+def test_failed_trials_that_raised_are_ignored() -> None:
+    def objective(c: dict) -> float:
+        if c["x"] > 4:
+            raise RuntimeError("out of memory")
+        return quadratic(c)
+
+    study = Study(QUADRATIC_SPACE, sampler=TPESampler(seed=0))
+    study.optimize(objective, n_trials=40)
+    assert study.best_value < 1.0
+
+
+# ---------------------------------------------------------------- estimator maths
+def test_parzen_density_integrates_to_one() -> None:
+    rng = np.random.default_rng(0)
+    obs = rng.random((6, 2))
+    est = fit_parzen(
+        obs, 2, np.zeros((6, 0), dtype=np.intp), [], np.ones(6),
+        prior_weight=1.0, bandwidth=lambda mu: np.full(mu.shape, 0.1), categorical_smoothing=1.0,
+    )
+    grid = np.linspace(0.0, 1.0, 301)
+    points = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
+    empty = np.zeros((len(points), 0))
+    density = np.exp(est.log_pdf(points, empty, empty, empty.astype(np.intp)))
+    assert density.sum() * (1 / 300) ** 2 == pytest.approx(1.0, abs=0.02)
+
+
+def test_parzen_masses_of_cells_and_categories_sum_to_one() -> None:
+    obs = np.array([[0.2], [0.25], [0.9]])
+    choices = np.array([[0], [2], [2]])
+    est = fit_parzen(
+        obs, 0, choices, [np.full(3, 1 / 3)], np.ones(3),
+        prior_weight=1.0, bandwidth=lambda mu: np.full(mu.shape, 0.05), categorical_smoothing=1.0,
+    )
+    for n_cells in (10, 1000):  # exact masses of wide cells, midpoint rule for narrow ones
+        edges = np.linspace(0.0, 1.0, n_cells + 1)
+        low = np.repeat(edges[:-1], 3)[:, None]
+        high = np.repeat(edges[1:], 3)[:, None]
+        cats = np.tile(np.arange(3), n_cells)[:, None]
+        total = np.exp(est.log_pdf((low + high) / 2, low, high, cats)).sum()
+        assert total == pytest.approx(1.0, rel=1e-3)
+
+
+def test_neighbour_gaps() -> None:
+    mu = np.array([[0.5], [0.1], [0.3]])
+    np.testing.assert_allclose(neighbour_gaps(mu, consider_endpoints=True)[:, 0], [0.5, 0.2, 0.2])
+    np.testing.assert_allclose(neighbour_gaps(mu)[:, 0], [0.2, 0.2, 0.2])
+
+
+# ---------------------------------------------------------------- other distributions
+def test_tpe_handles_normal_and_bounded_scipy_distributions() -> None:
+    space = {
+        "a": Normal(0.0, 1.0),
+        "b": Normal(-3.0, 1.0, log=True, step=0.01),
+        "c": scipy.stats.loguniform(1e-3, 1.0),
+        "d": scipy.stats.randint(1, 6),
+    }
+    study = Study(space, sampler=TPESampler(seed=0, n_startup_trials=3))
+    study.optimize(lambda c: c["a"] ** 2 + c["c"] + c["d"], n_trials=20)
+    for t in study.trials:
+        assert 1e-3 <= t.params["c"] <= 1.0 and t.params["d"] in range(1, 6)
+        assert type(t.params["d"]) is int
+    assert study.best_value < 1.5
+
+
+def test_tpe_rejects_an_unbounded_scipy_distribution() -> None:
+    study = Study({"x": scipy.stats.norm(0, 1)}, sampler=TPESampler(seed=0, n_startup_trials=1))
+    study.optimize(lambda c: c["x"] ** 2, n_trials=1)
+    with pytest.raises(SpaceError, match=r"space\['x'\].*support"):
+        study.ask()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"n_startup_trials": -1}, "n_startup_trials"),
+        ({"n_ei_candidates": 0}, "n_ei_candidates"),
+        ({"gamma": 1.5}, "gamma"),
+        ({"prior_weight": 0}, "prior_weight"),
+        ({"categorical_smoothing": -1.0}, "categorical_smoothing"),
+        ({"seed": -3}, "seed"),
+    ],
+)
+def test_invalid_arguments_name_the_parameter(kwargs, fragment) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        TPESampler(**kwargs)
+
+
+# ---------------------------------------------------------------- hyperopt layer
+def test_the_guides_bayesian_example_runs_with_tpe_suggest() -> None:
+    space = {
+        "hidden_units": hp.quniform("hidden_units", 16, 256, 16),
+        "optimizer": hp.choice("optimizer", ["adam", "sgd", "rmsprop"]),
+        "lr": hp.loguniform("lr", math.log(1e-4), math.log(1e-1)),
+        "dropout": hp.uniform("dropout", 0.0, 0.5),
+    }
+
+    def objective(params: dict) -> dict:
+        loss = (params["hidden_units"] - 128) ** 2 / 1e4 + (math.log10(params["lr"]) + 2.5) ** 2
+        loss += {"adam": 0.0, "sgd": 0.3, "rmsprop": 0.1}[params["optimizer"]] + params["dropout"]
+        return {"loss": loss, "status": STATUS_OK}
+
+    trials = Trials()
+    best = fmin(
+        fn=objective,
+        space=space,
+        algo=functools.partial(tpe.suggest, n_startup_jobs=10),
+        max_evals=50,
+        trials=trials,
+        rstate=np.random.default_rng(42),
+        show_progressbar=False,
+    )
+    config = space_eval(space, best)
+    assert config["optimizer"] in ("adam", "sgd", "rmsprop")
+    assert trials.best_trial["result"]["loss"] == min(trials.losses())
+    assert trials.best_trial["result"]["loss"] < 0.6
+    assert isinstance(trials.study.sampler, TPESampler)
+    assert trials.study.sampler.n_startup_trials == 10
+
+
+def test_tpe_suggest_translates_hyperopt_options() -> None:
+    sampler = tpe.suggest.make_sampler(1, n_startup_jobs=5, n_EI_candidates=30, gamma=0.25)
+    assert (sampler.n_startup_trials, sampler.n_ei_candidates) == (5, 30)
+    assert sampler._n_good(100) == math.ceil(0.25 * 10)
+    with pytest.raises(TypeError, match="linear_forgetting"):
+        tpe.suggest.make_sampler(1, linear_forgetting=10)
+
+
+def test_fmin_defaults_to_tpe() -> None:
+    trials = Trials()
+    fmin(lambda x: x**2, hp.uniform("x", -1, 1), max_evals=3, trials=trials, show_progressbar=False)
+    assert isinstance(trials.study.sampler, TPESampler)

@@ -13,18 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from tests.tpe_core.strategies import GRID_N_POINTS
+from tests.tpe_core.strategies import GRID_N_POINTS, holds_distribution
 from tpe_core import Categorical, Float, Int, Study
-
-
-def holds_distribution(node: Any) -> bool:
-    if isinstance(node, (Float, Int, Categorical)):
-        return True
-    if isinstance(node, dict):
-        return any(holds_distribution(v) for v in node.values())
-    if isinstance(node, (list, tuple)):
-        return any(holds_distribution(v) for v in node)
-    return False
 
 
 def is_conditional(dist: Any) -> bool:

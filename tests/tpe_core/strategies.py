@@ -55,6 +55,17 @@ _constants = st.one_of(
 )
 
 
+def holds_distribution(node: Any) -> bool:
+    """Whether a space node holds a distribution anywhere below it."""
+    if isinstance(node, (Float, Int, Categorical)):
+        return True
+    if isinstance(node, dict):
+        return any(holds_distribution(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return any(holds_distribution(v) for v in node)
+    return False
+
+
 def _choice_key(choice: Any) -> tuple[type, Any]:
     """Distinctness of scalar choices as parzen defines it: type and value."""
     return (type(choice), choice)
@@ -179,21 +190,13 @@ class _Builder:
                 seen.add(repr(option))
                 options.append(option)
                 sizes.append(size)
-        if not any(_has_distribution(o) for o in options):
+        if not any(holds_distribution(o) for o in options):
             # make it conditional: one option holds a (one-point) parameter
             options[0], sizes[0] = {"k": Categorical(["only"], label=self.label())}, 1
         weights = self.weights(len(options))
         return Categorical(options, weights=weights, label=self.label()), sum(sizes)
 
 
-def _has_distribution(node: Any) -> bool:
-    if isinstance(node, (Float, Int, Categorical)):
-        return True
-    if isinstance(node, dict):
-        return any(_has_distribution(v) for v in node.values())
-    if isinstance(node, (list, tuple)):
-        return any(_has_distribution(v) for v in node)
-    return False
 
 
 @st.composite

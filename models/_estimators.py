@@ -1,0 +1,447 @@
+"""skorch estimators with the guide's hyperparameters as flat, tunable arguments."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import ValidSplit
+from skorch.utils import to_numpy
+from sklearn.preprocessing import LabelEncoder
+from torch import nn
+
+from models._batching import TensorBatches, as_device_tensors
+from models._modules import MLP, ConvNet
+
+__all__ = [
+    "OPTIMIZERS",
+    "ConvNetClassifier",
+    "MLPClassifier",
+    "MLPRegressor",
+    "TrainingInterrupted",
+    "resolve_device",
+]
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+# Optimizers that take a ``momentum`` argument.
+_WITH_MOMENTUM = (torch.optim.SGD, torch.optim.RMSprop)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """The user stopped training (Ctrl-C or SIGTERM).
+
+    A KeyboardInterrupt, so that it stops a study, but distinct from the
+    KeyboardInterrupt skorch's own early stopping uses to end training
+    normally.
+    """
+
+
+def resolve_device(device: str | None) -> str | None:
+    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; others unchanged.
+
+    Raises
+    ------
+    ValueError
+        For a CUDA device when torch sees no GPU.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device is not None and str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r}, but torch {torch.__version__} sees no CUDA GPU "
+            f"({'a CUDA build' if torch.backends.cuda.is_built() else 'a CPU-only build'}); "
+            "use device='auto' to fall back to the CPU, or device='cpu'"
+        )
+    return device
+
+
+def resolve_optimizer(optimizer: str | type[torch.optim.Optimizer]) -> type[torch.optim.Optimizer]:
+    """The optimizer class for a name of :data:`OPTIMIZERS` or a class."""
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        return OPTIMIZERS[optimizer.lower()]
+    raise ValueError(
+        f"optimizer={optimizer!r} is not one of {sorted(OPTIMIZERS)} nor a torch.optim.Optimizer class"
+    )
+
+
+@contextlib.contextmanager
+def _user_interrupts() -> Iterator[None]:
+    """While training, SIGINT and SIGTERM raise :class:`TrainingInterrupted`
+    (main thread only; elsewhere signals keep their handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise TrainingInterrupted(f"training interrupted by {signal.Signals(signum).name}")
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _as_features(X: Any) -> Any:
+    """Features as a float32 array (from numpy, pandas or lists); datasets,
+    as skorch passes them around internally, unchanged."""
+    if isinstance(X, torch.utils.data.Dataset):
+        return X
+    if isinstance(X, torch.Tensor):
+        return X.detach().cpu().numpy().astype(np.float32, copy=False)
+    return np.asarray(X, dtype=np.float32)
+
+
+class _TunableNet:
+    """What the parzen estimators share (mixed into skorch's nets).
+
+    Subclasses list in ``_module_params`` the constructor arguments that go
+    to the module; the input and output sizes are inferred at ``fit``.
+    """
+
+    _module_params: tuple[str, ...] = ()
+
+    # ---------------------------------------------------------------- device
+    @property
+    def device(self) -> str | None:  # type: ignore[override]
+        """The torch device: ``"auto"`` resolves to CUDA when available."""
+        return resolve_device(self._device)
+
+    @device.setter
+    def device(self, value: str | None) -> None:
+        self._device = value
+
+    def _get_param_names(self) -> list[str]:
+        # module and criterion are fixed by the class; device is reported as given.
+        names = super()._get_param_names()  # type: ignore[misc]
+        return [n for n in names if n not in ("module", "criterion", "_device")]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = super().get_params(deep=deep)  # type: ignore[misc]
+        params["device"] = self._device  # as given ("auto"), not as resolved
+        return params
+
+    # ---------------------------------------------------------------- building
+    def _n_outputs(self) -> int:
+        raise NotImplementedError
+
+    def initialize_module(self) -> _TunableNet:
+        kwargs = {name: getattr(self, name) for name in self._module_params}
+        kwargs.update(self.get_params_for("module"))  # type: ignore[attr-defined]
+        if self.random_state is not None:
+            torch.manual_seed(self.random_state)
+        self.module_ = self.module(self.n_features_in_, self._n_outputs(), **kwargs)  # type: ignore[attr-defined]
+        return self
+
+    def initialize_optimizer(self, triggered_directly: Any = None) -> _TunableNet:
+        cls = resolve_optimizer(self.optimizer)  # type: ignore[attr-defined]
+        named_parameters = self.get_all_learnable_params()  # type: ignore[attr-defined]
+        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)  # type: ignore[attr-defined]
+        kwargs.setdefault("weight_decay", self.weight_decay)
+        if issubclass(cls, _WITH_MOMENTUM):
+            kwargs.setdefault("momentum", self.momentum)
+        self.optimizer_ = cls(*args, **kwargs)
+        return self
+
+    def get_loss(self, y_pred: torch.Tensor, y_true: Any, X: Any = None, training: bool = False) -> torch.Tensor:
+        """The criterion's loss, plus ``l1`` times the sum of absolute weights
+        when training."""
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)  # type: ignore[misc]
+        if training and self.l1:
+            weights = [p for name, p in self.module_.named_parameters() if name.endswith("weight")]
+            loss = loss + self.l1 * sum(w.abs().sum() for w in weights)
+        return loss
+
+    # ---------------------------------------------------------------- batching
+    def get_iterator(self, dataset: Any, training: bool = False) -> Any:
+        """Batches sliced from tensors on the device when the data fit there
+        (see :mod:`models._batching`); skorch's DataLoader otherwise."""
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(prefix)  # type: ignore[attr-defined]
+        custom = set(kwargs) - {"batch_size", "shuffle"}
+        tensors = None if custom else as_device_tensors(dataset, self.device)
+        if tensors is None:
+            return super().get_iterator(dataset, training=training)  # type: ignore[misc]
+        generator = None
+        if self.random_state is not None:
+            generator = torch.Generator().manual_seed(self.random_state)
+        return TensorBatches(
+            *tensors,
+            batch_size=kwargs.get("batch_size", self.batch_size),  # type: ignore[attr-defined]
+            shuffle=kwargs.get("shuffle", training),
+            generator=generator,
+        )
+
+    # ---------------------------------------------------------------- fitting
+    def partial_fit(self, X: Any, y: Any = None, classes: Any = None, **fit_params: Any) -> _TunableNet:
+        """Train for ``max_epochs`` more epochs (see skorch's ``partial_fit``).
+
+        Unlike skorch, a user's Ctrl-C or SIGTERM is not swallowed: it raises
+        :class:`TrainingInterrupted`; skorch's early stopping still ends
+        training normally.
+        """
+        if not self.initialized_:  # type: ignore[attr-defined]
+            self.initialize()  # type: ignore[attr-defined]
+        routing_method = fit_params.pop("_routing_method", "partial_fit")
+        self.notify("on_train_begin", X=X, y=y)  # type: ignore[attr-defined]
+        with _user_interrupts():
+            try:
+                self.fit_loop(X, y, _routing_method=routing_method, **fit_params)  # type: ignore[attr-defined]
+            except TrainingInterrupted:
+                raise
+            except KeyboardInterrupt:  # skorch's EarlyStopping ends training this way
+                pass
+        self.notify("on_train_end", X=X, y=y)  # type: ignore[attr-defined]
+        return self
+
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray, **fit_params: Any) -> _TunableNet:
+        self.n_features_in_ = X.shape[1]
+        return super().fit(X, y, **fit_params)  # type: ignore[misc]
+
+
+def _train_split(random_state: int | None, stratified: bool) -> ValidSplit:
+    return ValidSplit(0.2, stratified=stratified, random_state=random_state)
+
+
+class _TunableClassifier(_TunableNet, NeuralNetClassifier):
+    """Classification: labels of any type, encoded for training."""
+
+    def _n_outputs(self) -> int:
+        return len(self.label_encoder_.classes_)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.label_encoder_.classes_
+
+    @property
+    def _default_callbacks(self) -> list[tuple[str, Any]]:
+        # valid_acc compares predictions (original labels) with the decoded targets.
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_acc", EpochScoring("accuracy", name="valid_acc", lower_is_better=False,
+                                       target_extractor=self.decode_targets)),
+            ("print_log", PrintLog()),
+        ]
+
+    def decode_targets(self, y: Any) -> np.ndarray:
+        """Encoded training targets back to the original labels."""
+        return self.label_encoder_.inverse_transform(to_numpy(y).astype(np.int64))
+
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> _TunableClassifier:
+        """Encode the labels, infer the sizes, train (see skorch's ``fit``)."""
+        self.label_encoder_ = LabelEncoder().fit(np.asarray(y).ravel())
+        y_encoded = self.label_encoder_.transform(np.asarray(y).ravel()).astype(np.int64)
+        return self._fit_arrays(_as_features(X), y_encoded, **fit_params)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return super().predict_proba(_as_features(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each sample, as an original label."""
+        return self.label_encoder_.inverse_transform(self.predict_proba(X).argmax(axis=1))
+
+
+class MLPClassifier(_TunableClassifier):
+    """A multi-layer perceptron classifier (skorch ``NeuralNetClassifier``).
+
+    Parameters
+    ----------
+    n_layers, hidden_units, activation, dropout, batch_norm
+        The network, see :class:`models.MLP`.
+    lr : float, default=1e-3
+        Learning rate.
+    batch_size : int, default=64
+        Samples per optimisation step (-1: the whole training set).
+    max_epochs : int, default=20
+        Training epochs.
+    optimizer : {"adam", "sgd", "adamw", "rmsprop"} or torch optimizer class, default="adam"
+    momentum : float, default=0.9
+        Momentum of SGD and RMSprop (ignored by the others).
+    weight_decay : float, default=0.0
+        L2 penalty, passed to the optimizer.
+    l1 : float, default=0.0
+        L1 penalty on the weights, added to the training loss.
+    device : str, default="auto"
+        ``"auto"`` trains on CUDA when available, else on the CPU.
+    random_state : int, optional
+        Seeds the initial weights, the validation split and the shuffling.
+    **kwargs
+        skorch's own arguments (``train_split``, ``callbacks``,
+        ``verbose``, ``module__*``, ``optimizer__*``, ...).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _module_params = ("n_layers", "hidden_units", "activation", "dropout", "batch_norm")
+
+    def __init__(
+        self,
+        n_layers: int = 2,
+        hidden_units: int | Sequence[int] = 128,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        *,
+        lr: float = 1e-3,
+        batch_size: int = 64,
+        max_epochs: int = 20,
+        optimizer: str | type[torch.optim.Optimizer] = "adam",
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        device: str | None = "auto",
+        random_state: int | None = None,
+        verbose: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("train_split", _train_split(random_state, stratified=True))
+        super().__init__(
+            MLP, criterion=nn.CrossEntropyLoss, optimizer=optimizer, lr=lr, batch_size=batch_size,
+            max_epochs=max_epochs, device=device, verbose=verbose, **kwargs,
+        )
+        self.n_layers = n_layers
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.random_state = random_state
+
+
+class ConvNetClassifier(_TunableClassifier):
+    """A convolutional classifier for square single-channel images (as the 8x8
+    digits), see :class:`models.ConvNet`; training arguments as
+    :class:`MLPClassifier`."""
+
+    _module_params = ("n_layers", "channels", "kernel_size", "activation", "dropout", "batch_norm")
+
+    def __init__(
+        self,
+        n_layers: int = 2,
+        channels: int | Sequence[int] = 16,
+        kernel_size: int = 3,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        *,
+        lr: float = 1e-3,
+        batch_size: int = 64,
+        max_epochs: int = 20,
+        optimizer: str | type[torch.optim.Optimizer] = "adam",
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        device: str | None = "auto",
+        random_state: int | None = None,
+        verbose: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("train_split", _train_split(random_state, stratified=True))
+        super().__init__(
+            ConvNet, criterion=nn.CrossEntropyLoss, optimizer=optimizer, lr=lr, batch_size=batch_size,
+            max_epochs=max_epochs, device=device, verbose=verbose, **kwargs,
+        )
+        self.n_layers = n_layers
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.random_state = random_state
+
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray, **fit_params: Any) -> _TunableNet:
+        X = X.reshape(len(X), -1)
+        return super()._fit_arrays(X, y, **fit_params)
+
+
+class MLPRegressor(_TunableNet, NeuralNetRegressor):
+    """A multi-layer perceptron regressor (skorch ``NeuralNetRegressor``), with
+    the arguments of :class:`MLPClassifier`. Targets may be 1-d or 2-d; a 1-d
+    target gives 1-d predictions."""
+
+    _module_params = ("n_layers", "hidden_units", "activation", "dropout", "batch_norm")
+
+    def __init__(
+        self,
+        n_layers: int = 2,
+        hidden_units: int | Sequence[int] = 128,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        *,
+        lr: float = 1e-3,
+        batch_size: int = 64,
+        max_epochs: int = 20,
+        optimizer: str | type[torch.optim.Optimizer] = "adam",
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        device: str | None = "auto",
+        random_state: int | None = None,
+        verbose: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("train_split", _train_split(random_state, stratified=False))
+        super().__init__(
+            MLP, criterion=nn.MSELoss, optimizer=optimizer, lr=lr, batch_size=batch_size,
+            max_epochs=max_epochs, device=device, verbose=verbose, **kwargs,
+        )
+        self.n_layers = n_layers
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.random_state = random_state
+
+    def _n_outputs(self) -> int:
+        return self.n_outputs_
+
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> MLPRegressor:
+        """Train on float32 features and a 2-d float32 target (a 1-d float64
+        target would make skorch broadcast the loss wrongly)."""
+        y = np.asarray(y, dtype=np.float32)
+        self.target_ndim_ = y.ndim
+        y = y.reshape(len(y), -1)
+        self.n_outputs_ = y.shape[1]
+        return self._fit_arrays(_as_features(X), y, **fit_params)
+
+    def predict(self, X: Any) -> np.ndarray:
+        y = super().predict(_as_features(X))
+        return y.ravel() if self.target_ndim_ == 1 else y
+
+    def decode_targets(self, y: Any) -> np.ndarray:
+        """Training targets (2-d float32) back to the shape they were given in."""
+        y = to_numpy(y)
+        return y.ravel() if self.target_ndim_ == 1 else y

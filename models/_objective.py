@@ -1,0 +1,113 @@
+"""Objectives for Study.optimize built from a parzen estimator and data."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import cross_val_score
+from skorch.callbacks import EpochScoring
+from skorch.dataset import ValidSplit
+
+from models._callbacks import ReportToTrial
+from tpe_core import Trial
+
+__all__ = ["make_objective"]
+
+_SCORE = "valid_score"
+
+
+def _release_memory() -> None:
+    """Free what a finished trial left behind (GPU memory included)."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def make_objective(
+    estimator: Any,
+    X: Any,
+    y: Any,
+    *,
+    cv: Any = None,
+    validation_fraction: float = 0.2,
+    scoring: str | Callable[..., float] | None = None,
+    direction: str = "maximize",
+) -> Callable[[dict[str, Any], Trial], float]:
+    """An objective ``objective(config, trial)`` that trains ``estimator``.
+
+    Each trial clones the estimator, sets the configuration (a flat dict of
+    its parameters: ``{"lr": ..., "n_layers": ...}``) and trains it. With
+    ``cv=None`` it holds out ``validation_fraction`` of the data (stratified
+    for a classifier, the same split for every trial, made by the net's
+    ``train_split``), scores the held-out
+    part after every epoch, reports that score to the trial (so a pruner can
+    stop the training) and returns the last epoch's score. With ``cv`` it
+    returns the mean cross-validated score and reports nothing.
+
+    Parameters
+    ----------
+    estimator : skorch estimator
+        E.g. :class:`models.MLPClassifier`; its ``random_state`` (0 when
+        unset) seeds every trial, so a trial is reproducible.
+    X, y : array-like
+        The data.
+    cv : int, cross-validation generator or None
+        Cross-validate instead of holding out.
+    validation_fraction : float, default=0.2
+        Held-out share when ``cv`` is None.
+    scoring : str or callable, optional
+        A scikit-learn scorer (higher is better); the estimator's ``score``
+        (accuracy, R^2) by default.
+    direction : {"maximize", "minimize"}, default="maximize"
+        The study's direction: with "minimize" the objective returns (and
+        reports) the negated score.
+
+    Returns
+    -------
+    callable
+        ``objective(config, trial) -> float`` for :meth:`tpe_core.Study.optimize`.
+    """
+    if direction not in ("maximize", "minimize"):
+        raise ValueError(f"direction must be 'maximize' or 'minimize', got direction={direction!r}")
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(f"validation_fraction must be in (0, 1), got validation_fraction={validation_fraction!r}")
+    sign = 1.0 if direction == "maximize" else -1.0
+    seed = estimator.random_state if getattr(estimator, "random_state", None) is not None else 0
+    holdout = ValidSplit(validation_fraction, stratified=is_classifier(estimator), random_state=seed)
+
+    def objective(config: dict[str, Any], trial: Trial) -> float:
+        net = clone(estimator).set_params(random_state=seed, **config)
+        try:
+            if cv is not None:
+                return sign * float(np.mean(cross_val_score(net, X, y, cv=cv, scoring=scoring)))
+            return sign * _train_and_score(net.set_params(train_split=holdout), X, y, scoring, trial, sign)
+        except torch.OutOfMemoryError as e:
+            raise RuntimeError(
+                f"CUDA out of memory in trial {trial.number} with {config}; try a smaller "
+                "batch_size or network"
+            ) from e
+        finally:
+            del net
+            _release_memory()
+
+    return objective
+
+
+def _train_and_score(net: Any, X: Any, y: Any, scoring: Any, trial: Trial, sign: float) -> float:
+    """Train ``net``, scoring its held-out part after every epoch."""
+    if callable(scoring):  # keep skorch from reading a scorer as a metric function
+        user_scorer = scoring
+        scoring = lambda model, X, y: user_scorer(model, X, y)  # noqa: E731
+    callbacks = list(net.callbacks or []) + [
+        (_SCORE, EpochScoring(scoring, lower_is_better=False, name=_SCORE,
+                              target_extractor=net.decode_targets)),
+        ("report_to_trial", ReportToTrial(trial, monitor=_SCORE, sign=sign)),
+    ]
+    net.set_params(callbacks=callbacks)
+    net.fit(X, y)
+    return float(net.history[-1, _SCORE])

@@ -17,7 +17,12 @@ MAX_DEVICE_BYTES = 512 * 2**20
 def as_device_tensors(dataset: Any, device: str) -> tuple[torch.Tensor, torch.Tensor | None] | None:
     """The ``(X, y)`` of a skorch Dataset as tensors on ``device``, or None
     when the data are not plain arrays or are too large to move whole."""
+    indices = None
+    if isinstance(dataset, torch.utils.data.Subset):  # what skorch's train_split gives
+        dataset, indices = dataset.dataset, np.asarray(dataset.indices)
     X, y = getattr(dataset, "X", None), getattr(dataset, "y", None)
+    if indices is not None:
+        X, y = (None if a is None or not hasattr(a, "shape") else a[indices] for a in (X, y))
     arrays = [a for a in (X, y) if a is not None]
     if not arrays or not all(isinstance(a, (np.ndarray, torch.Tensor)) for a in arrays):
         return None

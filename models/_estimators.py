@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy
 from sklearn.preprocessing import LabelEncoder
@@ -35,6 +35,9 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adamw": torch.optim.AdamW,
     "rmsprop": torch.optim.RMSprop,
 }
+
+# Callback hooks called once per batch.
+_BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
 
 # Optimizers that take a ``momentum`` argument.
 _WITH_MOMENTUM = (torch.optim.SGD, torch.optim.RMSprop)
@@ -130,7 +133,13 @@ class _TunableNet:
     def _get_param_names(self) -> list[str]:
         # module and criterion are fixed by the class; device is reported as given.
         names = super()._get_param_names()  # type: ignore[misc]
-        return [n for n in names if n not in ("module", "criterion", "_device")]
+        return [n for n in names if n not in ("module", "criterion", "device", "_device")]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # skorch's unpickling maps tensors by state["device"]: give it the resolved one.
+        state = super().__getstate__()  # type: ignore[misc]
+        state["device"] = self.device
+        return state
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         params = super().get_params(deep=deep)  # type: ignore[misc]
@@ -171,7 +180,12 @@ class _TunableNet:
     # ---------------------------------------------------------------- batching
     def get_iterator(self, dataset: Any, training: bool = False) -> Any:
         """Batches sliced from tensors on the device when the data fit there
-        (see :mod:`models._batching`); skorch's DataLoader otherwise."""
+        (see :mod:`models._batching`); skorch's DataLoader otherwise.
+
+        On the device, validation runs as one batch (unless
+        ``iterator_valid__batch_size`` is set): without gradients the batch
+        size changes no result, only the number of Python round trips.
+        """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)  # type: ignore[attr-defined]
         custom = set(kwargs) - {"batch_size", "shuffle"}
@@ -181,12 +195,41 @@ class _TunableNet:
         generator = None
         if self.random_state is not None:
             generator = torch.Generator().manual_seed(self.random_state)
+        default_size = self.batch_size if training else -1  # type: ignore[attr-defined]
         return TensorBatches(
             *tensors,
-            batch_size=kwargs.get("batch_size", self.batch_size),  # type: ignore[attr-defined]
+            batch_size=kwargs.get("batch_size", default_size),
             shuffle=kwargs.get("shuffle", training),
             generator=generator,
         )
+
+    # ---------------------------------------------------------------- per-batch overhead
+    def notify(self, method_name: str, **cb_kwargs: Any) -> None:
+        """skorch's ``notify``, calling per-batch hooks only on the callbacks
+        that define them (most define none; skipping them is most of the
+        framework's per-batch cost)."""
+        if method_name not in _BATCH_HOOKS:
+            return super().notify(method_name, **cb_kwargs)  # type: ignore[misc]
+        getattr(self, method_name)(self, **cb_kwargs)
+        for cb in self._listeners(method_name):
+            getattr(cb, method_name)(self, **cb_kwargs)
+        return None
+
+    def _listeners(self, method_name: str) -> list[Any]:
+        callbacks = self.callbacks_  # type: ignore[attr-defined]
+        cache = getattr(self, "_listener_cache_", None)
+        if cache is None or cache[0] is not callbacks:
+            cache = (callbacks, {
+                hook: [cb for _, cb in callbacks if getattr(type(cb), hook) is not getattr(Callback, hook)]
+                for hook in _BATCH_HOOKS
+            })
+            self._listener_cache_ = cache
+        return cache[1][method_name]
+
+    def _set_training(self, training: bool = True) -> None:
+        """Switch train/eval mode only when it changes (skorch does it every batch)."""
+        if getattr(self, "module_", None) is None or self.module_.training != training:
+            super()._set_training(training)  # type: ignore[misc]
 
     # ---------------------------------------------------------------- fitting
     def partial_fit(self, X: Any, y: Any = None, classes: Any = None, **fit_params: Any) -> _TunableNet:
@@ -243,7 +286,7 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
 
     def decode_targets(self, y: Any) -> np.ndarray:
         """Encoded training targets back to the original labels."""
-        return self.label_encoder_.inverse_transform(to_numpy(y).astype(np.int64))
+        return self.label_encoder_.classes_[to_numpy(y).astype(np.int64)]
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> _TunableClassifier:
         """Encode the labels, infer the sizes, train (see skorch's ``fit``)."""
@@ -256,7 +299,7 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample, as an original label."""
-        return self.label_encoder_.inverse_transform(self.predict_proba(X).argmax(axis=1))
+        return self.label_encoder_.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
 class MLPClassifier(_TunableClassifier):

@@ -120,7 +120,7 @@ class ConvNet(nn.Module):
     """A small convolutional network for square single-channel images.
 
     ``n_layers`` blocks of Conv2d (same padding), [BatchNorm2d], activation,
-    then a global average pool, [Dropout] and a Linear output layer. The
+    then [Dropout] and a Linear output layer over the flattened feature maps. The
     input may be flat ``(n, side * side)`` (as scikit-learn's digits) or
     ``(n, 1, side, side)``.
 
@@ -174,10 +174,10 @@ class ConvNet(nn.Module):
                 blocks.append(nn.BatchNorm2d(out))
             blocks.append(make_activation(activation))
             width = out
-        blocks += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        blocks.append(nn.Flatten())
         if dropout > 0:
             blocks.append(nn.Dropout(dropout))
-        blocks.append(nn.Linear(width, n_outputs))
+        blocks.append(nn.Linear(width * side * side, n_outputs))
         self.layers = nn.Sequential(*blocks)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,299 @@
+"""models: modules, skorch estimators, batching, trial reporting, objectives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes, load_digits, load_iris
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import Dataset
+from torch import nn
+from torch.utils.data import DataLoader
+
+from models import (
+    ACTIVATIONS,
+    MLP,
+    ConvNet,
+    ConvNetClassifier,
+    MLPClassifier,
+    MLPRegressor,
+    make_objective,
+)
+from models._batching import TensorBatches
+from tpe_core import Float, Int, RandomSampler, Study, TrialState
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split((X / 16).astype(np.float64), y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+def count(module: nn.Module, kind: type) -> int:
+    return sum(isinstance(m, kind) for m in module.modules())
+
+
+# ---------------------------------------------------------------- modules
+def test_mlp_layers_follow_the_hyperparameters() -> None:
+    assert count(MLP(4, 3, n_layers=3, hidden_units=8), nn.Linear) == 4
+    assert count(MLP(4, 3, n_layers=0), nn.Linear) == 1
+    assert count(MLP(4, 3, n_layers=2, batch_norm=True), nn.BatchNorm1d) == 2
+    assert count(MLP(4, 3, n_layers=2, dropout=0.3), nn.Dropout) == 2
+    assert count(MLP(4, 3, n_layers=2, dropout=0.0), nn.Dropout) == 0
+    assert count(MLP(4, 3, n_layers=2, activation="tanh"), nn.Tanh) == 2
+    widths = [m.out_features for m in MLP(4, 3, n_layers=2, hidden_units=[16, 8]).modules() if isinstance(m, nn.Linear)]
+    assert widths == [16, 8, 3]
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_every_activation_builds(name: str) -> None:
+    assert MLP(4, 2, n_layers=1, activation=name)(torch.zeros(3, 4)).shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"activation": "swish"}, "relu"),  # lists the valid names
+        ({"dropout": 1.0}, "dropout"),
+        ({"n_layers": 2, "hidden_units": [8]}, "one width per layer"),
+        ({"hidden_units": 0}, "positive"),
+        ({"n_layers": -1}, "n_layers"),
+    ],
+)
+def test_invalid_module_arguments(kwargs: dict, fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        MLP(4, 2, **kwargs)
+
+
+def test_convnet_takes_flat_or_image_input() -> None:
+    net = ConvNet(64, 10, n_layers=3, channels=[4, 8, 8], batch_norm=True)
+    assert count(net, nn.Conv2d) == 3 and count(net, nn.BatchNorm2d) == 3
+    assert net(torch.zeros(2, 64)).shape == (2, 10)
+    assert net(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+    with pytest.raises(ValueError, match="square"):
+        ConvNet(63, 10)
+
+
+# ---------------------------------------------------------------- estimators
+def test_estimator_hyperparameters_reach_the_network_and_optimizer(iris) -> None:
+    X, y = iris
+    net = MLPClassifier(
+        n_layers=3, hidden_units=16, batch_norm=True, optimizer="sgd", lr=0.05,
+        momentum=0.5, weight_decay=1e-3, max_epochs=1, random_state=0,
+    ).fit(X, y)
+    assert count(net.module_, nn.Linear) == 4 and count(net.module_, nn.BatchNorm1d) == 3
+    assert net.module_.layers[0].in_features == 4 and net.module_.layers[-1].out_features == 3
+    group = net.optimizer_.param_groups[0]
+    assert isinstance(net.optimizer_, torch.optim.SGD)
+    assert (group["lr"], group["momentum"], group["weight_decay"]) == (0.05, 0.5, 1e-3)
+    assert isinstance(MLPClassifier(optimizer=torch.optim.Adagrad, max_epochs=1).fit(X, y).optimizer_, torch.optim.Adagrad)
+    with pytest.raises(ValueError, match="adamw"):
+        MLPClassifier(optimizer="lbfgs", max_epochs=1).fit(X, y)
+
+
+def test_l1_increases_the_training_loss_for_the_same_weights(iris) -> None:
+    X, y = iris
+    plain = MLPClassifier(max_epochs=1, random_state=0).fit(X, y)
+    penalised = clone(plain).set_params(l1=0.1).fit(X, y)
+    penalised.module_.load_state_dict(plain.module_.state_dict())
+    Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y)
+    with torch.no_grad():
+        logits = plain.module_(Xt)
+        base = plain.get_loss(logits, yt, training=True)
+        more = penalised.get_loss(logits, yt, training=True)
+        same_eval = penalised.get_loss(logits, yt, training=False)
+    assert more > base and same_eval == pytest.approx(base.item())
+
+
+def test_classifier_learns_digits(digits) -> None:
+    X_train, X_test, y_train, y_test = digits
+    clf = MLPClassifier(n_layers=1, hidden_units=64, max_epochs=8, random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.9
+    assert clf.predict_proba(X_test).shape == (len(X_test), 10)
+
+
+def test_convnet_classifier_learns_digits(digits) -> None:
+    X_train, X_test, y_train, y_test = digits
+    clf = ConvNetClassifier(channels=16, max_epochs=10, lr=3e-3, random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.8
+
+
+def test_regressor_beats_the_mean_on_diabetes() -> None:
+    X, y = load_diabetes(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    reg = MLPRegressor(n_layers=1, hidden_units=32, lr=1e-2, max_epochs=60, random_state=0)
+    reg.fit(scaler.transform(X_train), y_train)  # float64, 1-d target
+    prediction = reg.predict(scaler.transform(X_test))
+    assert prediction.shape == y_test.shape
+    assert reg.score(scaler.transform(X_test), y_test) > 0.2  # R^2 of the mean predictor is ~0
+
+
+def test_same_random_state_same_model(iris) -> None:
+    X, y = iris
+    a = MLPClassifier(max_epochs=3, random_state=7).fit(X, y).predict_proba(X)
+    b = MLPClassifier(max_epochs=3, random_state=7).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- scikit-learn compatibility
+def test_clone_round_trip() -> None:
+    net = MLPClassifier(n_layers=3, hidden_units=[8, 8, 4], optimizer="rmsprop", l1=1e-4, device="auto")
+    params = clone(net).get_params(deep=False)
+    assert params["device"] == "auto" and params["hidden_units"] == [8, 8, 4]
+    assert {k: v for k, v in params.items() if k not in ("train_split", "callbacks")} == {
+        k: v for k, v in net.get_params(deep=False).items() if k not in ("train_split", "callbacks")
+    }
+
+
+def test_pipeline_and_grid_search(iris) -> None:
+    X, y = iris
+    pipe = Pipeline([("scale", StandardScaler()), ("net", MLPClassifier(max_epochs=3, random_state=0))])
+    search = GridSearchCV(pipe, {"net__lr": [1e-3, 1e-2], "net__n_layers": [1, 2]}, cv=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert set(search.best_params_) == {"net__lr", "net__n_layers"}
+
+
+def test_pandas_input_and_string_labels(iris) -> None:
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    labels = pd.Series(np.array(["setosa", "versicolor", "virginica"])[y])
+    clf = MLPClassifier(max_epochs=30, lr=1e-2, random_state=0).fit(frame, labels)
+    assert set(clf.predict(frame)) <= {"setosa", "versicolor", "virginica"}
+    assert list(clf.classes_) == ["setosa", "versicolor", "virginica"]
+    assert clf.score(frame, labels) > 0.6
+    assert clf.history[-1, "valid_acc"] > 0.5  # scored against decoded labels
+
+
+# ---------------------------------------------------------------- batching
+@pytest.mark.parametrize(("n", "batch_size"), [(100, 32), (96, 32), (10, 64), (50, -1)])
+def test_tensor_batches_cover_every_sample_once_like_a_dataloader(n: int, batch_size: int) -> None:
+    X, y = torch.arange(n, dtype=torch.float32)[:, None], torch.arange(n)
+    batches = TensorBatches(X, y, batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
+    loader = DataLoader(Dataset(X.numpy(), y.numpy()), batch_size=n if batch_size == -1 else batch_size)
+    epochs = [[b for b in batches] for _ in range(2)]
+    assert len(batches) == len(loader) == len(epochs[0])
+    for epoch in epochs:
+        seen = torch.cat([yb for _, yb in epoch])
+        assert sorted(seen.tolist()) == list(range(n))
+        assert all(torch.equal(xb[:, 0].long(), yb) for xb, yb in epoch)
+    if n > 10:
+        assert not torch.equal(torch.cat([yb for _, yb in epochs[0]]), torch.cat([yb for _, yb in epochs[1]]))
+
+
+def test_on_device_batching_takes_as_many_steps_as_the_dataloader(iris) -> None:
+    X, y = iris
+    fast = MLPClassifier(batch_size=16, max_epochs=2, random_state=0).fit(X, y)
+    loader = MLPClassifier(batch_size=16, max_epochs=2, random_state=0, iterator_train__num_workers=0).fit(X, y)
+    assert isinstance(fast.get_iterator(Dataset(X.astype(np.float32), y), training=True), TensorBatches)
+    assert not isinstance(loader.get_iterator(Dataset(X.astype(np.float32), y), training=True), TensorBatches)
+    assert fast.history[:, "train_batch_count"] == loader.history[:, "train_batch_count"] == [8, 8]
+
+
+# ---------------------------------------------------------------- devices
+def test_auto_device_trains_on_the_cpu_without_a_gpu(iris) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    X, y = iris
+    net = MLPClassifier(max_epochs=1).fit(X, y)
+    assert net.get_params()["device"] == "auto"
+    assert all(p.device.type == "cpu" for p in net.module_.parameters())
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(iris) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    X, y = iris
+    net = MLPClassifier(device="cuda", max_epochs=1)  # constructing is fine
+    with pytest.raises(ValueError, match="sees no CUDA GPU.*device='auto'"):
+        net.fit(X, y)
+
+
+# ---------------------------------------------------------------- training control
+def test_early_stopping_still_ends_training_normally(iris) -> None:
+    X, y = iris
+    net = MLPClassifier(max_epochs=200, lr=1e-5, callbacks=[EarlyStopping(patience=2, threshold=1.0)])
+    net.fit(X, y)
+    assert len(net.history) < 200
+
+
+def test_objective_reports_every_epoch_and_returns_the_last_score(digits) -> None:
+    X_train, _, y_train, _ = digits
+    objective = make_objective(MLPClassifier(max_epochs=3), X_train, y_train)
+    study = Study({"lr": Float(1e-3, 1e-2, log=True)}, sampler=RandomSampler(seed=0), direction="maximize")
+    study.optimize(objective, n_trials=2)
+    for trial in study.trials:
+        assert trial.state is TrialState.COMPLETE
+        assert sorted(trial.intermediate_values) == [1, 2, 3]
+        assert trial.value == trial.intermediate_values[3]
+        assert 0.5 < trial.value <= 1.0
+    again = Study({"lr": Float(1e-3, 1e-2, log=True)}, sampler=RandomSampler(seed=0), direction="maximize")
+    again.optimize(objective, n_trials=2)
+    assert [t.value for t in again.trials] == [t.value for t in study.trials]  # reproducible
+
+
+def test_pruned_trial_stops_after_the_pruning_epoch(digits) -> None:
+    X_train, _, y_train, _ = digits
+    objective = make_objective(MLPClassifier(max_epochs=10), X_train, y_train)
+
+    def pruned_at_epoch_2(config: dict, trial) -> float:
+        trial.should_prune = lambda: len(trial.intermediate_values) >= 2  # a pruner stub
+        return objective(config, trial)
+
+    study = Study({"n_layers": Int(1, 2)}, sampler=RandomSampler(seed=0), direction="maximize")
+    study.optimize(pruned_at_epoch_2, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state is TrialState.PRUNED
+    assert sorted(trial.intermediate_values) == [1, 2]
+    assert trial.value == trial.intermediate_values[2]
+
+
+def test_objective_with_cross_validation_and_minimize(iris) -> None:
+    X, y = iris
+    objective = make_objective(MLPClassifier(max_epochs=2), X, y, cv=2, direction="minimize")
+    study = Study({"lr": Float(1e-3, 1e-2)}, sampler=RandomSampler(seed=0))
+    study.optimize(objective, n_trials=1)
+    assert -1.0 <= study.trials[0].value < 0  # the negated accuracy
+
+
+class _OutOfMemoryNet(MLPClassifier):
+    def fit(self, X, y, **fit_params):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_cuda_out_of_memory_fails_the_trial_with_a_clear_reason(iris) -> None:
+    X, y = iris
+    study = Study({"batch_size": Int(16, 32)}, sampler=RandomSampler(seed=0), direction="maximize")
+    study.optimize(make_objective(_OutOfMemoryNet(max_epochs=1), X, y), n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.FAIL]
+    assert "CUDA out of memory in trial 0" in study.trials[0].error
+    assert "smaller batch_size" in study.trials[0].error
+
+
+@pytest.mark.parametrize("kwargs", [{"direction": "up"}, {"validation_fraction": 1.5}])
+def test_make_objective_validates_its_arguments(iris, kwargs: dict) -> None:
+    X, y = iris
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        make_objective(MLPClassifier(), X, y, **kwargs)
+
+
+def test_pickle_round_trip_keeps_the_device_as_given(iris) -> None:
+    import pickle
+
+    X, y = iris
+    net = MLPClassifier(max_epochs=2, random_state=0).fit(X, y)
+    again = pickle.loads(pickle.dumps(net))
+    assert again.get_params()["device"] == "auto"
+    np.testing.assert_array_equal(again.predict(X), net.predict(X))
+    assert clone(net).get_params()["device"] == "auto"

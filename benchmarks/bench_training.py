@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.epochs} epochs, median of {args.repeats} warm runs (torch {torch.__version__}, "
         f"{platform.machine()}).",
         "",
-        "| batch size | parzen (epochs/s) | plain skorch | torch loop (floor) | parzen / torch loop | parzen / skorch |",
+        "| batch size | parzen (epochs/s) | plain skorch | torch loop (floor) "
+        "| parzen / torch loop | parzen / skorch |",
         "|---|---|---|---|---|---|",
     ]
     for batch_size, r in rows:

@@ -12,6 +12,7 @@ Examples
 True
 """
 
+from models._callbacks import ReportToTrial
 from models._estimators import (
     OPTIMIZERS,
     ConvNetClassifier,
@@ -20,7 +21,6 @@ from models._estimators import (
     TrainingInterrupted,
     resolve_device,
 )
-from models._callbacks import ReportToTrial
 from models._modules import ACTIVATIONS, MLP, ConvNet
 from models._objective import make_objective
 

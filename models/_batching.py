@@ -26,7 +26,8 @@ def as_device_tensors(dataset: Any, device: str) -> tuple[torch.Tensor, torch.Te
     arrays = [a for a in (X, y) if a is not None]
     if not arrays or not all(isinstance(a, (np.ndarray, torch.Tensor)) for a in arrays):
         return None
-    if sum(a.nbytes if isinstance(a, np.ndarray) else a.element_size() * a.nelement() for a in arrays) > MAX_DEVICE_BYTES:
+    size = sum(a.nbytes if isinstance(a, np.ndarray) else a.element_size() * a.nelement() for a in arrays)
+    if size > MAX_DEVICE_BYTES:
         return None
     tensors = tuple(None if a is None else torch.as_tensor(a).to(device) for a in (X, y))
     return tensors  # type: ignore[return-value]

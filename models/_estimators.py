@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 from collections.abc import Iterator, Sequence
@@ -10,11 +11,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy
-from sklearn.preprocessing import LabelEncoder
 from torch import nn
 
 from models._batching import TensorBatches, as_device_tensors
@@ -52,6 +53,11 @@ class TrainingInterrupted(KeyboardInterrupt):
     """
 
 
+@functools.lru_cache(maxsize=1)
+def _cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
 def resolve_device(device: str | None) -> str | None:
     """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; others unchanged.
 
@@ -61,8 +67,8 @@ def resolve_device(device: str | None) -> str | None:
         For a CUDA device when torch sees no GPU.
     """
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device is not None and str(device).startswith("cuda") and not torch.cuda.is_available():
+        return "cuda" if _cuda_available() else "cpu"
+    if device is not None and str(device).startswith("cuda") and not _cuda_available():
         raise ValueError(
             f"device={device!r}, but torch {torch.__version__} sees no CUDA GPU "
             f"({'a CUDA build' if torch.backends.cuda.is_built() else 'a CPU-only build'}); "

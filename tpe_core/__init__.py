@@ -35,6 +35,16 @@ from tpe_core._space import Param, SearchSpace, SpaceError, from_sklearn
 from tpe_core._study import Study
 from tpe_core._trial import Trial, TrialPruned, TrialState
 
+
+def __getattr__(name: str) -> object:
+    # TPESearchCV needs scikit-learn: import it only when it is asked for.
+    if name == "TPESearchCV":
+        from tpe_core._search_cv import TPESearchCV
+
+        return TPESearchCV
+    raise AttributeError(f"module 'tpe_core' has no attribute {name!r}")
+
+
 try:
     __version__ = version("parzen")
 except PackageNotFoundError:  # running from a source tree that is not installed
@@ -57,6 +67,7 @@ __all__ = [
     "SearchSpace",
     "SpaceError",
     "TPESampler",
+    "TPESearchCV",
     "Study",
     "Trial",
     "TrialPruned",

@@ -96,7 +96,8 @@ def test_estimator_hyperparameters_reach_the_network_and_optimizer(iris) -> None
     group = net.optimizer_.param_groups[0]
     assert isinstance(net.optimizer_, torch.optim.SGD)
     assert (group["lr"], group["momentum"], group["weight_decay"]) == (0.05, 0.5, 1e-3)
-    assert isinstance(MLPClassifier(optimizer=torch.optim.Adagrad, max_epochs=1).fit(X, y).optimizer_, torch.optim.Adagrad)
+    adagrad = MLPClassifier(optimizer=torch.optim.Adagrad, max_epochs=1).fit(X, y)
+    assert isinstance(adagrad.optimizer_, torch.optim.Adagrad)
     with pytest.raises(ValueError, match="adamw"):
         MLPClassifier(optimizer="lbfgs", max_epochs=1).fit(X, y)
 

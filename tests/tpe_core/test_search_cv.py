@@ -1,0 +1,154 @@
+"""TPESearchCV against scikit-learn's own search estimators."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import scipy.stats
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from tpe_core import Categorical, Float, GridSampler, Int, TPESearchCV, TrialState
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+def test_cv_results_match_randomized_search(iris) -> None:
+    X, y = iris
+    space = {"C": scipy.stats.loguniform(1e-2, 1e2), "kernel": ["linear", "rbf"]}
+    ours = TPESearchCV(SVC(), space, n_iter=8, random_state=0, return_train_score=True).fit(X, y)
+    theirs = RandomizedSearchCV(SVC(), space, n_iter=8, random_state=0, return_train_score=True).fit(X, y)
+    assert sorted(ours.cv_results_) == sorted(theirs.cv_results_)
+    for key, value in theirs.cv_results_.items():
+        assert np.shape(ours.cv_results_[key]) == np.shape(value), key
+    ranks = ours.cv_results_["rank_test_score"]
+    assert ranks[ours.best_index_] == 1
+    assert ours.best_score_ == ours.cv_results_["mean_test_score"][ours.best_index_]
+    assert ours.best_estimator_.get_params()["C"] == ours.best_params_["C"]
+    assert ours.n_splits_ == 5 and ours.refit_time_ > 0
+    assert len(ours.study_.trials) == 8
+    assert [t.value for t in ours.study_.trials] == list(ours.cv_results_["mean_test_score"])
+
+
+def test_the_space_is_not_mutated_and_clone_round_trips(iris) -> None:
+    X, y = iris
+    space = {"C": Float(1e-2, 1e2, log=True), "kernel": ["linear", "rbf"]}
+    before = copy.deepcopy(space)
+    search = TPESearchCV(SVC(), space, n_iter=3, random_state=0)
+    assert clone(search).get_params()["param_distributions"] == before
+    search.fit(X, y)
+    assert space == before and search.param_distributions is space
+
+
+def test_pipeline_parameter_names(iris) -> None:
+    X, y = iris
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(max_iter=500))])
+    search = TPESearchCV(pipe, {"clf__C": Float(1e-3, 1e2, log=True)}, n_iter=6, random_state=0).fit(X, y)
+    assert set(search.best_params_) == {"clf__C"}
+    assert search.predict(X).shape == (150,) and search.predict_proba(X).shape == (150, 3)
+    assert search.score(X, y) > 0.9
+
+
+def test_conditional_spaces(iris) -> None:
+    X, y = iris
+    grids = [{"kernel": ["linear"], "C": [0.1, 1.0]}, {"kernel": ["rbf"], "gamma": Float(1e-3, 1.0, log=True)}]
+    search = TPESearchCV(SVC(), grids, n_iter=8, random_state=0).fit(X, y)
+    for params in search.cv_results_["params"]:
+        assert set(params) in ({"kernel", "C"}, {"kernel", "gamma"})
+        assert ("gamma" in params) == (params["kernel"] == "rbf")
+    nested = {
+        "C": Float(0.1, 10.0, log=True),
+        "model": Categorical([{"kernel": "linear"}, {"kernel": "rbf", "gamma": Float(1e-3, 1.0, log=True)}]),
+    }
+    search = TPESearchCV(SVC(), nested, n_iter=6, random_state=1).fit(X, y)
+    assert all("model" not in p and "kernel" in p for p in search.cv_results_["params"])
+
+
+def test_grid_sampler_runs_the_whole_grid(iris) -> None:
+    X, y = iris
+    grid = {"C": [0.1, 1.0, 10.0], "kernel": ["linear", "rbf"]}
+    ours = TPESearchCV(SVC(), grid, sampler="grid", n_iter=None).fit(X, y)
+    theirs = GridSearchCV(SVC(), grid).fit(X, y)
+    key = lambda p: tuple(sorted(p.items()))  # noqa: E731
+    assert sorted(map(key, ours.cv_results_["params"])) == sorted(map(key, theirs.cv_results_["params"]))
+    assert ours.best_score_ == theirs.best_score_
+    assert isinstance(TPESearchCV(SVC(), grid, sampler=GridSampler(), n_iter=2).fit(X, y).study_.sampler, GridSampler)
+
+
+def test_multimetric_refit_steers_the_search(iris) -> None:
+    X, y = iris
+    search = TPESearchCV(
+        LogisticRegression(max_iter=500), {"C": Float(1e-3, 1e2, log=True)},
+        scoring=["accuracy", "f1_macro"], refit="f1_macro", n_iter=4, random_state=0,
+    ).fit(X, y)
+    assert [t.value for t in search.study_.trials] == list(search.cv_results_["mean_test_f1_macro"])
+    with pytest.raises(ValueError, match="refit must name"):
+        TPESearchCV(
+            LogisticRegression(), {"C": [1.0]}, scoring=["accuracy", "f1_macro"], refit=False, n_iter=1
+        ).fit(X, y)
+
+
+class _FailsForLargeC(LogisticRegression):
+    def fit(self, X, y, sample_weight=None):
+        if self.C > 1.0:
+            raise ValueError("C too large for this test")
+        return super().fit(X, y, sample_weight)
+
+
+def test_failing_candidates_do_not_end_the_search(iris) -> None:
+    X, y = iris
+    space = {"C": Float(1e-2, 1e2, log=True)}
+    search = TPESearchCV(_FailsForLargeC(max_iter=500), space, n_iter=10, batch_size=1, random_state=0).fit(X, y)
+    failed = [t for t in search.study_.trials if t.state is TrialState.FAIL]
+    assert failed and len(search.study_.trials) == 10
+    assert all(t.params["C"] > 1.0 for t in failed)
+    assert all(t.error.startswith("ValueError: All the 5 fits failed") for t in failed)
+    assert search.best_params_["C"] <= 1.0
+    with pytest.raises(ValueError, match="C too large"):
+        TPESearchCV(_FailsForLargeC(), {"C": [5.0]}, n_iter=1, error_score="raise").fit(X, y)
+
+
+def test_parallel_batches_and_nested_cross_validation(iris) -> None:
+    X, y = iris
+    search = TPESearchCV(SVC(), {"C": Float(1e-2, 1e2, log=True)}, n_iter=6, n_jobs=2, random_state=0)
+    out = cross_validate(search, X, y, cv=3, return_estimator=True)
+    studies = [est.study_ for est in out["estimator"]]
+    assert len({id(s) for s in studies}) == 3  # a fresh study per outer fold
+    assert all(len(s.trials) == 6 for s in studies)
+
+
+def test_skorch_estimator_in_a_pipeline(iris) -> None:
+    from models import MLPClassifier
+
+    X, y = iris
+    pipe = Pipeline([("scale", StandardScaler()), ("net", MLPClassifier(max_epochs=3, random_state=0))])
+    space = {"net__lr": Float(1e-3, 1e-1, log=True), "net__n_layers": Int(1, 2)}
+    search = TPESearchCV(pipe, space, n_iter=3, cv=2, random_state=0).fit(X, y)
+    assert set(search.best_params_) == {"net__lr", "net__n_layers"}
+    assert isinstance(search.best_params_["net__n_layers"], int)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"sampler": "bayes"}, "sampler"),
+        ({"n_iter": 0}, "n_iter"),
+        ({"n_iter": None}, "sampler='grid'"),
+        ({"batch_size": -2}, "batch_size"),
+    ],
+)
+def test_invalid_arguments_are_reported_at_fit(iris, kwargs: dict, fragment: str) -> None:
+    X, y = iris
+    search = TPESearchCV(SVC(), {"C": [1.0, 2.0]}, **kwargs)  # constructing never fails
+    with pytest.raises(ValueError, match=fragment):
+        search.fit(X, y)

@@ -1,0 +1,232 @@
+"""TPESearchCV: a drop-in scikit-learn search estimator driven by parzen's samplers.
+
+This is the only module of :mod:`tpe_core` that imports scikit-learn; it is
+loaded when ``tpe_core.TPESearchCV`` is first used.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from joblib import effective_n_jobs
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import check_random_state
+
+from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
+from tpe_core._space import SearchSpace, from_sklearn
+from tpe_core._study import Study
+from tpe_core._trial import Trial, TrialState
+
+__all__ = ["TPESearchCV"]
+
+_SAMPLERS = ("tpe", "random", "grid")
+
+
+def candidate_params(space: SearchSpace, trial: Trial) -> dict[str, Any]:
+    """The estimator parameters of a trial.
+
+    The space is a dict of parameters (or a choice between such dicts); the
+    chosen branch of a conditional choice, itself a dict of parameters, is
+    merged in, as scikit-learn's list of grids gives it.
+    """
+    conditional = {p.path: p.name for p in space.params if p.conditional}
+    chosen = trial.params
+    out: dict[str, Any] = {}
+
+    def merge(node: Any, value: Any, path: tuple[Any, ...]) -> None:
+        if path in conditional:  # a choice between dicts of parameters
+            branch = chosen[conditional[path]]
+            merge(node.choices[branch], value, path + (branch,))
+            return
+        if not isinstance(node, Mapping):
+            raise TypeError(f"the search space must give a dict of parameters, got {value!r}")
+        for key, sub in node.items():
+            if path + (key,) in conditional and isinstance(value[key], Mapping):
+                merge(sub, value[key], path + (key,))
+            else:
+                out[key] = value[key]
+
+    merge(space.space, trial.config, ())
+    return out
+
+
+class TPESearchCV(BaseSearchCV):
+    """Hyperparameter search with cross-validation, proposed by TPE (or random
+    or grid search), as a scikit-learn estimator.
+
+    It is used exactly as ``RandomizedSearchCV``: same constructor arguments
+    and the same fitted attributes (``cv_results_``, ``best_params_``,
+    ``best_score_``, ``best_estimator_``, ...), but each batch of candidates
+    is proposed from the results of the previous ones.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator (or Pipeline) to tune.
+    param_distributions : dict or list of dict
+        Parameter names (``"C"``, ``"net__lr"``) to lists of values,
+        scipy.stats distributions or parzen distributions (``Float``,
+        ``Int``, ``Categorical``, including conditional choices); a list of
+        dicts is a choice between them.
+    n_iter : int or None, default=10
+        Number of candidates. None runs a grid to its end (``sampler="grid"``).
+    sampler : {"tpe", "random", "grid"} or BaseSampler, default="tpe"
+        How candidates are proposed.
+    batch_size : int, optional
+        Candidates evaluated together; by default as many as ``n_jobs``
+        runs in parallel. Within a batch TPE spreads its proposals (constant
+        liar).
+    n_startup_trials : int, optional
+        Random candidates before TPE starts (TPESampler's default otherwise).
+    scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
+        As for ``RandomizedSearchCV``. With several metrics, ``refit`` must
+        name the one that steers the search.
+    random_state : int, RandomState instance or None
+        Seed of the sampler.
+
+    Attributes
+    ----------
+    study_ : tpe_core.Study
+        The study behind the search (maximizing the refit metric), for
+        plots and export; ``cv_results_`` and the other fitted attributes
+        are scikit-learn's.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.svm import SVC
+    >>> from tpe_core import Float
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = TPESearchCV(SVC(), {"C": Float(1e-2, 1e2, log=True), "kernel": ["linear", "rbf"]},
+    ...                      n_iter=12, random_state=0).fit(X, y)
+    >>> search.best_score_ > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        param_distributions: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        n_iter: int | None = 10,
+        sampler: str | BaseSampler = "tpe",
+        batch_size: int | None = None,
+        n_startup_trials: int | None = None,
+        scoring: Any = None,
+        n_jobs: int | None = None,
+        refit: bool | str | Any = True,
+        cv: Any = None,
+        verbose: int = 0,
+        pre_dispatch: int | str = "2*n_jobs",
+        random_state: Any = None,
+        error_score: Any = np.nan,
+        return_train_score: bool = False,
+    ) -> None:
+        super().__init__(
+            estimator=estimator,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            pre_dispatch=pre_dispatch,
+            error_score=error_score,
+            return_train_score=return_train_score,
+        )
+        self.param_distributions = param_distributions
+        self.n_iter = n_iter
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.n_startup_trials = n_startup_trials
+        self.random_state = random_state
+
+    # ---------------------------------------------------------------- validation
+    def _make_sampler(self) -> BaseSampler:
+        if isinstance(self.sampler, BaseSampler):
+            return self.sampler
+        if self.sampler not in _SAMPLERS:
+            raise ValueError(
+                f"sampler must be one of {list(_SAMPLERS)} or a parzen sampler, got sampler={self.sampler!r}"
+            )
+        seed = None if self.random_state is None else int(check_random_state(self.random_state).randint(2**31 - 1))
+        if self.sampler == "random":
+            return RandomSampler(seed=seed)
+        if self.sampler == "grid":
+            return GridSampler(seed=seed)
+        if self.n_startup_trials is None:
+            return TPESampler(seed=seed)
+        return TPESampler(seed=seed, n_startup_trials=self.n_startup_trials)
+
+    def _check_counts(self, sampler: BaseSampler) -> None:
+        for name in ("n_iter", "batch_size"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer or None, got {name}={value!r}")
+        if self.n_iter is None and not isinstance(sampler, GridSampler):
+            raise ValueError("n_iter=None (search to the end) needs sampler='grid'; give n_iter a number")
+
+    def _score_key(self, results: Mapping[str, Any]) -> str:
+        if "mean_test_score" in results:
+            return "mean_test_score"
+        if isinstance(self.refit, str) and f"mean_test_{self.refit}" in results:
+            return f"mean_test_{self.refit}"
+        metrics = sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
+        raise ValueError(
+            f"with several metrics {metrics}, refit must name the one that steers the search, "
+            f"got refit={self.refit!r}; e.g. refit={metrics[0]!r}"
+        )
+
+    # ---------------------------------------------------------------- search
+    def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
+        sampler = self._make_sampler()
+        self._check_counts(sampler)
+        space = SearchSpace(from_sklearn(self.param_distributions))
+        self.study_ = Study(space, sampler=sampler, direction="maximize")
+        batch_size = self.batch_size or max(1, effective_n_jobs(self.n_jobs))
+        budget = self.n_iter
+        succeeded, failure = False, None
+        while budget is None or budget > 0:
+            trials = self._ask(batch_size if budget is None else min(batch_size, budget))
+            if not trials:
+                break
+            if budget is not None:
+                budget -= len(trials)
+            try:
+                results = evaluate_candidates([candidate_params(space, t) for t in trials])
+            except ValueError as e:
+                if "fits failed" not in str(e):
+                    self._fail(trials, e)
+                    raise
+                # Every fit of this batch failed: scikit-learn raises; one bad
+                # batch must not end a search that others can carry on.
+                self._fail(trials, e)
+                failure = e
+                continue
+            except BaseException as e:
+                self._fail(trials, e)
+                raise
+            scores = np.asarray(results[self._score_key(results)])[-len(trials):]
+            for trial, score in zip(trials, scores):
+                self.study_.tell(trial, float(score))
+            succeeded = True
+        if not succeeded and failure is not None:
+            raise failure
+
+    def _ask(self, n: int) -> list[Trial]:
+        trials = []
+        for _ in range(n):
+            if self.study_.sampler.is_exhausted(self.study_.search_space, self.study_._history):
+                break
+            trials.append(self.study_.ask())
+        return trials
+
+    def _fail(self, trials: list[Trial], error: BaseException) -> None:
+        for trial in trials:
+            if trial.state is TrialState.RUNNING:
+                reason = " ".join(str(error).split())  # scikit-learn's messages span lines
+                self.study_.tell(trial, TrialState.FAIL, error=f"{type(error).__name__}: {reason}")

@@ -1,0 +1,34 @@
+"""The examples run (with --quick) and print their results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("grid_search.py", ["GridSearchCV: best CV accuracy", "TPESearchCV(sampler='grid'): best CV accuracy"]),
+        ("random_search.py", ["RandomizedSearchCV: best CV accuracy", "TPESearchCV(sampler='random')"]),
+        ("bayesian_optimization.py", ["fmin: best {'hidden_units'", "TPESearchCV: best CV accuracy"]),
+    ],
+)
+def test_example_runs_quick(script: str, expected: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), "--quick"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    for fragment in expected:
+        assert fragment in done.stdout
+
+
+def test_demo_prints_a_best_configuration() -> None:
+    done = subprocess.run([sys.executable, str(EXAMPLES / "demo.py")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "best accuracy" in done.stdout and "best configuration:" in done.stdout

@@ -82,14 +82,19 @@ def torch_fit(X: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, device
 CONTENDERS = {"parzen": parzen_fit, "skorch": skorch_fit, "torch loop": torch_fit}
 
 
-def epochs_per_second(fit, X, y, batch_size: int, epochs: int, repeats: int, device: str) -> float:
-    fit(X, y, batch_size, 1, device)  # warm-up, untimed
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fit(X, y, batch_size, epochs, device)
-        times.append(time.perf_counter() - start)
-    return epochs / statistics.median(times)
+def epochs_per_second(X, y, batch_size: int, epochs: int, repeats: int, device: str) -> dict[str, float]:
+    """Median epochs/s of each contender; the contenders take turns within each
+    repeat, so a slow spell of a shared machine hits them alike."""
+    for fit in CONTENDERS.values():
+        fit(X, y, batch_size, 1, device)  # warm-up, untimed
+    times: dict[str, list[float]] = {name: [] for name in CONTENDERS}
+    for repeat in range(repeats):
+        names = list(CONTENDERS)
+        for name in names[repeat % len(names):] + names[: repeat % len(names)]:
+            start = time.perf_counter()
+            CONTENDERS[name](X, y, batch_size, epochs, device)
+            times[name].append(time.perf_counter() - start)
+    return {name: epochs / statistics.median(t) for name, t in times.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,13 +110,12 @@ def main(argv: list[str] | None = None) -> None:
     X, y = data()
     rows = []
     for batch_size in args.batch_sizes:
-        rates = {name: epochs_per_second(fit, X, y, batch_size, args.epochs, args.repeats, args.device)
-                 for name, fit in CONTENDERS.items()}
+        rates = epochs_per_second(X, y, batch_size, args.epochs, args.repeats, args.device)
         rows.append((batch_size, rates))
         print(batch_size, {k: round(v, 1) for k, v in rates.items()}, flush=True)
     lines = [
         f"Epoch throughput on digits, MLP 2 x 128, device {args.device}, {args.threads} thread(s), "
-        f"{args.epochs} epochs, median of {args.repeats} warm runs (torch {torch.__version__}, "
+        f"{args.epochs} epochs, median of {args.repeats} warm runs, contenders taking turns (torch {torch.__version__}, "
         f"{platform.machine()}).",
         "",
         "| batch size | parzen (epochs/s) | plain skorch | torch loop (floor) "

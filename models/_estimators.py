@@ -117,6 +117,24 @@ def _as_features(X: Any) -> Any:
     return np.asarray(X, dtype=np.float32)
 
 
+def _epoch_callbacks(verbose: int, scores: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """skorch's default callbacks, with extra ``scores``; PrintLog only when
+    something is to be printed (it formats its table every epoch even with
+    ``verbose=0``)."""
+    callbacks = [
+        ("epoch_timer", EpochTimer()),
+        ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ("valid_loss", PassthroughScoring(name="valid_loss")),
+        *scores,
+    ]
+    return callbacks + [("print_log", PrintLog())] if verbose else callbacks
+
+
+def _accuracy(net: Any, X: Any, y: np.ndarray) -> float:
+    """Share of correct predictions (what skorch's "accuracy" scoring computes)."""
+    return float(np.mean(net.predict(X) == y))
+
+
 class _TunableNet:
     """What the parzen estimators share (mixed into skorch's nets).
 
@@ -280,15 +298,12 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
 
     @property
     def _default_callbacks(self) -> list[tuple[str, Any]]:
-        # valid_acc compares predictions (original labels) with the decoded targets.
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("valid_acc", EpochScoring("accuracy", name="valid_acc", lower_is_better=False,
-                                       target_extractor=self.decode_targets)),
-            ("print_log", PrintLog()),
-        ]
+        # valid_acc compares predictions (original labels) with the decoded targets,
+        # by a plain mean: scikit-learn's scorer validates its inputs at every epoch.
+        accuracy = EpochScoring(
+            _accuracy, name="valid_acc", lower_is_better=False, target_extractor=self.decode_targets
+        )
+        return _epoch_callbacks(self.verbose, [("valid_acc", accuracy)])
 
     def decode_targets(self, y: Any) -> np.ndarray:
         """Encoded training targets back to the original labels."""
@@ -476,6 +491,10 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
 
     def _n_outputs(self) -> int:
         return self.n_outputs_
+
+    @property
+    def _default_callbacks(self) -> list[tuple[str, Any]]:
+        return _epoch_callbacks(self.verbose, [])
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> MLPRegressor:
         """Train on float32 features and a 2-d float32 target (a 1-d float64

@@ -111,9 +111,11 @@ def test_conditional_branch_parameters_stay_in_their_branch() -> None:
     study.optimize(objective, n_trials=40)
     for trial in study.trials:
         check_trial(study, trial)
-    # branch "a" reaches 1.0 at best, branch "b" 0.0 at v = 1: TPE ends up in "b".
-    assert study.best_params["model"] == 1
-    assert sum(t.params["model"] == 1 for t in study.trials[-15:]) >= 10
+    # branch "a" reaches 1.0 at best, branch "b" 0.0 at v = 1: TPE tunes "b" and
+    # samples it more often, while still visiting "a" (branches are sampled from l).
+    assert study.best_params["model"] == 1 and study.best_value < 0.05
+    after_startup = study.trials[5:]
+    assert sum(t.params["model"] == 1 for t in after_startup) > len(after_startup) / 2
 
 
 # ---------------------------------------------------------------- quality

@@ -48,11 +48,16 @@ def _weights_by_age(trials: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Group:
-    """Columns modelled jointly: continuous, then stepped, then categorical."""
+    """Columns modelled jointly: continuous, then stepped, then categorical.
+
+    ``branches_only`` marks a group made only of branch choices (conditional
+    Categoricals).
+    """
 
     continuous: np.ndarray
     stepped: np.ndarray
     categorical: np.ndarray
+    branches_only: bool
 
     @property
     def numeric(self) -> np.ndarray:
@@ -69,7 +74,9 @@ class _Layout:
     branch_columns: dict[tuple[int | None, int | None], list[int]]
 
 
-def _make_group(cols: list[int], columns: list[NumericColumn | CategoricalColumn]) -> _Group:
+def _make_group(
+    cols: list[int], columns: list[NumericColumn | CategoricalColumn], branch_columns: set[int]
+) -> _Group:
     def pick(test: Callable[[NumericColumn | CategoricalColumn], bool]) -> np.ndarray:
         return np.array([c for c in cols if test(columns[c])], dtype=np.intp)
 
@@ -77,6 +84,7 @@ def _make_group(cols: list[int], columns: list[NumericColumn | CategoricalColumn
         continuous=pick(lambda col: isinstance(col, NumericColumn) and col.step is None),
         stepped=pick(lambda col: isinstance(col, NumericColumn) and col.step is not None),
         categorical=pick(lambda col: isinstance(col, CategoricalColumn)),
+        branches_only=all(c in branch_columns for c in cols),
     )
 
 
@@ -85,13 +93,14 @@ def _make_layout(space: SearchSpace, multivariate: bool) -> _Layout:
     members: dict[tuple[int | None, int | None], list[int]] = {}
     for j, p in enumerate(space.params):
         members.setdefault((p.parent, p.branch), []).append(j)
+    branches = {j for j, p in enumerate(space.params) if p.conditional}
     scopes = {
-        key: [_make_group(cols, columns)] if multivariate else [_make_group([c], columns) for c in cols]
+        key: [_make_group(cols, columns, branches)]
+        if multivariate
+        else [_make_group([c], columns, branches) for c in cols]
         for key, cols in members.items()
     }
-    branch_columns = {
-        key: [j for j in cols if space.params[j].conditional] for key, cols in members.items()
-    }
+    branch_columns = {key: [j for j in cols if j in branches] for key, cols in members.items()}
     first_column = {key: cols[0] for key, cols in members.items()}
     return _Layout(columns, scopes, first_column, branch_columns)
 
@@ -139,8 +148,10 @@ class TPESampler(BaseSampler):
     to avoid that region. Trials that raised are ignored.
 
     Conditional spaces: the parameters of each branch are modelled only on
-    the trials where that branch was chosen; the branch choice itself is a
-    categorical parameter of its parent scope.
+    the trials where that branch was chosen, split into good and bad among
+    those trials; the branch choice itself is a categorical parameter of its
+    parent scope, and a scope made only of branch choices is sampled from
+    ``l(x)`` (one candidate) instead of by the argmax of ``l/g``.
     """
 
     def __init__(
@@ -320,8 +331,16 @@ class TPESampler(BaseSampler):
         rng: np.random.Generator,
         row: np.ndarray,
     ) -> None:
-        """Draw candidates from ``l``, keep the best ``log l - log g``, write it into ``row``."""
-        z, choices = l_est.sample(rng, self.n_ei_candidates)
+        """Draw candidates from ``l``, keep the best ``log l - log g``, write it into ``row``.
+
+        A group made only of branch choices draws one candidate: the branch
+        is sampled from ``l``. Its few options would all be among the
+        candidates, and the argmax would then choose the same branch at
+        every ask, locking onto the first branch that did well before the
+        others' parameters have been tuned at all.
+        """
+        n_candidates = 1 if group.branches_only else self.n_ei_candidates
+        z, choices = l_est.sample(rng, n_candidates)
         n_cont = len(group.continuous)
         values = np.empty_like(z)
         for i, c in enumerate(group.numeric):

@@ -7,7 +7,7 @@ Examples
 >>> from sklearn.datasets import load_digits
 >>> from models import MLPClassifier
 >>> X, y = load_digits(return_X_y=True)
->>> clf = MLPClassifier(n_layers=1, hidden_units=32, max_epochs=3, random_state=0)
+>>> clf = MLPClassifier(n_layers=1, hidden_units=64, max_epochs=10, random_state=0)
 >>> clf.fit(X / 16, y).score(X / 16, y) > 0.8
 True
 """

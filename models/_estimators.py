@@ -144,6 +144,31 @@ class _TunableNet:
 
     _module_params: tuple[str, ...] = ()
 
+    def _setup(
+        self,
+        module: type[nn.Module],
+        criterion: type[nn.Module],
+        *,
+        stratified: bool,
+        hyperparameters: dict[str, Any],
+        lr: float,
+        batch_size: int,
+        max_epochs: int,
+        optimizer: Any,
+        device: str | None,
+        verbose: int,
+        kwargs: dict[str, Any],
+    ) -> None:
+        """What every constructor does: skorch's arguments to skorch, the flat
+        hyperparameters stored as given."""
+        kwargs.setdefault("train_split", _train_split(hyperparameters["random_state"], stratified))
+        super().__init__(  # type: ignore[call-arg]
+            module, criterion=criterion, optimizer=optimizer, lr=lr, batch_size=batch_size,
+            max_epochs=max_epochs, device=device, verbose=verbose, **kwargs,
+        )
+        for name, value in hyperparameters.items():
+            setattr(self, name, value)
+
     # ---------------------------------------------------------------- device
     @property
     def device(self) -> str | None:  # type: ignore[override]
@@ -382,20 +407,15 @@ class MLPClassifier(_TunableClassifier):
         verbose: int = 0,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("train_split", _train_split(random_state, stratified=True))
-        super().__init__(
-            MLP, criterion=nn.CrossEntropyLoss, optimizer=optimizer, lr=lr, batch_size=batch_size,
-            max_epochs=max_epochs, device=device, verbose=verbose, **kwargs,
+        self._setup(
+            MLP, nn.CrossEntropyLoss, stratified=True, lr=lr, batch_size=batch_size, max_epochs=max_epochs,
+            optimizer=optimizer, device=device, verbose=verbose, kwargs=kwargs,
+            hyperparameters=dict(
+                n_layers=n_layers, hidden_units=hidden_units, activation=activation, dropout=dropout,
+                batch_norm=batch_norm, momentum=momentum, weight_decay=weight_decay, l1=l1,
+                random_state=random_state,
+            ),
         )
-        self.n_layers = n_layers
-        self.hidden_units = hidden_units
-        self.activation = activation
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.l1 = l1
-        self.random_state = random_state
 
 
 class ConvNetClassifier(_TunableClassifier):
@@ -426,21 +446,15 @@ class ConvNetClassifier(_TunableClassifier):
         verbose: int = 0,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("train_split", _train_split(random_state, stratified=True))
-        super().__init__(
-            ConvNet, criterion=nn.CrossEntropyLoss, optimizer=optimizer, lr=lr, batch_size=batch_size,
-            max_epochs=max_epochs, device=device, verbose=verbose, **kwargs,
+        self._setup(
+            ConvNet, nn.CrossEntropyLoss, stratified=True, lr=lr, batch_size=batch_size, max_epochs=max_epochs,
+            optimizer=optimizer, device=device, verbose=verbose, kwargs=kwargs,
+            hyperparameters=dict(
+                n_layers=n_layers, channels=channels, kernel_size=kernel_size, activation=activation,
+                dropout=dropout, batch_norm=batch_norm, momentum=momentum, weight_decay=weight_decay, l1=l1,
+                random_state=random_state,
+            ),
         )
-        self.n_layers = n_layers
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.activation = activation
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.l1 = l1
-        self.random_state = random_state
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, **fit_params: Any) -> _TunableNet:
         X = X.reshape(len(X), -1)
@@ -474,20 +488,15 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
         verbose: int = 0,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("train_split", _train_split(random_state, stratified=False))
-        super().__init__(
-            MLP, criterion=nn.MSELoss, optimizer=optimizer, lr=lr, batch_size=batch_size,
-            max_epochs=max_epochs, device=device, verbose=verbose, **kwargs,
+        self._setup(
+            MLP, nn.MSELoss, stratified=False, lr=lr, batch_size=batch_size, max_epochs=max_epochs,
+            optimizer=optimizer, device=device, verbose=verbose, kwargs=kwargs,
+            hyperparameters=dict(
+                n_layers=n_layers, hidden_units=hidden_units, activation=activation, dropout=dropout,
+                batch_norm=batch_norm, momentum=momentum, weight_decay=weight_decay, l1=l1,
+                random_state=random_state,
+            ),
         )
-        self.n_layers = n_layers
-        self.hidden_units = hidden_units
-        self.activation = activation
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.l1 = l1
-        self.random_state = random_state
 
     def _n_outputs(self) -> int:
         return self.n_outputs_

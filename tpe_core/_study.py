@@ -221,6 +221,8 @@ class Study:
         self._history.finish(trial.number, state.value, value, step=step, diverged=diverged)
         if state is TrialState.FAIL:
             reason = (error or "no reason given").splitlines()[0]
+            if len(reason) > 200:
+                reason = reason[:200] + "... (see trial.error)"
             _logger.warning("Trial %d failed: %s", trial.number, reason)
         else:
             _logger.info("Trial %d finished %s with value %r.", trial.number, state.value, value)

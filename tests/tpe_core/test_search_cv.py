@@ -9,7 +9,7 @@ import pytest
 import scipy.stats
 from sklearn.base import clone
 from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -152,3 +152,32 @@ def test_invalid_arguments_are_reported_at_fit(iris, kwargs: dict, fragment: str
     search = TPESearchCV(SVC(), {"C": [1.0, 2.0]}, **kwargs)  # constructing never fails
     with pytest.raises(ValueError, match=fragment):
         search.fit(X, y)
+
+
+@pytest.mark.parametrize("make_estimator", [LogisticRegression, Ridge], ids=["classifier", "regressor"])
+def test_passes_the_estimator_checks_that_grid_search_passes(make_estimator) -> None:
+    """scikit-learn's own checks, run as for GridSearchCV: the same ones pass.
+
+    (GridSearchCV itself fails check_supervised_y_2d with Ridge, which takes
+    2-d targets without the warning the check expects.)
+    """
+    import logging
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    def failures(search) -> set[str]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results = check_estimator(search, on_fail=None)
+        return {r["check_name"] for r in results if r["status"] == "failed"}
+
+    space = {"alpha": [0.1, 1.0]} if make_estimator is Ridge else {"C": [0.1, 1.0]}
+    logger = logging.getLogger("tpe_core")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # the checks fit on deliberately bad data
+    try:
+        ours = failures(TPESearchCV(make_estimator(), space, n_iter=2, cv=2))
+    finally:
+        logger.setLevel(level)
+    assert ours <= failures(GridSearchCV(make_estimator(), space, cv=2))

@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> None:
         print(batch_size, {k: round(v, 1) for k, v in rates.items()}, flush=True)
     lines = [
         f"Epoch throughput on digits, MLP 2 x 128, device {args.device}, {args.threads} thread(s), "
-        f"{args.epochs} epochs, median of {args.repeats} warm runs, contenders taking turns (torch {torch.__version__}, "
-        f"{platform.machine()}).",
+        f"{args.epochs} epochs, median of {args.repeats} warm runs, contenders taking turns "
+        f"(torch {torch.__version__}, {platform.machine()}).",
         "",
         "| batch size | parzen (epochs/s) | plain skorch | torch loop (floor) "
         "| parzen / torch loop | parzen / skorch |",

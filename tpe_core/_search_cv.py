@@ -6,7 +6,6 @@ loaded when ``tpe_core.TPESearchCV`` is first used.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampl
 from tpe_core._space import SearchSpace, from_sklearn
 from tpe_core._study import Study
 from tpe_core._trial import Trial, TrialState
+from tpe_core._validation import check_int
 
 __all__ = ["TPESearchCV"]
 
@@ -162,11 +162,7 @@ class TPESearchCV(BaseSearchCV):
 
     def _check_counts(self, sampler: BaseSampler) -> None:
         for name in ("n_iter", "batch_size"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer or None, got {name}={value!r}")
+            check_int(name, getattr(self, name), minimum=1, allow_none=True)
         if self.n_iter is None and not isinstance(sampler, GridSampler):
             raise ValueError("n_iter=None (search to the end) needs sampler='grid'; give n_iter a number")
 

@@ -23,6 +23,7 @@ from tpe_core._trial import (
     as_objective_value,
     is_nonfinite_number,
 )
+from tpe_core._validation import check_int
 
 __all__ = ["Study"]
 
@@ -60,10 +61,7 @@ def _check_optimize_args(
 ) -> tuple[tuple[type[BaseException], ...], tuple[Callback, ...]]:
     if not callable(objective):
         raise TypeError(f"objective must be callable, got {objective!r}")
-    if n_trials is not None and (
-        isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 0
-    ):
-        raise ValueError(f"n_trials must be None or a non-negative integer, got n_trials={n_trials!r}")
+    check_int("n_trials", n_trials, minimum=0, allow_none=True)
     if timeout is not None and (
         isinstance(timeout, bool)
         or not isinstance(timeout, (int, float))

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tpe_core._validation import check_int
+
 if TYPE_CHECKING:
     from tpe_core._study import Study
 
@@ -139,8 +141,7 @@ class Trial:
             raise RuntimeError(
                 f"trial {self.number} is {self.state.value}; report() is for running trials"
             )
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-            raise ValueError(f"report: step must be a non-negative integer, got step={step!r}")
+        check_int("step", step, minimum=0)
         if not _is_number_like(value):
             raise TypeError(f"report: value must be a number, got {value!r}")
         self.intermediate_values[int(step)] = float(value)

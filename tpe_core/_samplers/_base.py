@@ -8,17 +8,14 @@ import numpy as np
 
 from tpe_core._history import History
 from tpe_core._space import SearchSpace
+from tpe_core._validation import check_int
 
 __all__ = ["BaseSampler"]
 
 
 def check_seed(seed: object) -> int | None:
     """Validate a ``seed`` argument: None or a non-negative integer."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be None or a non-negative integer, got seed={seed!r}")
-    return int(seed)
+    return check_int("seed", seed, minimum=0, allow_none=True)
 
 
 class BaseSampler(abc.ABC):

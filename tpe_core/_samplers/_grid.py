@@ -7,6 +7,7 @@ import numpy as np
 from tpe_core._history import History
 from tpe_core._samplers._base import BaseSampler
 from tpe_core._space import Param, SearchSpace, SpaceError, format_path
+from tpe_core._validation import check_int
 
 __all__ = ["GridSampler"]
 
@@ -111,11 +112,7 @@ class GridSampler(BaseSampler):
         self, n_points: int | None = None, shuffle: bool = False, seed: int | None = None
     ) -> None:
         super().__init__(seed)
-        if n_points is not None and (
-            isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 1
-        ):
-            raise ValueError(f"n_points must be None or a positive integer, got n_points={n_points!r}")
-        self.n_points = n_points
+        self.n_points = check_int("n_points", n_points, minimum=1, allow_none=True)
         self.shuffle = bool(shuffle)
         self._state: tuple[SearchSpace, np.ndarray, dict[bytes, int]] | None = None
         self._seen: tuple[History, int, np.ndarray] | None = None

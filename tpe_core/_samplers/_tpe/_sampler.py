@@ -18,6 +18,7 @@ from tpe_core._samplers._tpe._columns import (
 )
 from tpe_core._samplers._tpe._parzen import ParzenEstimator, fit_parzen, neighbour_gaps
 from tpe_core._space import SearchSpace
+from tpe_core._validation import check_int
 
 __all__ = ["TPESampler", "default_gamma"]
 
@@ -171,8 +172,8 @@ class TPESampler(BaseSampler):
         consider_endpoints: bool = False,
     ) -> None:
         super().__init__(seed)
-        _check_count("n_startup_trials", n_startup_trials, minimum=0)
-        _check_count("n_ei_candidates", n_ei_candidates, minimum=1)
+        check_int("n_startup_trials", n_startup_trials, minimum=0)
+        check_int("n_ei_candidates", n_ei_candidates, minimum=1)
         if gamma is not None and not callable(gamma) and not (
             isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and 0 < gamma <= 1
         ):
@@ -362,7 +363,3 @@ class TPESampler(BaseSampler):
             f"n_ei_candidates={self.n_ei_candidates}, multivariate={self.multivariate})"
         )
 
-
-def _check_count(name: str, value: object, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {name}={value!r}")

@@ -133,13 +133,15 @@ class TPESampler(BaseSampler):
         Weight of the prior kernel relative to one observation.
     constant_liar : bool, default=True
         Count running trials as bad, so that parallel asks spread out.
-    bandwidth_factor : float, default=0.2
-        Scott-style bandwidth ``factor * n ** (-1 / (d + 4))`` on the unit scale.
     min_bandwidth : float, default=0.01
         Floor of the bandwidth on the unit scale; it is also never below
-        ``1 / min(100, n + 1)`` (hyperopt's "magic clip").
-    categorical_smoothing : float, default=1.0
-        Mass each categorical kernel spreads over all options.
+        ``1 / min(100, n + 2)`` (hyperopt's "magic clip"). A kernel's
+        bandwidth is otherwise the larger gap to its neighbours.
+    categorical_smoothing : float, default=3.0
+        Mass each categorical kernel spreads over all options, relative to
+        the 1 it puts on the observed one.
+    consider_endpoints : bool, default=False
+        Count the ends of the range as neighbours of the outermost kernels.
 
     Notes
     -----
@@ -165,10 +167,8 @@ class TPESampler(BaseSampler):
         multivariate: bool = True,
         prior_weight: float = 1.0,
         constant_liar: bool = True,
-        bandwidth_factor: float = 0.2,
         min_bandwidth: float = 0.01,
         categorical_smoothing: float = 3.0,
-        bandwidth: str = "gap",
         consider_endpoints: bool = False,
     ) -> None:
         super().__init__(seed)
@@ -180,7 +180,6 @@ class TPESampler(BaseSampler):
             raise ValueError(f"gamma must be a fraction in (0, 1] or a callable n -> int, got gamma={gamma!r}")
         for name, value in (
             ("prior_weight", prior_weight),
-            ("bandwidth_factor", bandwidth_factor),
             ("min_bandwidth", min_bandwidth),
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
@@ -195,10 +194,8 @@ class TPESampler(BaseSampler):
         self.multivariate = bool(multivariate)
         self.prior_weight = float(prior_weight)
         self.constant_liar = bool(constant_liar)
-        self.bandwidth_factor = float(bandwidth_factor)
         self.min_bandwidth = float(min_bandwidth)
         self.categorical_smoothing = float(categorical_smoothing)
-        self.bandwidth = bandwidth
         self.consider_endpoints = bool(consider_endpoints)
         self._layout_cache: tuple[SearchSpace, _Layout] | None = None
         self._unit_cache: tuple[History, np.ndarray, int] | None = None
@@ -315,13 +312,8 @@ class TPESampler(BaseSampler):
 
     def _bandwidth(self, mu: np.ndarray) -> np.ndarray:
         """Kernel bandwidths for centres ``mu`` (n, d) on the unit scale."""
-        n, d = mu.shape
-        floor = max(self.min_bandwidth, 1.0 / min(100, n + 2))
-        if self.bandwidth == "scott":
-            sigma = np.full((n, d), self.bandwidth_factor * max(n, 1) ** (-1.0 / (d + 4)))
-        else:
-            sigma = neighbour_gaps(mu, consider_endpoints=self.consider_endpoints)
-        return np.clip(sigma, floor, 1.0)
+        floor = max(self.min_bandwidth, 1.0 / min(100, len(mu) + 2))
+        return np.clip(neighbour_gaps(mu, consider_endpoints=self.consider_endpoints), floor, 1.0)
 
     def _propose(
         self,

@@ -101,9 +101,8 @@ class NumericColumn:
 
 @dataclass(frozen=True)
 class CategoricalColumn:
-    """A categorical parameter: ``n_choices`` options with prior ``weights``."""
+    """A categorical parameter: the prior ``weights`` of its options."""
 
-    n_choices: int
     weights: np.ndarray
 
 
@@ -158,7 +157,7 @@ def _column(param: Param) -> NumericColumn | CategoricalColumn:
     if isinstance(dist, Categorical):
         n = len(dist.choices)
         weights = np.full(n, 1.0 / n) if dist.weights is None else np.asarray(dist.weights)
-        return CategoricalColumn(n, weights)
+        return CategoricalColumn(weights)
     if isinstance(dist, _Numeric):
         return _bounded(dist)
     if isinstance(dist, Normal):

@@ -1,7 +1,8 @@
 """tpe_core: the optimizer of parzen.
 
-Search spaces, samplers (random, grid; TPE), studies with ask/tell, and a
-hyperopt-compatible layer. Depends on numpy and scipy only.
+Search spaces, samplers (random, grid; TPE), studies with ask/tell kept in
+memory or in an SQLite file, and a hyperopt-compatible layer. Depends on
+numpy and scipy only.
 
 Examples
 --------
@@ -32,8 +33,9 @@ from tpe_core._hyperopt import (
 )
 from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
 from tpe_core._space import Param, SearchSpace, SpaceError, from_sklearn
-from tpe_core._study import Study
-from tpe_core._trial import Trial, TrialPruned, TrialState
+from tpe_core._storage import SQLiteStorage, StorageError, TrialFinishedError
+from tpe_core._study import Study, load_study
+from tpe_core._trial import MAX_ERROR_LENGTH, Trial, TrialPruned, TrialState
 
 
 def __getattr__(name: str) -> object:
@@ -51,6 +53,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
+    "MAX_ERROR_LENGTH",
     "AllTrialsFailed",
     "BaseSampler",
     "Categorical",
@@ -62,19 +65,23 @@ __all__ = [
     "Normal",
     "Param",
     "RandomSampler",
+    "SQLiteStorage",
     "STATUS_FAIL",
     "STATUS_OK",
     "SearchSpace",
     "SpaceError",
+    "StorageError",
     "TPESampler",
     "TPESearchCV",
     "Study",
     "Trial",
     "TrialPruned",
+    "TrialFinishedError",
     "TrialState",
     "Trials",
     "fmin",
     "from_sklearn",
+    "load_study",
     "hp",
     "rand",
     "space_eval",

@@ -89,6 +89,11 @@ def _check_bounds(dist: Distribution, low: float, high: float, log: bool) -> Non
             f"needs low < high, got low={low!r}, high={high!r}; "
             "use a constant for a fixed value"
         )
+    if not math.isfinite(float(high) - float(low)):
+        raise dist._error(
+            f"the range high - low must be a finite float, got low={low!r}, high={high!r}; "
+            "narrow it, or use log=True for a range spanning many magnitudes"
+        )
     if log and low <= 0:
         raise dist._error(
             f"log=True needs low > 0, got low={low!r}; use a small positive lower bound "

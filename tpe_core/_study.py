@@ -6,8 +6,9 @@ import datetime
 import inspect
 import logging
 import math
+import pickle
 import time
-import traceback
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -16,16 +17,19 @@ import numpy as np
 from tpe_core._history import History
 from tpe_core._samplers import BaseSampler, TPESampler
 from tpe_core._space import SearchSpace
+from tpe_core._storage import SQLiteStorage, StoredTrial, TrialFinishedError
 from tpe_core._trial import (
     Trial,
     TrialPruned,
     TrialState,
     as_objective_value,
+    describe_exception,
     is_nonfinite_number,
+    short_reason,
 )
 from tpe_core._validation import check_int
 
-__all__ = ["Study"]
+__all__ = ["Study", "load_study"]
 
 _logger = logging.getLogger("tpe_core")
 
@@ -91,8 +95,20 @@ class Study:
         How to propose configurations; :class:`TPESampler` by default.
     direction : {"minimize", "maximize"}, default="minimize"
         Whether lower or higher objective values are better.
+    storage : str or SQLiteStorage, optional
+        Where the trials are kept: in memory by default, or in an SQLite
+        file (``"sqlite:///parzen.db"``), committed as they change, so the
+        study survives a crash and several processes can share it.
     study_name : str, optional
-        A name for the study, shown in reports.
+        The study's name. With a storage that already holds a study of this
+        name, that study is resumed (its space and direction must match);
+        otherwise a new one is created (with a generated name when omitted).
+
+    Raises
+    ------
+    ValueError
+        When the stored study of that name has another space or direction,
+        or the storage file cannot be used (:class:`StorageError`).
 
     Examples
     --------
@@ -110,22 +126,104 @@ class Study:
         *,
         sampler: BaseSampler | None = None,
         direction: str = "minimize",
+        storage: str | SQLiteStorage | None = None,
         study_name: str | None = None,
     ) -> None:
         if direction not in _DIRECTIONS:
             raise ValueError(f"direction must be 'minimize' or 'maximize', got direction={direction!r}")
+        if study_name is not None and (not isinstance(study_name, str) or not study_name):
+            raise ValueError(f"study_name must be a non-empty string, got study_name={study_name!r}")
+        search_space = SearchSpace.coerce(space)
+        self._set_sampler(sampler)
+        if storage is None:
+            self._setup(search_space, direction, study_name, None, None)
+            return
+        storage = SQLiteStorage.coerce(storage)
+        if study_name is None:
+            study_name = f"study-{uuid.uuid4().hex[:12]}"
+            _logger.info("Created study %r in %s.", study_name, storage.path)
+        stored = storage.create_or_load_study(study_name, search_space.space, direction, repr(self.sampler))
+        _check_same_study(storage, stored.name, stored.space, stored.direction, search_space, direction)
+        self._setup(search_space, direction, study_name, storage, stored.study_id)
+
+    def _set_sampler(self, sampler: BaseSampler | None) -> None:
         if sampler is not None and not isinstance(sampler, BaseSampler):
             raise TypeError(
                 f"sampler must be a parzen sampler (RandomSampler(), GridSampler(), ...), "
                 f"got {sampler!r}"
             )
-        self.search_space = SearchSpace.coerce(space)
         self.sampler = sampler if sampler is not None else TPESampler()
+
+    def _setup(
+        self,
+        search_space: SearchSpace,
+        direction: str,
+        study_name: str | None,
+        storage: SQLiteStorage | None,
+        study_id: int | None,
+    ) -> None:
+        self.search_space = search_space
         self.direction = direction
         self.study_name = study_name
+        self.storage = storage
+        self._study_id = study_id
+        self._revision = 0  # storage revision of the trials held in memory
         self._trials: list[Trial] = []
         self._history = History(len(self.search_space), direction)
         self._stop_requested = False
+        if storage is not None:
+            self._fail_lost_trials()
+            self._sync()
+
+    # ------------------------------------------------------------ storage
+    def _fail_lost_trials(self) -> None:
+        """Give up the running trials whose worker died (see :class:`SQLiteStorage`)."""
+        assert self.storage is not None and self._study_id is not None
+        for message in self.storage.fail_lost_trials(self._study_id):
+            _logger.warning("Study %r: %s; marked FAIL.", self.study_name, message)
+
+    def _sync(self) -> None:
+        """Bring the trials in memory up to date with the storage."""
+        if self.storage is not None:
+            assert self._study_id is not None
+            changed, self._revision = self.storage.changed_trials(self._study_id, self._revision)
+            self._apply(changed)
+
+    def _apply(self, changed: list[StoredTrial]) -> None:
+        """Copy trials read from storage into memory, new ones appended in number order."""
+        for stored in changed:
+            if stored.number == len(self._trials):
+                self._history.append(stored.row)
+                self._trials.append(Trial(self, stored.number, stored.row))
+            trial = self._trials[stored.number]
+            trial.datetime_start = stored.datetime_start
+            trial.intermediate_values = stored.intermediate_values
+            trial.user_attrs = stored.user_attrs
+            if stored.state != TrialState.RUNNING.value and not trial.state.is_finished():
+                self._mark_finished(
+                    trial, TrialState(stored.state), stored.value, stored.error, stored.diverged,
+                    stored.datetime_complete,
+                )
+
+    def _record_report(self, trial: Trial, step: int, value: float) -> None:
+        """Persist an intermediate value (called by :meth:`Trial.report`)."""
+        if self.storage is not None:
+            assert self._study_id is not None
+            self._guard_finished(lambda: self.storage.report(self._study_id, trial.number, step, value))
+
+    def _record_user_attr(self, trial: Trial, key: str, value: Any) -> None:
+        """Persist a user attribute (called by :meth:`Trial.set_user_attr`)."""
+        if self.storage is not None:
+            assert self._study_id is not None
+            self._guard_finished(lambda: self.storage.set_user_attr(self._study_id, trial.number, key, value))
+
+    def _guard_finished(self, write: Callable[[], None]) -> None:
+        """Run a storage write; when the trial was finished elsewhere, sync, then re-raise."""
+        try:
+            write()
+        except TrialFinishedError:
+            self._sync()
+            raise
 
     # ------------------------------------------------------------ ask / tell
     def ask(self) -> Trial:
@@ -136,10 +234,30 @@ class Study:
         Trial
             A RUNNING trial; evaluate ``trial.config`` and :meth:`tell` the result.
         """
-        number = len(self._trials)
-        row = np.asarray(self.sampler.sample(self.search_space, self._history, number), dtype=float)
+        if self.storage is None:
+            number = len(self._trials)
+            return self._start_trial(number, self._sample(number), datetime.datetime.now())
+        assert self._study_id is not None
+        self._fail_lost_trials()
+        proposal: list[tuple[int, np.ndarray, datetime.datetime]] = []
+
+        def propose(changed: list[StoredTrial], revision: int) -> tuple[int, np.ndarray, datetime.datetime]:
+            self._apply(changed)
+            self._revision = revision
+            number = len(self._trials)
+            proposal.append((number, self._sample(number), datetime.datetime.now()))
+            return proposal[0]
+
+        self._revision = self.storage.create_trial(self._study_id, self._revision, propose)
+        return self._start_trial(*proposal[0])
+
+    def _sample(self, number: int) -> np.ndarray:
+        return np.asarray(self.sampler.sample(self.search_space, self._history, number), dtype=float)
+
+    def _start_trial(self, number: int, row: np.ndarray, start: datetime.datetime) -> Trial:
         self._history.append(row)
         trial = Trial(self, number, row)
+        trial.datetime_start = start
         self._trials.append(trial)
         return trial
 
@@ -167,6 +285,13 @@ class Study:
         -------
         Trial
             The finished trial.
+
+        Raises
+        ------
+        ValueError
+            When the trial is already finished: a finished trial never
+            changes (:class:`TrialFinishedError` when another process of a
+            shared study finished it, e.g. as "worker lost").
         """
         trial = self._running_trial(trial)
         if isinstance(value_or_state, TrialState):
@@ -208,22 +333,45 @@ class Study:
         error: str | None,
         *,
         diverged: bool = False,
+        exc_info: BaseException | None = None,
     ) -> None:
-        step = trial.last_step if state is TrialState.PRUNED else None
-        if step is not None:
-            value = trial.intermediate_values[step]
-        trial.state = state
-        trial.value = value
-        trial.error = error
-        trial.datetime_complete = datetime.datetime.now()
-        self._history.finish(trial.number, state.value, value, step=step, diverged=diverged)
+        if state is TrialState.PRUNED and trial.last_step is not None:
+            value = trial.intermediate_values[trial.last_step]
+        if error is not None:
+            error = short_reason(error)
+        now = datetime.datetime.now()
+        if self.storage is not None:
+            assert self._study_id is not None
+            self._guard_finished(
+                lambda: self.storage.finish_trial(
+                    self._study_id, trial.number, state.value, value, error, diverged, now
+                )
+            )
+        self._mark_finished(trial, state, value, error, diverged, now)
         if state is TrialState.FAIL:
             reason = (error or "no reason given").splitlines()[0]
             if len(reason) > 200:
                 reason = reason[:200] + "... (see trial.error)"
-            _logger.warning("Trial %d failed: %s", trial.number, reason)
+            _logger.warning("Trial %d failed: %s", trial.number, reason, exc_info=exc_info)
         else:
             _logger.info("Trial %d finished %s with value %r.", trial.number, state.value, value)
+
+    def _mark_finished(
+        self,
+        trial: Trial,
+        state: TrialState,
+        value: float | None,
+        error: str | None,
+        diverged: bool,
+        datetime_complete: datetime.datetime | None,
+    ) -> None:
+        """Set a trial's final state in memory and in the encoded history."""
+        step = trial.last_step if state is TrialState.PRUNED else None
+        trial.state = state
+        trial.value = value
+        trial.error = error
+        trial.datetime_complete = datetime_complete
+        self._history.finish(trial.number, state.value, value, step=step, diverged=diverged)
 
     # ------------------------------------------------------------ optimize
     def optimize(
@@ -275,6 +423,7 @@ class Study:
             while not self._stop_requested and (n_trials is None or done < n_trials):
                 if deadline is not None and time.monotonic() >= deadline:
                     break
+                self._sync()
                 if self.sampler.is_exhausted(self.search_space, self._history):
                     _logger.info("The sampler is exhausted; stopping after %d trials.", done)
                     break
@@ -298,16 +447,20 @@ class Study:
     ) -> None:
         """Evaluate one trial and record its outcome, whatever happens."""
         try:
-            result = objective(trial.config, trial) if with_trial else objective(trial.config)
-        except TrialPruned:
-            self._finish(trial, TrialState.PRUNED, None, None)
-        except catch as e:
-            self._finish(trial, TrialState.FAIL, None, _describe_exception(e))
-        except BaseException as e:
-            self._finish(trial, TrialState.FAIL, None, _describe_exception(e))
-            raise
-        else:
-            self.tell(trial, result)
+            try:
+                result = objective(trial.config, trial) if with_trial else objective(trial.config)
+            except TrialPruned:
+                self._finish(trial, TrialState.PRUNED, None, None)
+            except catch as e:
+                self._finish(trial, TrialState.FAIL, None, describe_exception(e), exc_info=e)
+            except BaseException as e:
+                self._finish(trial, TrialState.FAIL, None, describe_exception(e), exc_info=e)
+                raise
+            else:
+                self.tell(trial, result)
+        except TrialFinishedError as e:
+            # Another process gave this trial up (its heartbeat was late); its stored state stands.
+            _logger.error("Study %r: the outcome of trial %d was not stored: %s", self.study_name, trial.number, e)
 
     def stop(self) -> None:
         """Ask a running :meth:`optimize` to stop after the current trial."""
@@ -316,14 +469,16 @@ class Study:
     # ------------------------------------------------------------ results
     @property
     def trials(self) -> list[Trial]:
-        """All trials, in number order (a new list each time)."""
+        """All trials, in number order (a new list each time); with a storage,
+        including those that other processes ran."""
+        self._sync()
         return list(self._trials)
 
     def get_trials(self, states: Sequence[TrialState] | None = None) -> list[Trial]:
         """The trials in the given states (all of them by default)."""
         if states is None:
             return self.trials
-        return [t for t in self._trials if t.state in states]
+        return [t for t in self.trials if t.state in states]
 
     @property
     def best_trial(self) -> Trial:
@@ -372,7 +527,7 @@ class Study:
         """
         names = self.search_space.names
         records = []
-        for t in self._trials:
+        for t in self.trials:
             params = t.params
             duration = t.duration
             record: dict[str, Any] = {
@@ -413,11 +568,69 @@ class Study:
         )
 
 
-def _describe_exception(e: BaseException) -> str:
-    """``"ValueError: message"`` followed by the traceback."""
-    summary = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-    details = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-    return f"{summary}\n{details}"
+def load_study(
+    *, storage: str | SQLiteStorage, study_name: str, sampler: BaseSampler | None = None
+) -> Study:
+    """Open a stored study without restating its space.
+
+    Parameters
+    ----------
+    storage : str or SQLiteStorage
+        Where the study is, e.g. ``"sqlite:///parzen.db"``; the file must exist.
+    study_name : str
+        The study's name.
+    sampler : BaseSampler, optional
+        The sampler for further trials; :class:`TPESampler` by default.
+
+    Returns
+    -------
+    Study
+        The study with all its trials; RUNNING trials whose worker died are
+        marked FAIL ("worker lost").
+
+    Raises
+    ------
+    StorageError
+        When the file does not exist, is not a parzen study file, or holds
+        no study of that name (the message lists the names it holds).
+    """
+    storage = SQLiteStorage.coerce(storage)
+    stored = storage.load_study(study_name)
+    study = Study.__new__(Study)
+    study._set_sampler(sampler)
+    study._setup(SearchSpace(stored.space), stored.direction, stored.name, storage, stored.study_id)
+    return study
+
+
+def _check_same_study(
+    storage: SQLiteStorage,
+    name: str,
+    stored_space: Any,
+    stored_direction: str,
+    space: SearchSpace,
+    direction: str,
+) -> None:
+    """Refuse to resume a stored study with another space or direction."""
+    where = f"study {name!r} in {storage.path!r}"
+    fix = f"choose a new study_name, or open the stored study with load_study(storage=..., study_name={name!r})"
+    if stored_direction != direction:
+        raise ValueError(f"{where} has direction={stored_direction!r}, not {direction!r}; {fix}")
+    stored = SearchSpace(stored_space)
+    if stored.params != space.params:
+        before = {p.name: p for p in stored.params}
+        now = {p.name: p for p in space.params}
+        changes = [f"{n!r} only in the stored space" for n in before if n not in now]
+        changes += [f"{n!r} is new" for n in now if n not in before]
+        changes += [
+            f"{n!r} was {before[n].distribution!r}, is {now[n].distribution!r}"
+            for n in now
+            if n in before and before[n] != now[n]
+        ]
+        if not changes:
+            changes = [f"the parameters are in another order: {list(before)} stored, {list(now)} given"]
+        raise ValueError(f"{where} has another space: {'; '.join(changes)}; {fix}")
+    if pickle.dumps(stored_space) != pickle.dumps(space.space):
+        raise ValueError(f"{where} has the same parameters but other constants ({stored_space!r}); {fix}")
 
 
 class _Progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,11 @@ from tpe_core._validation import check_int
 if TYPE_CHECKING:
     from tpe_core._study import Study
 
-__all__ = ["Trial", "TrialPruned", "TrialState"]
+__all__ = ["MAX_ERROR_LENGTH", "Trial", "TrialPruned", "TrialState", "describe_exception"]
+
+#: Longest failure reason kept in ``Trial.error`` (and in storage); longer
+#: ones are cut and end with "...".
+MAX_ERROR_LENGTH = 1000
 
 
 class TrialState(enum.Enum):
@@ -61,6 +66,18 @@ def is_nonfinite_number(x: Any) -> bool:
         return False
 
 
+def short_reason(text: str) -> str:
+    """``text`` cut to :data:`MAX_ERROR_LENGTH` characters."""
+    if len(text) <= MAX_ERROR_LENGTH:
+        return text
+    return text[: MAX_ERROR_LENGTH - 3] + "..."
+
+
+def describe_exception(e: BaseException) -> str:
+    """Why a trial failed: ``"ValueError: message"``, cut to :data:`MAX_ERROR_LENGTH`."""
+    return short_reason(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+
+
 def as_objective_value(result: Any) -> tuple[float | None, str | None]:
     """Check what an objective returned: ``(value, None)`` or ``(None, reason)``."""
     if not _is_number_like(result):
@@ -94,7 +111,11 @@ class Trial:
     datetime_start, datetime_complete : datetime.datetime or None
         When the trial was asked and when it finished.
     error : str or None
-        Why a FAIL trial failed.
+        Why a FAIL trial failed: the exception type and message (or the
+        reason a value was refused), at most :data:`MAX_ERROR_LENGTH`
+        characters. The traceback goes to the ``"tpe_core"`` logger.
+    user_attrs : dict
+        Values attached with :meth:`set_user_attr`.
     """
 
     def __init__(self, study: Study, number: int, row: np.ndarray) -> None:
@@ -107,6 +128,7 @@ class Trial:
         self.datetime_start = datetime.datetime.now()
         self.datetime_complete: datetime.datetime | None = None
         self.error: str | None = None
+        self.user_attrs: dict[str, Any] = {}
 
     @property
     def config(self) -> Any:
@@ -144,7 +166,31 @@ class Trial:
         check_int("step", step, minimum=0)
         if not _is_number_like(value):
             raise TypeError(f"report: value must be a number, got {value!r}")
+        self._study._record_report(self, int(step), float(value))
         self.intermediate_values[int(step)] = float(value)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a value to the trial, e.g. the epoch that scored best.
+
+        Parameters
+        ----------
+        key : str
+            The attribute's name.
+        value : JSON-serialisable object
+            Numbers, strings, booleans, None, and lists or dicts of them, so
+            that a persistent study can store it.
+        """
+        if not isinstance(key, str):
+            raise TypeError(f"set_user_attr: key must be a string, got {key!r}")
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise ValueError(
+                f"set_user_attr: value of {key!r} must be JSON-serialisable (numbers, strings, "
+                f"lists, dicts, finite floats), got {value!r}"
+            ) from e
+        self._study._record_user_attr(self, key, value)
+        self.user_attrs[key] = value
 
     @property
     def last_step(self) -> int | None:

@@ -40,6 +40,7 @@ def grid_values(space: object, name: str, **kwargs: object) -> list[object]:
 # (class, args, kwargs, fragments the message must show)
 INVALID = [
     pytest.param(Float, (1.0, 1.0), {}, ["low=1.0", "high=1.0", "low < high"], id="float-low-eq-high"),
+    pytest.param(Float, (-1.7e308, 1.7e308), {}, ["high - low", "finite"], id="float-range-overflows"),
     pytest.param(Float, (2.0, 1.0), {}, ["low=2.0", "high=1.0"], id="float-low-gt-high"),
     pytest.param(Float, (0.0, inf), {}, ["high=inf", "finite"], id="float-high-inf"),
     pytest.param(Float, (-inf, 0.0), {}, ["low=-inf", "finite"], id="float-low-minus-inf"),

@@ -1,0 +1,83 @@
+"""A worker process for the storage tests: ``python storage_worker.py MODE URL NAME [ARGS]``.
+
+Modes
+-----
+optimize N [START_AT]
+    Run N trials of a TPE study on ``SPACE`` (waiting until the Unix time
+    START_AT first, so that several workers start together).
+hang_at K MARKER
+    Run trials; trial K writes MARKER and then sleeps until killed.
+ask_and_die
+    Ask one trial and exit at once without telling it (a dead worker).
+recover START_AT
+    Open the study at START_AT and print how many trials it marked "worker lost".
+create START_AT
+    Create (or join) the study at START_AT.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from tpe_core import Categorical, Float, Int, Study, TPESampler, load_study
+
+SPACE = {
+    "lr": Float(1e-4, 1e-1, log=True),
+    "units": Int(8, 256, log=True),
+    "act": Categorical(["relu", "tanh", "gelu"]),
+}
+
+
+def value_of(config: dict) -> float:
+    """The objective: a deterministic function of the configuration."""
+    return abs(config["lr"] - 0.01) + config["units"] / 1000 + ("relu", "tanh", "gelu").index(config["act"])
+
+
+def _wait_until(start_at: str) -> None:
+    time.sleep(max(0.0, float(start_at) - time.time()))
+
+
+def _study(url: str, name: str) -> Study:
+    return Study(SPACE, sampler=TPESampler(seed=os.getpid()), storage=url, study_name=name)
+
+
+def main(mode: str, url: str, name: str, *args: str) -> None:
+    if mode == "optimize":
+        if len(args) > 1:
+            _wait_until(args[1])
+        _study(url, name).optimize(value_of, n_trials=int(args[0]))
+    elif mode == "hang_at":
+        hang_at, marker = int(args[0]), Path(args[1])
+
+        def objective(config: dict, trial) -> float:
+            if trial.number == hang_at:
+                trial.report(0.5, step=1)
+                marker.write_text("started")
+                time.sleep(600)
+            return value_of(config)
+
+        _study(url, name).optimize(objective, n_trials=hang_at + 5)
+    elif mode == "ask_and_die":
+        _study(url, name).ask()
+        os._exit(0)
+    elif mode == "recover":
+        _wait_until(args[0])
+        messages: list[str] = []
+        handler = logging.Handler()
+        handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+        logging.getLogger("tpe_core").addHandler(handler)
+        load_study(storage=url, study_name=name)
+        print(sum("worker lost" in m for m in messages))
+    elif mode == "create":
+        _wait_until(args[0])
+        _study(url, name)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,404 @@
+"""SQLite storage: persistence, crash recovery, concurrency and bad input.
+
+Real files and real processes throughout (the worker is ``storage_worker.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tpe_core import (
+    MAX_ERROR_LENGTH,
+    Categorical,
+    Float,
+    Int,
+    RandomSampler,
+    SQLiteStorage,
+    StorageError,
+    Study,
+    TPESampler,
+    TrialFinishedError,
+    TrialState,
+    load_study,
+)
+
+from .storage_worker import SPACE, value_of
+
+WORKER = Path(__file__).with_name("storage_worker.py")
+
+
+def url_of(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def run_worker(*args: object, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = 120) -> str:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    assert "locked" not in err
+    return out
+
+
+def file_digest(path: Path) -> dict[str, str]:
+    """Hashes of a database file and its write-ahead log (the ``-shm`` index is
+    shared memory that every reader updates, so it is left out)."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (path, Path(f"{path}-wal"))
+        if p.exists()
+    }
+
+
+def make_study(path: Path, name: str = "s", **kwargs) -> Study:
+    kwargs.setdefault("sampler", TPESampler(seed=0))
+    return Study(SPACE, storage=url_of(path), study_name=name, **kwargs)
+
+
+# ---------------------------------------------------------------- persistence
+class TestResume:
+    def test_reopen_restores_everything(self, tmp_path):
+        study = make_study(tmp_path / "a.db", direction="maximize")
+        study.optimize(value_of, n_trials=6)
+        trial = study.ask()
+        trial.report(0.25, step=1)
+        trial.report(0.5, step=3)
+        trial.set_user_attr("best_epoch", 3)
+        study.tell(trial, TrialState.PRUNED)
+        study.tell(study.ask(), math.nan)
+
+        again = load_study(storage=url_of(tmp_path / "a.db"), study_name="s")
+        assert again.direction == "maximize"
+        assert again.search_space.params == study.search_space.params
+        assert [t.number for t in again.trials] == list(range(8))
+        for old, new in zip(study.trials, again.trials):
+            assert (new.state, new.value, new.params) == (old.state, old.value, old.params)
+            assert new.intermediate_values == old.intermediate_values
+            assert new.user_attrs == old.user_attrs
+            assert new.datetime_start == old.datetime_start
+            assert new.datetime_complete == old.datetime_complete
+        pruned = again.trials[6]
+        assert (pruned.state, pruned.value, pruned.user_attrs) == (TrialState.PRUNED, 0.5, {"best_epoch": 3})
+        np.testing.assert_array_equal(again._history.steps, study._history.steps)
+        np.testing.assert_array_equal(again._history.diverged, study._history.diverged)
+        assert again.best_trial.number == study.best_trial.number
+
+    def test_study_constructor_resumes_and_optimize_adds_n_trials(self, tmp_path):
+        make_study(tmp_path / "a.db").optimize(value_of, n_trials=3)
+        study = make_study(tmp_path / "a.db")
+        assert len(study.trials) == 3
+        study.optimize(value_of, n_trials=4)
+        assert [t.number for t in study.trials] == list(range(7))
+
+    def test_resumed_tpe_proposes_what_an_uninterrupted_study_would(self, tmp_path):
+        in_memory = Study(SPACE, sampler=TPESampler(seed=3))
+        in_memory.optimize(value_of, n_trials=40)
+
+        make_study(tmp_path / "r.db", sampler=TPESampler(seed=3)).optimize(value_of, n_trials=20)
+        resumed = load_study(storage=url_of(tmp_path / "r.db"), study_name="s", sampler=TPESampler(seed=3))
+        resumed.optimize(value_of, n_trials=20)
+
+        assert [t.params for t in resumed.trials] == [t.params for t in in_memory.trials]
+        assert [t.value for t in resumed.trials] == [t.value for t in in_memory.trials]
+
+    def test_generated_name_and_study_names(self, tmp_path):
+        storage = SQLiteStorage(url_of(tmp_path / "n.db"))
+        first = Study(SPACE, storage=storage)
+        second = Study(SPACE, storage=storage, study_name="mine")
+        assert first.study_name.startswith("study-")
+        assert storage.study_names() == [first.study_name, "mine"]
+        assert second.storage is storage
+
+    @given(
+        values=st.lists(
+            st.one_of(
+                st.floats(allow_nan=False, allow_infinity=False),
+                st.sampled_from([5e-324, 1.7976931348623157e308, -0.0, 1e-300]),
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        steps=st.dictionaries(st.integers(0, 2**40), st.floats(allow_nan=True), max_size=4),
+        seed=st.integers(0, 2**32 - 1),
+        attr=st.recursive(
+            st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.text(max_size=5)
+            | st.floats(allow_nan=False, allow_infinity=False),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+            max_leaves=6,
+        ),
+    )
+    def test_params_and_values_round_trip_exactly(self, tmp_path_factory, values, steps, seed, attr):
+        path = tmp_path_factory.mktemp("rt") / "rt.db"
+        space = {
+            "tiny": Float(5e-324, 1e-300, log=True),
+            "huge": Float(-1e307, 1e308),
+            "big_int": Int(-(2**40), 2**40),
+            "choice": Categorical([None, True, False, "text", 2**40, 1e-300, (1, 2)]),
+            "branch": Categorical([{"u": Int(1, 3)}, {"v": Float(0.0, 1.0, step=0.25)}]),
+        }
+        study = Study(space, sampler=RandomSampler(seed=seed), storage=url_of(path), study_name="rt")
+        for value in values:
+            trial = study.ask()
+            for step, v in steps.items():
+                trial.report(v, step)
+            trial.set_user_attr("a", attr)
+            study.tell(trial, value)
+
+        again = load_study(storage=url_of(path), study_name="rt")
+        for old, new in zip(study.trials, again.trials, strict=True):
+            assert new.params == old.params
+            assert [type(v) for v in new.params.values()] == [type(v) for v in old.params.values()]
+            assert new.value == old.value  # (SQLite's REAL keeps -0.0 as 0.0, which compares equal)
+            np.testing.assert_equal(new.intermediate_values, old.intermediate_values)  # NaN equals NaN
+            assert new.user_attrs == {"a": attr}
+
+
+# ---------------------------------------------------------------- crash safety
+class TestCrashRecovery:
+    def test_sigkill_mid_trial_loses_nothing_finished(self, tmp_path):
+        path, marker = tmp_path / "k.db", tmp_path / "started"
+        proc = run_worker("hang_at", url_of(path), "s", 5, marker)
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the worker never reached trial 5"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+        study = make_study(path)
+        trials = study.trials
+        assert [t.state for t in trials] == [TrialState.COMPLETE] * 5 + [TrialState.FAIL]
+        for t in trials[:5]:
+            assert t.value == value_of(t.config)
+        lost = trials[5]
+        assert lost.error.startswith("worker lost")
+        assert str(proc.pid) in lost.error
+        assert lost.intermediate_values == {1: 0.5}
+
+        study.optimize(value_of, n_trials=10 - len(trials))
+        assert [t.number for t in study.trials] == list(range(10))
+        assert [t.state for t in study.trials[6:]] == [TrialState.COMPLETE] * 4
+
+    def test_trial_of_another_host_is_lost_once_its_heartbeat_is_old(self, tmp_path):
+        path = tmp_path / "h.db"
+        study = make_study(path)
+        stale, fresh = study.ask(), study.ask()
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE trials SET owner_host = 'elsewhere'")
+            conn.execute("UPDATE trials SET heartbeat = ? WHERE number = ?", (time.time() - 1000, stale.number))
+        storage = SQLiteStorage(url_of(path), heartbeat_interval=60, grace_period=300)
+        again = Study(SPACE, storage=storage, study_name="s")
+        assert [t.state for t in again.trials] == [TrialState.FAIL, TrialState.RUNNING]
+        assert "no heartbeat from pid" in again.trials[0].error
+        # the original owner's late result is refused; the stored state stands
+        with pytest.raises(TrialFinishedError, match="already finished as FAIL"):
+            study.tell(stale, 1.0)
+        assert study.trials[0].state is TrialState.FAIL
+        study.tell(fresh, 2.0)
+        assert again.trials[1].value == 2.0
+
+    def test_heartbeat_thread_refreshes_running_trials(self, tmp_path):
+        path = tmp_path / "b.db"
+        storage = SQLiteStorage(url_of(path), heartbeat_interval=0.05)
+        study = Study(SPACE, storage=storage, study_name="s")
+        trial = study.ask()
+        with sqlite3.connect(path) as conn:
+            first = conn.execute("SELECT heartbeat FROM trials").fetchone()[0]
+            deadline = time.monotonic() + 30
+            while conn.execute("SELECT heartbeat FROM trials").fetchone()[0] == first:
+                assert time.monotonic() < deadline, "no heartbeat was written"
+                time.sleep(0.02)
+        study.tell(trial, 1.0)
+
+    def test_two_processes_recover_a_dead_workers_trial_exactly_once(self, tmp_path):
+        path = tmp_path / "race.db"
+        finish(run_worker("ask_and_die", url_of(path), "s"))
+        start_at = time.time() + 3
+        procs = [run_worker("recover", url_of(path), "s", start_at) for _ in range(2)]
+        counts = [int(finish(p)) for p in procs]
+        assert sorted(counts) == [0, 1]
+        (trial,) = load_study(storage=url_of(path), study_name="s").trials
+        assert trial.state is TrialState.FAIL and trial.error.startswith("worker lost")
+
+
+# ---------------------------------------------------------------- concurrency
+class TestConcurrency:
+    def test_four_processes_share_one_study(self, tmp_path):
+        path = tmp_path / "c.db"
+        make_study(path)  # the file exists before the workers start
+        start_at = time.time() + 3
+        procs = [run_worker("optimize", url_of(path), "s", 25, start_at) for _ in range(4)]
+        for p in procs:
+            finish(p)
+
+        trials = load_study(storage=url_of(path), study_name="s").trials
+        assert sorted(t.number for t in trials) == list(range(100))
+        assert all(t.state is TrialState.COMPLETE for t in trials)
+        assert all(t.value == value_of(t.config) for t in trials)
+
+    def test_sixteen_processes_create_one_study(self, tmp_path):
+        path = tmp_path / "new.db"
+        start_at = time.time() + 5
+        procs = [run_worker("create", url_of(path), "same", start_at) for _ in range(16)]
+        for p in procs:
+            finish(p)
+        assert SQLiteStorage(url_of(path)).study_names() == ["same"]
+
+    def test_other_workers_running_trials_are_seen(self, tmp_path):
+        path = tmp_path / "l.db"
+        first, second = make_study(path), make_study(path)
+        running = first.ask()
+        other = second.ask()
+        assert (running.number, other.number) == (0, 1)
+        assert [t.state for t in second.trials] == [TrialState.RUNNING, TrialState.RUNNING]
+        first.tell(running, 0.5)
+        assert second.trials[0].value == 0.5
+
+    def test_a_finished_trial_never_changes(self, tmp_path):
+        path = tmp_path / "f.db"
+        first, second = make_study(path), make_study(path)
+        trial = first.ask()
+        first.tell(trial, 1.0)
+        with pytest.raises(ValueError, match="already finished"):
+            first.tell(trial, 2.0)
+        twin = second.trials[0]
+        twin.state = TrialState.RUNNING  # a stale copy, as a retried distributed task holds
+        with pytest.raises(TrialFinishedError, match="trial 0: it is already finished as COMPLETE"):
+            second.tell(twin, 3.0)
+        with pytest.raises(TrialFinishedError):
+            twin.report(1.0, step=1)
+        assert load_study(storage=url_of(path), study_name="s").trials[0].value == 1.0
+
+
+# ---------------------------------------------------------------- bad input
+class TestBadInput:
+    def test_not_an_sqlite_file(self, tmp_path):
+        path = tmp_path / "notes.db"
+        path.write_text("just some text, not a database\n" * 10)
+        before = file_digest(path)
+        with pytest.raises(StorageError, match="is not an SQLite file"):
+            make_study(path)
+        with pytest.raises(StorageError, match="is not an SQLite file"):
+            load_study(storage=url_of(path), study_name="s")
+        assert file_digest(path) == before
+
+    def test_sqlite_file_of_another_program(self, tmp_path):
+        path = tmp_path / "other.db"
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE studies (id INTEGER, name TEXT)")
+            conn.execute("INSERT INTO studies VALUES (1, 'theirs')")
+        before = file_digest(path)
+        with pytest.raises(StorageError, match="another program .tables: studies"):
+            make_study(path)
+        assert file_digest(path) == before
+
+    def test_newer_schema_version(self, tmp_path):
+        path = tmp_path / "new.db"
+        make_study(path).optimize(value_of, n_trials=2)
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA user_version = 99")
+        before = file_digest(path)
+        with pytest.raises(StorageError, match="newer parzen .file layout 99"):
+            load_study(storage=url_of(path), study_name="s")
+        assert file_digest(path) == before
+
+    def test_unknown_study_name_lists_the_known_ones(self, tmp_path):
+        path = tmp_path / "n.db"
+        make_study(path, name="alpha").optimize(value_of, n_trials=1)
+        before = file_digest(path)
+        with pytest.raises(StorageError, match="no study named 'beta'.*holds: 'alpha'"):
+            load_study(storage=url_of(path), study_name="beta")
+        assert file_digest(path) == before
+
+    def test_missing_file_is_not_created_by_load_study(self, tmp_path):
+        path = tmp_path / "missing.db"
+        with pytest.raises(StorageError, match="no study file"):
+            load_study(storage=url_of(path), study_name="s")
+        assert not path.exists()
+        with pytest.raises(StorageError, match="no directory"):
+            make_study(tmp_path / "nowhere" / "x.db")
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"lr": Float(1e-5, 1e-1, log=True)}, "'lr' was Float.*is Float"),
+            ({"dropout": Float(0.0, 0.5)}, "'dropout' is new"),
+            ({"units": "constant"}, "'units' only in the stored space"),
+        ],
+    )
+    def test_another_space_is_refused(self, tmp_path, change, message):
+        path = tmp_path / "s.db"
+        make_study(path).optimize(value_of, n_trials=2)
+        before = file_digest(path)
+        with pytest.raises(ValueError, match=message):
+            Study({**SPACE, **change}, storage=url_of(path), study_name="s")
+        assert file_digest(path) == before
+
+    def test_another_direction_or_constant_is_refused(self, tmp_path):
+        path = tmp_path / "d.db"
+        make_study(path).optimize(value_of, n_trials=1)
+        with pytest.raises(ValueError, match="direction='minimize', not 'maximize'"):
+            make_study(path, direction="maximize")
+        with pytest.raises(ValueError, match="other constants"):
+            Study({**SPACE, "epochs": 10}, storage=url_of(path), study_name="s")
+
+    @pytest.mark.parametrize("url", ["parzen.db", "sqlite://x.db", "sqlite:///", "sqlite:///:memory:", 3])
+    def test_bad_urls(self, url):
+        with pytest.raises(StorageError, match="storage"):
+            SQLiteStorage(url)
+
+    def test_unpicklable_space(self, tmp_path):
+        with pytest.raises(ValueError, match="cannot be pickled"):
+            Study({"f": lambda x: x, "x": Float(0, 1)}, storage=url_of(tmp_path / "p.db"), study_name="s")
+
+
+def test_failure_reason_is_short_and_stored(tmp_path):
+    def objective(config):
+        raise RuntimeError("x" * 5000)
+
+    study = make_study(tmp_path / "e.db")
+    study.optimize(objective, n_trials=1)
+    error = load_study(storage=url_of(tmp_path / "e.db"), study_name="s").trials[0].error
+    assert error == study.trials[0].error
+    assert error.startswith("RuntimeError: xxx") and error.endswith("...")
+    assert len(error) == MAX_ERROR_LENGTH
+    assert "Traceback" not in error
+
+
+def test_storage_survives_pickling_into_a_child_process(tmp_path):
+    import pickle
+
+    storage = SQLiteStorage(url_of(tmp_path / "p.db"))
+    Study(SPACE, storage=storage, study_name="s").optimize(value_of, n_trials=1)
+    copy = pickle.loads(pickle.dumps(storage))
+    assert copy.study_names() == ["s"] and copy._conn is not storage._conn
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pids are checked with /proc and signals")
+def test_running_trial_of_a_live_process_is_kept(tmp_path):
+    path = tmp_path / "live.db"
+    make_study(path).ask()  # owned by this (living) process
+    assert [t.state for t in make_study(path).trials] == [TrialState.RUNNING]
+    assert os.getpid()

@@ -1,0 +1,570 @@
+"""A study in an SQLite file: crash-safe, shared by several processes.
+
+Every change of a trial is committed when it happens (the parameters when
+the trial is asked, each reported value, the final state), in WAL mode, so a
+kill loses nothing that was reported. Each write is one ``BEGIN IMMEDIATE``
+transaction; waits for the lock are bounded by ``timeout`` and retried, so
+concurrent workers never see "database is locked".
+
+Every write also bumps the study's ``revision`` and stamps the rows it
+touches with it. A :class:`~tpe_core.Study` keeps its trials and the encoded
+history in memory and, before each ask, reads only the trials stamped after
+the revision it last saw: the history is never re-read row by row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import math
+import os
+import pickle
+import random
+import sqlite3
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tpe_core._storage._owner import Owner, this_process
+from tpe_core._trial import short_reason
+
+__all__ = ["SQLiteStorage", "StorageError", "StoredStudy", "StoredTrial", "TrialFinishedError"]
+
+#: Version of the file layout; a file with a higher one is refused.
+SCHEMA_VERSION = 1
+#: ``PRAGMA application_id`` of parzen files ("PZEN"): tells them from other programs' files.
+APPLICATION_ID = 0x505A454E
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE studies (
+    study_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    direction TEXT NOT NULL,
+    space BLOB NOT NULL,            -- pickled space definition
+    space_repr TEXT NOT NULL,       -- the same, readable
+    sampler TEXT NOT NULL,          -- repr of the sampler that created the study
+    datetime_created TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE trials (
+    trial_id INTEGER PRIMARY KEY,
+    study_id INTEGER NOT NULL REFERENCES studies (study_id),
+    number INTEGER NOT NULL,
+    state TEXT NOT NULL,            -- RUNNING, COMPLETE, PRUNED, FAIL
+    params TEXT NOT NULL,           -- encoded row as JSON: numbers, choice indices, null if inactive
+    value REAL,
+    diverged INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    user_attrs TEXT NOT NULL DEFAULT '{}',
+    datetime_start TEXT NOT NULL,
+    datetime_complete TEXT,
+    owner_host TEXT,
+    owner_pid INTEGER,
+    owner_started TEXT,
+    heartbeat REAL,                 -- time.time() of the owner's last sign of life
+    revision INTEGER NOT NULL,
+    UNIQUE (study_id, number)
+);
+CREATE INDEX trials_by_revision ON trials (study_id, revision);
+CREATE INDEX trials_by_state ON trials (study_id, state);
+CREATE TABLE intermediate_values (
+    trial_id INTEGER NOT NULL REFERENCES trials (trial_id),
+    step INTEGER NOT NULL,
+    value REAL,                     -- NULL stands for NaN
+    PRIMARY KEY (trial_id, step)
+) WITHOUT ROWID;
+"""
+
+
+class StorageError(ValueError):
+    """A storage URL or file that parzen cannot use; nothing was written."""
+
+
+class TrialFinishedError(ValueError):
+    """A result for a trial that is already finished; the stored one stands."""
+
+
+@dataclass
+class StoredStudy:
+    """A study's row: its id in the file, name, direction and space definition."""
+
+    study_id: int
+    name: str
+    direction: str
+    space: Any
+
+
+@dataclass
+class StoredTrial:
+    """A trial as read back from storage."""
+
+    number: int
+    state: str
+    row: np.ndarray
+    value: float | None
+    diverged: bool
+    error: str | None
+    user_attrs: dict[str, Any]
+    datetime_start: datetime.datetime
+    datetime_complete: datetime.datetime | None
+    intermediate_values: dict[int, float] = field(default_factory=dict)
+
+
+def _path_from_url(url: str) -> str:
+    if not isinstance(url, str) or not url.startswith("sqlite:///"):
+        raise StorageError(
+            f"storage must be an SQLite URL such as 'sqlite:///parzen.db' (a relative path) or "
+            f"'sqlite:////abs/path/parzen.db', got storage={url!r}"
+        )
+    path = urllib.parse.unquote(url[len("sqlite:///") :].split("?", 1)[0])
+    if path in ("", ":memory:"):
+        raise StorageError(
+            f"storage={url!r} names no file; leave storage=None for a study kept in memory"
+        )
+    return path
+
+
+def _row_to_json(row: np.ndarray) -> str:
+    return json.dumps([None if math.isnan(x) else x for x in row.tolist()])
+
+
+def _row_from_json(text: str) -> np.ndarray:
+    return np.array([np.nan if x is None else x for x in json.loads(text)], dtype=float)
+
+
+def _is_locked(e: sqlite3.OperationalError) -> bool:
+    message = str(e).lower()
+    return "locked" in message or "busy" in message
+
+
+class SQLiteStorage:
+    """Studies kept in an SQLite file.
+
+    Parameters
+    ----------
+    url : str
+        ``"sqlite:///relative/path.db"`` or ``"sqlite:////absolute/path.db"``.
+    timeout : float, default=60.0
+        Seconds a write waits for another process's lock before retrying.
+    heartbeat_interval : float, default=30.0
+        Seconds between the heartbeats that a process with running trials
+        writes; a trial whose owner runs on another host is given up
+        ("worker lost") when its heartbeat is older than ``grace_period``.
+    grace_period : float, optional
+        Defaults to four heartbeat intervals. On the owner's own host no
+        wait is needed: a trial whose process no longer exists is given up
+        as soon as any process opens the study or asks a trial.
+
+    Notes
+    -----
+    The space is stored with :mod:`pickle`, so that a study can be opened
+    without restating it; open only study files you trust, as with any
+    pickle. Commits use ``synchronous=NORMAL`` in WAL mode: a killed process
+    loses nothing it committed; a power cut may lose the last commits.
+    Parameters round-trip exactly (the encoded row is stored as JSON);
+    values are SQLite REALs, so a value of ``-0.0`` reads back as ``0.0``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from tpe_core import Float, Study, load_study
+    >>> url = "sqlite:///" + os.path.join(tempfile.mkdtemp(), "study.db")
+    >>> study = Study({"x": Float(-1, 1)}, storage=url, study_name="demo")
+    >>> study.optimize(lambda c: c["x"] ** 2, n_trials=3)
+    >>> len(load_study(storage=url, study_name="demo").trials)
+    3
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 60.0,
+        heartbeat_interval: float = 30.0,
+        grace_period: float | None = None,
+    ) -> None:
+        self.url = url
+        self.path = _path_from_url(url)
+        self.timeout = timeout
+        self.heartbeat_interval = heartbeat_interval
+        self.grace_period = 4 * heartbeat_interval if grace_period is None else grace_period
+        for name in ("timeout", "heartbeat_interval", "grace_period"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {name}={value!r}")
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._conn_pid: int | None = None
+        self._heartbeat: threading.Thread | None = None
+
+    @classmethod
+    def coerce(cls, storage: str | SQLiteStorage) -> SQLiteStorage:
+        """The storage for a ``storage=`` argument: a URL or a storage."""
+        return storage if isinstance(storage, SQLiteStorage) else cls(storage)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStorage({self.url!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy in another process opens its own connection.
+        state = self.__dict__.copy()
+        state.update(_lock=None, _conn=None, _conn_pid=None, _heartbeat=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------ connection
+    def _connection(self, *, create: bool = False) -> sqlite3.Connection:
+        """This process's connection, opened (and the file checked) on first use."""
+        if self._conn is None or self._conn_pid != os.getpid():
+            self._conn = self._open(create)
+            self._conn_pid = os.getpid()
+        return self._conn
+
+    def _open(self, create: bool) -> sqlite3.Connection:
+        self._check_file(create)
+        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + ("?mode=rwc" if create else "?mode=rw")
+        try:
+            conn = sqlite3.connect(
+                uri, uri=True, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            tables = self._check_schema(conn)
+        except sqlite3.DatabaseError as e:
+            raise StorageError(f"{self.path!r} is not a usable SQLite file: {e}") from e
+        if not tables:
+            self._create_schema(conn)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _check_file(self, create: bool) -> None:
+        if not os.path.exists(self.path):
+            if not create:
+                raise StorageError(f"no study file at {self.path!r} (storage={self.url!r})")
+            directory = os.path.dirname(os.path.abspath(self.path))
+            if not os.path.isdir(directory):
+                raise StorageError(f"cannot create {self.path!r}: no directory {directory!r}")
+            return
+        if os.path.isdir(self.path):
+            raise StorageError(f"{self.path!r} is a directory, not a study file")
+        with open(self.path, "rb") as f:
+            header = f.read(len(_SQLITE_HEADER))
+        if header and header != _SQLITE_HEADER:
+            raise StorageError(f"{self.path!r} is not an SQLite file; parzen leaves it untouched")
+
+    def _check_schema(self, conn: sqlite3.Connection) -> list[str]:
+        """The file's tables, after checking that it is a parzen file we can read."""
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        if not tables:
+            return tables
+        (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+        if app_id != APPLICATION_ID:
+            raise StorageError(
+                f"{self.path!r} is an SQLite file of another program (tables: {', '.join(sorted(tables))}); "
+                "parzen leaves it untouched; choose another file for the study"
+            )
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path!r} was written by a newer parzen (file layout {version}, this parzen reads "
+                f"up to {SCHEMA_VERSION}); upgrade parzen to open it"
+            )
+        return tables
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        """Create the tables of an empty file, once, even with concurrent creators."""
+        with self._transaction(conn):
+            if conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]:
+                self._check_schema(conn)  # another process made it meanwhile
+                return
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextlib.contextmanager
+    def _transaction(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` write transaction, retried while the file is locked.
+
+        The body must not have side effects outside the database before it
+        can fail on a lock: only ``BEGIN`` is retried.
+        """
+        with self._lock:
+            conn = conn if conn is not None else self._connection()
+            for attempt in range(8):
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as e:
+                    if not _is_locked(e) or attempt == 7:
+                        raise
+                    time.sleep(random.uniform(0.01, 0.1) * 2**attempt)
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection, study_id: int) -> int:
+        """Increase the study's revision; return the new one."""
+        conn.execute("UPDATE studies SET revision = revision + 1 WHERE study_id = ?", (study_id,))
+        return conn.execute("SELECT revision FROM studies WHERE study_id = ?", (study_id,)).fetchone()[0]
+
+    # ------------------------------------------------------------ studies
+    def study_names(self) -> list[str]:
+        """Names of the studies in the file, oldest first."""
+        rows = self._connection().execute("SELECT name FROM studies ORDER BY study_id")
+        return [r[0] for r in rows]
+
+    def create_or_load_study(self, name: str, space: Any, direction: str, sampler: str) -> StoredStudy:
+        """The study called ``name``, created when it does not exist yet."""
+        try:
+            blob = pickle.dumps(space)
+        except Exception as e:
+            raise ValueError(
+                f"a stored study keeps its space with pickle, and this space cannot be pickled ({e}); "
+                "use module-level functions and classes instead of lambdas or local objects"
+            ) from e
+        conn = self._connection(create=True)
+        with self._transaction(conn):
+            conn.execute(
+                "INSERT INTO studies (name, direction, space, space_repr, sampler, datetime_created) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, direction, blob, repr(space), sampler, datetime.datetime.now().isoformat()),
+            )
+        return self.load_study(name)
+
+    def load_study(self, name: str) -> StoredStudy:
+        """The study called ``name``; a :class:`StorageError` lists the names there are."""
+        row = self._connection().execute(
+            "SELECT study_id, direction, space FROM studies WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            names = self.study_names()
+            raise StorageError(
+                f"no study named {name!r} in {self.path!r}; "
+                + (f"it holds: {', '.join(map(repr, names))}" if names else "it holds no study")
+            )
+        try:
+            space = pickle.loads(row[2])
+        except Exception as e:
+            raise StorageError(
+                f"the space of study {name!r} cannot be unpickled here ({type(e).__name__}: {e}); "
+                "import the modules that define its objects, or pass the space to Study(...)"
+            ) from e
+        return StoredStudy(row[0], name, row[1], space)
+
+    # ------------------------------------------------------------ trials
+    def changed_trials(self, study_id: int, since: int) -> tuple[list[StoredTrial], int]:
+        """Trials written after revision ``since``, by number, and the current revision."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                return self._read_changes(conn, study_id, since)
+            finally:
+                conn.execute("COMMIT")
+
+    def _read_changes(self, conn: sqlite3.Connection, study_id: int, since: int) -> tuple[list[StoredTrial], int]:
+        (revision,) = conn.execute("SELECT revision FROM studies WHERE study_id = ?", (study_id,)).fetchone()
+        if revision == since:
+            return [], revision
+        rows = conn.execute(
+            "SELECT trial_id, number, state, params, value, diverged, error, user_attrs, datetime_start, "
+            "datetime_complete FROM trials WHERE study_id = ? AND revision > ? ORDER BY number",
+            (study_id, since),
+        ).fetchall()
+        trials = {}
+        for r in rows:
+            trials[r[0]] = StoredTrial(
+                number=r[1],
+                state=r[2],
+                row=_row_from_json(r[3]),
+                value=r[4],
+                diverged=bool(r[5]),
+                error=r[6],
+                user_attrs=json.loads(r[7]),
+                datetime_start=datetime.datetime.fromisoformat(r[8]),
+                datetime_complete=None if r[9] is None else datetime.datetime.fromisoformat(r[9]),
+            )
+        if trials:
+            marks = ",".join("?" * len(trials))
+            for trial_id, step, value in conn.execute(
+                f"SELECT trial_id, step, value FROM intermediate_values WHERE trial_id IN ({marks})",
+                tuple(trials),
+            ):
+                trials[trial_id].intermediate_values[step] = math.nan if value is None else value
+        return list(trials.values()), revision
+
+    def create_trial(
+        self,
+        study_id: int,
+        since: int,
+        propose: Callable[[list[StoredTrial], int], tuple[int, np.ndarray, datetime.datetime]],
+    ) -> int:
+        """Allocate the study's next trial under the write lock.
+
+        ``propose(changed, revision)`` receives the trials changed since
+        ``since`` (so the caller's history is complete) and returns the new
+        trial's number, encoded row and start time. Returns the revision of
+        the new trial.
+        """
+        owner = this_process()
+        with self._transaction() as conn:
+            changed, revision = self._read_changes(conn, study_id, since)
+            number, row, start = propose(changed, revision)
+            revision = self._bump(conn, study_id)
+            conn.execute(
+                "INSERT INTO trials (study_id, number, state, params, datetime_start, owner_host, owner_pid, "
+                "owner_started, heartbeat, revision) VALUES (?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?)",
+                (study_id, number, _row_to_json(row), start.isoformat(), owner.host, owner.pid,
+                 owner.started, time.time(), revision),
+            )
+        self._keep_heartbeat()
+        return revision
+
+    def _trial_id(self, conn: sqlite3.Connection, study_id: int, number: int, action: str) -> int:
+        """The id of a RUNNING trial, or :class:`TrialFinishedError` saying how it ended."""
+        row = conn.execute(
+            "SELECT trial_id, state, error FROM trials WHERE study_id = ? AND number = ?", (study_id, number)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no trial {number} in this study")
+        if row[1] != "RUNNING":
+            reason = f" ({row[2]})" if row[2] else ""
+            raise TrialFinishedError(
+                f"cannot {action} trial {number}: it is already finished as {row[1]}{reason}; "
+                "a finished trial never changes"
+            )
+        return row[0]
+
+    def report(self, study_id: int, number: int, step: int, value: float) -> None:
+        """Store an intermediate value of a running trial."""
+        with self._transaction() as conn:
+            trial_id = self._trial_id(conn, study_id, number, "report to")
+            revision = self._bump(conn, study_id)
+            conn.execute(
+                "INSERT OR REPLACE INTO intermediate_values (trial_id, step, value) VALUES (?, ?, ?)",
+                (trial_id, step, None if math.isnan(value) else value),
+            )
+            conn.execute(
+                "UPDATE trials SET revision = ?, heartbeat = ? WHERE trial_id = ?", (revision, time.time(), trial_id)
+            )
+
+    def set_user_attr(self, study_id: int, number: int, key: str, value: Any) -> None:
+        """Store a user attribute of a running trial."""
+        with self._transaction() as conn:
+            trial_id = self._trial_id(conn, study_id, number, "set an attribute of")
+            (attrs,) = conn.execute("SELECT user_attrs FROM trials WHERE trial_id = ?", (trial_id,)).fetchone()
+            attrs = {**json.loads(attrs), key: value}
+            revision = self._bump(conn, study_id)
+            conn.execute(
+                "UPDATE trials SET user_attrs = ?, revision = ? WHERE trial_id = ?",
+                (json.dumps(attrs), revision, trial_id),
+            )
+
+    def finish_trial(
+        self,
+        study_id: int,
+        number: int,
+        state: str,
+        value: float | None,
+        error: str | None,
+        diverged: bool,
+        datetime_complete: datetime.datetime,
+    ) -> None:
+        """Record the final state of a running trial; a finished one is never changed."""
+        with self._transaction() as conn:
+            trial_id = self._trial_id(conn, study_id, number, "finish")
+            revision = self._bump(conn, study_id)
+            conn.execute(
+                "UPDATE trials SET state = ?, value = ?, error = ?, diverged = ?, datetime_complete = ?, "
+                "revision = ? WHERE trial_id = ?",
+                (state, value, None if error is None else short_reason(error), int(diverged),
+                 datetime_complete.isoformat(), revision, trial_id),
+            )
+
+    # ------------------------------------------------------------ lost workers
+    def fail_lost_trials(self, study_id: int) -> list[str]:
+        """Mark FAIL the running trials whose process is gone; describe each one marked.
+
+        A trial is lost when its owner ran on this host and no longer
+        exists, or ran elsewhere and its heartbeat is older than
+        ``grace_period``. Of several processes doing this at once, exactly
+        one marks each lost trial.
+        """
+        conn = self._connection()
+        running = conn.execute(
+            "SELECT trial_id, number, owner_host, owner_pid, owner_started, heartbeat FROM trials "
+            "WHERE study_id = ? AND state = 'RUNNING'",
+            (study_id,),
+        ).fetchall()
+        lost = []
+        now = time.time()
+        for trial_id, number, host, pid, started, heartbeat in running:
+            owner = Owner(host, pid, started)
+            alive = owner.is_alive_here()
+            if alive is False:
+                lost.append((trial_id, number, f"worker lost: {owner.describe()} is gone"))
+            elif alive is None and heartbeat is not None and now - heartbeat > self.grace_period:
+                lost.append((trial_id, number, f"worker lost: no heartbeat from {owner.describe()} "
+                             f"for {now - heartbeat:.0f} s"))
+        if not lost:
+            return []
+        marked = []
+        with self._transaction(conn):
+            for trial_id, number, reason in lost:
+                cursor = conn.execute(
+                    "UPDATE trials SET state = 'FAIL', error = ?, datetime_complete = ?, revision = "
+                    "(SELECT revision + 1 FROM studies WHERE study_id = ?) WHERE trial_id = ? AND state = 'RUNNING'",
+                    (reason, datetime.datetime.now().isoformat(), study_id, trial_id),
+                )
+                if cursor.rowcount:
+                    self._bump(conn, study_id)
+                    marked.append(f"trial {number}: {reason}")
+        return marked
+
+    def _keep_heartbeat(self) -> None:
+        """Run the heartbeat thread while this process owns running trials."""
+        with self._lock:
+            if self._heartbeat is None or not self._heartbeat.is_alive():
+                self._heartbeat = threading.Thread(
+                    target=_beat, args=(self, this_process()), name="parzen-heartbeat", daemon=True
+                )
+                self._heartbeat.start()
+
+
+def _beat(storage: SQLiteStorage, owner: Owner) -> None:
+    """Refresh the heartbeat of ``owner``'s running trials until it has none."""
+    conn = sqlite3.connect(
+        storage.path, timeout=storage.timeout, isolation_level=None, check_same_thread=False
+    )
+    try:
+        while True:
+            time.sleep(storage.heartbeat_interval)
+            with storage._lock:
+                try:
+                    cursor = conn.execute(
+                        "UPDATE trials SET heartbeat = ? WHERE state = 'RUNNING' AND owner_host = ? AND "
+                        "owner_pid = ?",
+                        (time.time(), owner.host, owner.pid),
+                    )
+                except sqlite3.OperationalError:
+                    continue  # locked for longer than the timeout: try at the next beat
+                if cursor.rowcount == 0:
+                    storage._heartbeat = None
+                    return
+    finally:
+        conn.close()

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from tpe_core._child import ChildFailure, check_picklable, run_in_child
 from tpe_core._history import History
 from tpe_core._samplers import BaseSampler, TPESampler
 from tpe_core._space import SearchSpace
@@ -56,23 +57,28 @@ def _wants_trial(objective: Objective) -> bool:
     return len(positional) >= 2
 
 
+def _check_seconds(name: str, value: float | None) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or math.isnan(value)
+    ):
+        raise ValueError(f"{name} must be None or a positive number of seconds, got {name}={value!r}")
+
+
 def _check_optimize_args(
     objective: Objective,
     n_trials: int | None,
     timeout: float | None,
+    trial_timeout: float | None,
     catch: Iterable[type[BaseException]],
     callbacks: Iterable[Callback],
 ) -> tuple[tuple[type[BaseException], ...], tuple[Callback, ...]]:
     if not callable(objective):
         raise TypeError(f"objective must be callable, got {objective!r}")
     check_int("n_trials", n_trials, minimum=0, allow_none=True)
-    if timeout is not None and (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not timeout > 0
-        or math.isnan(timeout)
-    ):
-        raise ValueError(f"timeout must be None or a positive number of seconds, got timeout={timeout!r}")
+    _check_seconds("timeout", timeout)
+    _check_seconds("trial_timeout", trial_timeout)
+    if trial_timeout is not None:
+        check_picklable(objective)
     catch = (catch,) if isinstance(catch, type) else tuple(catch)
     for exc in catch:
         if not (isinstance(exc, type) and issubclass(exc, Exception)):
@@ -382,6 +388,7 @@ class Study:
         catch: Iterable[type[Exception]] = (Exception,),
         callbacks: Iterable[Callback] = (),
         show_progress: bool = False,
+        trial_timeout: float | None = None,
     ) -> None:
         """Run trials: ask a configuration, evaluate it, tell the result.
 
@@ -405,6 +412,14 @@ class Study:
             one may call :meth:`stop`.
         show_progress : bool, default=False
             Show a progress bar with the best value so far.
+        trial_timeout : float, optional
+            Seconds one trial may run. When given, each trial runs in a
+            child process (started by spawning: the objective must be
+            picklable, and a script needs an ``if __name__ == "__main__":``
+            guard); a trial that runs longer is stopped and becomes FAIL
+            ("timeout ..."), one whose process dies FAIL ("worker lost ..."),
+            and the study goes on. Reports and ``should_prune`` work as in
+            the parent process.
 
         Notes
         -----
@@ -413,7 +428,7 @@ class Study:
         An objective that returns NaN, inf or a non-number gives a FAIL
         trial with the reason; raising :class:`TrialPruned` gives a PRUNED one.
         """
-        catch, callbacks = _check_optimize_args(objective, n_trials, timeout, catch, callbacks)
+        catch, callbacks = _check_optimize_args(objective, n_trials, timeout, trial_timeout, catch, callbacks)
         with_trial = _wants_trial(objective)
         deadline = None if timeout is None else time.monotonic() + timeout
         progress = _Progress(self, n_trials) if show_progress else None
@@ -428,7 +443,7 @@ class Study:
                     _logger.info("The sampler is exhausted; stopping after %d trials.", done)
                     break
                 trial = self.ask()
-                self._run(objective, trial, with_trial, catch)
+                self._run(objective, trial, with_trial, catch, trial_timeout)
                 done += 1
                 for callback in callbacks:
                     callback(self, trial)
@@ -444,13 +459,19 @@ class Study:
         trial: Trial,
         with_trial: bool,
         catch: tuple[type[BaseException], ...],
+        trial_timeout: float | None,
     ) -> None:
         """Evaluate one trial and record its outcome, whatever happens."""
         try:
             try:
-                result = objective(trial.config, trial) if with_trial else objective(trial.config)
+                if trial_timeout is not None:
+                    result = run_in_child(objective, trial, with_trial, trial_timeout)
+                else:
+                    result = objective(trial.config, trial) if with_trial else objective(trial.config)
             except TrialPruned:
                 self._finish(trial, TrialState.PRUNED, None, None)
+            except ChildFailure as e:
+                self._finish(trial, TrialState.FAIL, None, str(e))
             except catch as e:
                 self._finish(trial, TrialState.FAIL, None, describe_exception(e), exc_info=e)
             except BaseException as e:

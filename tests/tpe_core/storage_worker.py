@@ -37,6 +37,19 @@ def value_of(config: dict) -> float:
     return abs(config["lr"] - 0.01) + config["units"] / 1000 + ("relu", "tanh", "gelu").index(config["act"])
 
 
+def hangs_dies_or_fails(config: dict, trial) -> float:
+    """For the trial_timeout tests: trial 1 hangs, 2 dies, 3 raises, the others succeed."""
+    trial.report(1.0, step=1)
+    trial.set_user_attr("pid", os.getpid())
+    if trial.number == 1:
+        time.sleep(600)
+    elif trial.number == 2:
+        os._exit(3)
+    elif trial.number == 3:
+        raise ValueError("bad trial")
+    return value_of(config)
+
+
 def _wait_until(start_at: str) -> None:
     time.sleep(max(0.0, float(start_at) - time.time()))
 

@@ -35,7 +35,7 @@ from tpe_core import (
     load_study,
 )
 
-from .storage_worker import SPACE, value_of
+from .storage_worker import SPACE, hangs_dies_or_fails, value_of
 
 WORKER = Path(__file__).with_name("storage_worker.py")
 
@@ -402,3 +402,36 @@ def test_running_trial_of_a_live_process_is_kept(tmp_path):
     make_study(path).ask()  # owned by this (living) process
     assert [t.state for t in make_study(path).trials] == [TrialState.RUNNING]
     assert os.getpid()
+
+
+class TestTrialTimeout:
+    @pytest.mark.parametrize("stored", [True, False], ids=["sqlite", "memory"])
+    def test_hung_dead_and_failing_trials_end_and_the_study_goes_on(self, tmp_path, stored):
+        storage = url_of(tmp_path / "t.db") if stored else None
+        study = Study(SPACE, sampler=RandomSampler(seed=0), storage=storage, study_name="t")
+        study.optimize(hangs_dies_or_fails, n_trials=5, trial_timeout=10, catch=(ValueError,))
+
+        trials = study.trials
+        assert [t.state for t in trials] == [TrialState.COMPLETE] + [TrialState.FAIL] * 3 + [TrialState.COMPLETE]
+        assert trials[1].error == "timeout: the trial ran for more than 10 s and was stopped"
+        assert trials[2].error == "worker lost: the trial's process exited with code 3"
+        assert trials[3].error == "ValueError: bad trial"
+        assert trials[0].value == value_of(trials[0].config)
+        for t in trials:  # reports and attributes crossed the process boundary
+            assert t.intermediate_values == {1: 1.0}
+            assert t.user_attrs["pid"] != os.getpid()
+        if stored:
+            again = load_study(storage=storage, study_name="t").trials
+            assert [(t.state, t.error, t.intermediate_values) for t in again] == [
+                (t.state, t.error, t.intermediate_values) for t in trials
+            ]
+
+    def test_unpicklable_objective_is_refused_with_the_fix(self):
+        study = Study(SPACE, sampler=RandomSampler(seed=0))
+        with pytest.raises(TypeError, match="must be picklable.*module level"):
+            study.optimize(lambda config: 0.0, n_trials=1, trial_timeout=5)
+        assert study.trials == []
+
+    def test_bad_trial_timeout(self):
+        with pytest.raises(ValueError, match="trial_timeout must be None or a positive number of seconds"):
+            Study(SPACE).optimize(value_of, n_trials=1, trial_timeout=0)

@@ -175,11 +175,13 @@ class SQLiteStorage:
     --------
     >>> import os, tempfile
     >>> from tpe_core import Float, Study, load_study
-    >>> url = "sqlite:///" + os.path.join(tempfile.mkdtemp(), "study.db")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> url = "sqlite:///" + os.path.join(folder.name, "study.db")
     >>> study = Study({"x": Float(-1, 1)}, storage=url, study_name="demo")
     >>> study.optimize(lambda c: c["x"] ** 2, n_trials=3)
     >>> len(load_study(storage=url, study_name="demo").trials)
     3
+    >>> folder.cleanup()
     """
 
     def __init__(

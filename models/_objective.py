@@ -45,9 +45,12 @@ def make_objective(
     ``cv=None`` it holds out ``validation_fraction`` of the data (stratified
     for a classifier, the same split for every trial, made by the net's
     ``train_split``), scores the held-out
-    part after every epoch, reports that score to the trial (so a pruner can
-    stop the training) and returns the last epoch's score. With ``cv`` it
-    returns the mean cross-validated score and reports nothing.
+    part after every epoch, reports that score to the trial (epochs counted
+    from 1, so a pruner's rungs fall on the intended epochs; a pruner of the
+    study may stop the training) and returns the score of the best epoch,
+    which it records as the trial's user attribute ``"best_epoch"``: refit
+    the best configuration with ``max_epochs=study.best_trial.user_attrs["best_epoch"]``.
+    With ``cv`` it returns the mean cross-validated score and reports nothing.
 
     Parameters
     ----------
@@ -109,5 +112,10 @@ def _train_and_score(net: Any, X: Any, y: Any, scoring: Any, trial: Trial, sign:
         ("report_to_trial", ReportToTrial(trial, monitor=_SCORE, sign=sign)),
     ]
     net.set_params(callbacks=callbacks)
-    net.fit(X, y)
-    return float(net.history[-1, _SCORE])
+    try:
+        net.fit(X, y)
+    finally:  # also when pruned: the trial keeps the epoch it did best at
+        scores = [row[_SCORE] for row in net.history if _SCORE in row]
+        if scores:
+            trial.set_user_attr("best_epoch", int(np.argmax(scores)) + 1)
+    return float(max(scores))

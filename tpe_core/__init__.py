@@ -31,6 +31,7 @@ from tpe_core._hyperopt import (
     fmin,
     space_eval,
 )
+from tpe_core._pruners import BasePruner, HyperbandPruner, MedianPruner, SuccessiveHalvingPruner
 from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
 from tpe_core._space import Param, SearchSpace, SpaceError, from_sklearn
 from tpe_core._storage import SQLiteStorage, StorageError, TrialFinishedError
@@ -55,13 +56,16 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "MAX_ERROR_LENGTH",
     "AllTrialsFailed",
+    "BasePruner",
     "BaseSampler",
     "Categorical",
     "Distribution",
     "Float",
     "GridSampler",
     "History",
+    "HyperbandPruner",
     "Int",
+    "MedianPruner",
     "Normal",
     "Param",
     "RandomSampler",
@@ -71,6 +75,7 @@ __all__ = [
     "SearchSpace",
     "SpaceError",
     "StorageError",
+    "SuccessiveHalvingPruner",
     "TPESampler",
     "TPESearchCV",
     "Study",

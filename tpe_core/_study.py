@@ -16,6 +16,7 @@ import numpy as np
 
 from tpe_core._child import ChildFailure, check_picklable, run_in_child
 from tpe_core._history import History
+from tpe_core._pruners import BasePruner
 from tpe_core._samplers import BaseSampler, TPESampler
 from tpe_core._space import SearchSpace
 from tpe_core._storage import SQLiteStorage, StoredTrial, TrialFinishedError
@@ -101,6 +102,11 @@ class Study:
         How to propose configurations; :class:`TPESampler` by default.
     direction : {"minimize", "maximize"}, default="minimize"
         Whether lower or higher objective values are better.
+    pruner : BasePruner, optional
+        Stops unpromising trials early from their reports
+        (:class:`MedianPruner`, :class:`SuccessiveHalvingPruner`,
+        :class:`HyperbandPruner`); :meth:`Trial.should_prune` asks it.
+        None (the default) never prunes.
     storage : str or SQLiteStorage, optional
         Where the trials are kept: in memory by default, or in an SQLite
         file (``"sqlite:///parzen.db"``), committed as they change, so the
@@ -132,6 +138,7 @@ class Study:
         *,
         sampler: BaseSampler | None = None,
         direction: str = "minimize",
+        pruner: BasePruner | None = None,
         storage: str | SQLiteStorage | None = None,
         study_name: str | None = None,
     ) -> None:
@@ -141,6 +148,7 @@ class Study:
             raise ValueError(f"study_name must be a non-empty string, got study_name={study_name!r}")
         search_space = SearchSpace.coerce(space)
         self._set_sampler(sampler)
+        self._set_pruner(pruner)
         if storage is None:
             self._setup(search_space, direction, study_name, None, None)
             return
@@ -159,6 +167,14 @@ class Study:
                 f"got {sampler!r}"
             )
         self.sampler = sampler if sampler is not None else TPESampler()
+
+    def _set_pruner(self, pruner: BasePruner | None) -> None:
+        if pruner is not None and not isinstance(pruner, BasePruner):
+            raise TypeError(
+                f"pruner must be a parzen pruner (MedianPruner(), SuccessiveHalvingPruner(), "
+                f"HyperbandPruner()) or None, got {pruner!r}"
+            )
+        self.pruner = pruner
 
     def _setup(
         self,
@@ -222,6 +238,13 @@ class Study:
         if self.storage is not None:
             assert self._study_id is not None
             self._guard_finished(lambda: self.storage.set_user_attr(self._study_id, trial.number, key, value))
+
+    def _should_prune(self, trial: Trial) -> bool:
+        """The pruner's decision for a running trial (called by :meth:`Trial.should_prune`)."""
+        if self.pruner is None:
+            return False
+        self._sync()
+        return bool(self.pruner.prune(self, trial))
 
     def _guard_finished(self, write: Callable[[], None]) -> None:
         """Run a storage write; when the trial was finished elsewhere, sync, then re-raise."""
@@ -590,7 +613,11 @@ class Study:
 
 
 def load_study(
-    *, storage: str | SQLiteStorage, study_name: str, sampler: BaseSampler | None = None
+    *,
+    storage: str | SQLiteStorage,
+    study_name: str,
+    sampler: BaseSampler | None = None,
+    pruner: BasePruner | None = None,
 ) -> Study:
     """Open a stored study without restating its space.
 
@@ -602,6 +629,8 @@ def load_study(
         The study's name.
     sampler : BaseSampler, optional
         The sampler for further trials; :class:`TPESampler` by default.
+    pruner : BasePruner, optional
+        The pruner for further trials; none by default.
 
     Returns
     -------
@@ -619,6 +648,7 @@ def load_study(
     stored = storage.load_study(study_name)
     study = Study.__new__(Study)
     study._set_sampler(sampler)
+    study._set_pruner(pruner)
     study._setup(SearchSpace(stored.space), stored.direction, stored.name, storage, stored.study_id)
     return study
 

@@ -200,9 +200,12 @@ class Trial:
     def should_prune(self) -> bool:
         """Whether the study's pruner says to stop this trial now.
 
-        Without a pruner this is always False.
+        Call it after :meth:`report`; when it is True, stop and raise
+        :class:`TrialPruned`. Without a pruner this is always False.
         """
-        return False
+        if self.state.is_finished():
+            return False
+        return self._study._should_prune(self)
 
     def __repr__(self) -> str:
         value = "" if self.value is None else f", value={self.value!r}"

@@ -10,7 +10,7 @@ from sklearn.datasets import load_diabetes, load_digits, load_iris
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import Dataset
 from torch import nn
 from torch.utils.data import DataLoader
@@ -25,7 +25,7 @@ from models import (
     make_objective,
 )
 from models._batching import TensorBatches
-from tpe_core import Float, Int, RandomSampler, Study, TrialState
+from tpe_core import BasePruner, Float, Int, RandomSampler, Study, TrialState
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +229,7 @@ def test_early_stopping_still_ends_training_normally(iris) -> None:
     assert len(net.history) < 200
 
 
-def test_objective_reports_every_epoch_and_returns_the_last_score(digits) -> None:
+def test_objective_reports_every_epoch_and_returns_the_best_epochs_score(digits) -> None:
     X_train, _, y_train, _ = digits
     objective = make_objective(MLPClassifier(max_epochs=3), X_train, y_train)
     study = Study({"lr": Float(1e-3, 1e-2, log=True)}, sampler=RandomSampler(seed=0), direction="maximize")
@@ -237,27 +237,44 @@ def test_objective_reports_every_epoch_and_returns_the_last_score(digits) -> Non
     for trial in study.trials:
         assert trial.state is TrialState.COMPLETE
         assert sorted(trial.intermediate_values) == [1, 2, 3]
-        assert trial.value == trial.intermediate_values[3]
+        assert trial.value == max(trial.intermediate_values.values())
+        assert trial.intermediate_values[trial.user_attrs["best_epoch"]] == trial.value
         assert 0.5 < trial.value <= 1.0
     again = Study({"lr": Float(1e-3, 1e-2, log=True)}, sampler=RandomSampler(seed=0), direction="maximize")
     again.optimize(objective, n_trials=2)
     assert [t.value for t in again.trials] == [t.value for t in study.trials]  # reproducible
 
 
-def test_pruned_trial_stops_after_the_pruning_epoch(digits) -> None:
+class _PruneAtEpoch(BasePruner):
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def prune(self, study, trial) -> bool:
+        return trial.last_step >= self.epoch
+
+
+class _CountEpochs(Callback):
+    started: list[int] = []  # shared by the clones make_objective makes
+
+    def on_epoch_begin(self, net, **kwargs) -> None:
+        self.started.append(len(net.history))
+
+
+@pytest.mark.parametrize("epoch", [1, 3])
+def test_pruned_trial_has_trained_exactly_up_to_the_pruning_epoch(digits, epoch: int) -> None:
     X_train, _, y_train, _ = digits
-    objective = make_objective(MLPClassifier(max_epochs=10), X_train, y_train)
-
-    def pruned_at_epoch_2(config: dict, trial) -> float:
-        trial.should_prune = lambda: len(trial.intermediate_values) >= 2  # a pruner stub
-        return objective(config, trial)
-
-    study = Study({"n_layers": Int(1, 2)}, sampler=RandomSampler(seed=0), direction="maximize")
-    study.optimize(pruned_at_epoch_2, n_trials=1)
+    _CountEpochs.started.clear()
+    objective = make_objective(MLPClassifier(max_epochs=10, callbacks=[_CountEpochs()]), X_train, y_train)
+    study = Study(
+        {"n_layers": Int(1, 2)}, sampler=RandomSampler(seed=0), direction="maximize", pruner=_PruneAtEpoch(epoch)
+    )
+    study.optimize(objective, n_trials=1)
     trial = study.trials[0]
     assert trial.state is TrialState.PRUNED
-    assert sorted(trial.intermediate_values) == [1, 2]
-    assert trial.value == trial.intermediate_values[2]
+    assert len(_CountEpochs.started) == epoch
+    assert sorted(trial.intermediate_values) == list(range(1, epoch + 1))
+    assert trial.value == trial.intermediate_values[epoch]
+    assert 1 <= trial.user_attrs["best_epoch"] <= epoch
 
 
 def test_objective_with_cross_validation_and_minimize(iris) -> None:

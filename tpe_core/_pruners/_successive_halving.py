@@ -1,0 +1,125 @@
+"""Asynchronous successive halving (ASHA)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tpe_core._pruners._base import BasePruner, first_value_from, reported_trials
+from tpe_core._trial import Trial
+from tpe_core._validation import check_int
+
+if TYPE_CHECKING:
+    from tpe_core._study import Study
+
+__all__ = ["SuccessiveHalvingPruner"]
+
+
+def rung_resources(min_resource: int, reduction_factor: int, rate: int, below: int) -> list[int]:
+    """Steps of the rungs, ``min_resource * reduction_factor ** (rate + k)``
+    for k = 0, 1, ..., those below ``below``."""
+    rungs = []
+    resource = min_resource * reduction_factor**rate
+    while resource < below:
+        rungs.append(resource)
+        resource *= reduction_factor
+    return rungs
+
+
+def is_promoted(value: float, competitors: list[float], reduction_factor: int) -> bool:
+    """ASHA's rule: among the ``n`` trials at a rung (this one included), the
+    best ``max(1, n // reduction_factor)`` go on (Li et al., 2020, Alg. 2).
+
+    Ties go on. ``value`` and ``competitors`` are oriented losses.
+    """
+    ranked = sorted(competitors + [value])
+    n_promoted = max(1, len(ranked) // reduction_factor)
+    return value <= ranked[n_promoted - 1]
+
+
+def prune_at_rungs(
+    study: Study,
+    trial: Trial,
+    rungs: list[int],
+    reduction_factor: int,
+    others: list[Trial],
+    min_trials_at_rung: int,
+) -> bool:
+    """Successive halving of ``trial`` against ``others`` at the given rungs.
+
+    The trial is judged once per rung, at its first reported step at or past
+    the rung, by its value there, against the values of every other trial
+    that reached the rung (running, complete or pruned).
+    """
+    step = trial.last_step
+    if step is None:
+        return False
+    earlier = [s for s in trial.intermediate_values if s < step]
+    previous = max(earlier) if earlier else -1
+    for rung in (r for r in rungs if previous < r <= step):  # the rungs this report reached
+        value = first_value_from(trial, rung, study.direction)
+        assert value is not None
+        competitors = [v for t in others if (v := first_value_from(t, rung, study.direction)) is not None]
+        if len(competitors) + 1 >= min_trials_at_rung and not is_promoted(value, competitors, reduction_factor):
+            return True
+    return False
+
+
+class SuccessiveHalvingPruner(BasePruner):
+    """Asynchronous successive halving (ASHA, Li et al., 2020).
+
+    Rungs lie at steps ``min_resource * reduction_factor ** (min_early_stopping_rate + k)``,
+    k = 0, 1, ... When a trial reaches a rung, it goes on only if it ranks
+    among the best ``max(1, n // reduction_factor)`` of the ``n`` trials that
+    have reached that rung so far (itself included); decisions never wait
+    for a rung to fill.
+
+    Parameters
+    ----------
+    min_resource : int, default=1
+        The step of the first rung (e.g. epochs, reported 1-based).
+    reduction_factor : int, default=3
+        The ``eta`` of the papers: one in ``eta`` trials is promoted.
+    min_early_stopping_rate : int, default=0
+        Skip this many rungs at the start.
+    min_trials_at_rung : int, default=1
+        Never prune at a rung that fewer trials have reached (this one
+        included); a value above 1 protects the first trials.
+    max_resource : int, optional
+        The last step of a full training (e.g. ``max_epochs``): no rung is
+        placed there or beyond, so a trial that trained to the end is never
+        pruned at its last step and ends COMPLETE.
+
+    Examples
+    --------
+    >>> SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, max_resource=27).rungs()
+    [1, 3, 9]
+    """
+
+    def __init__(
+        self,
+        min_resource: int = 1,
+        reduction_factor: int = 3,
+        min_early_stopping_rate: int = 0,
+        min_trials_at_rung: int = 1,
+        max_resource: int | None = None,
+    ) -> None:
+        self.min_resource = check_int("min_resource", min_resource, minimum=1)
+        self.reduction_factor = check_int("reduction_factor", reduction_factor, minimum=2)
+        self.min_early_stopping_rate = check_int("min_early_stopping_rate", min_early_stopping_rate, minimum=0)
+        self.min_trials_at_rung = check_int("min_trials_at_rung", min_trials_at_rung, minimum=1)
+        self.max_resource = check_int("max_resource", max_resource, minimum=1, allow_none=True)
+
+    def rungs(self, max_resource: int | None = None) -> list[int]:
+        """The rung steps below ``max_resource`` (the pruner's own by default)."""
+        below = self.max_resource if max_resource is None else max_resource
+        if below is None:
+            raise ValueError("rungs(): max_resource is needed, as this pruner has none")
+        return rung_resources(self.min_resource, self.reduction_factor, self.min_early_stopping_rate, below)
+
+    def prune(self, study: Study, trial: Trial) -> bool:
+        step = trial.last_step
+        if step is None:
+            return False
+        below = step + 1 if self.max_resource is None else min(step + 1, self.max_resource)
+        others = reported_trials(study, trial)
+        return prune_at_rungs(study, trial, self.rungs(below), self.reduction_factor, others, self.min_trials_at_rung)

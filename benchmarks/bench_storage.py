@@ -164,7 +164,8 @@ def main() -> None:
         "",
         f"Mean over {N_MEASURED} trials once the study holds n trials, in ms.",
         "",
-        "| n | parzen memory | parzen SQLite | parzen SQLite added | optuna memory | optuna SQLite | optuna SQLite added |",
+        "| n | parzen memory | parzen SQLite | parzen SQLite added "
+        "| optuna memory | optuna SQLite | optuna SQLite added |",
         "|---|---|---|---|---|---|---|",
     ]
     for n, b in book.items():

@@ -6,6 +6,7 @@ import datetime
 import inspect
 import logging
 import math
+import os
 import pickle
 import time
 import uuid
@@ -14,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from tpe_core._child import ChildFailure, check_picklable, run_in_child
 from tpe_core._history import History
 from tpe_core._pruners import BasePruner
 from tpe_core._samplers import BaseSampler, TPESampler
@@ -30,6 +30,7 @@ from tpe_core._trial import (
     short_reason,
 )
 from tpe_core._validation import check_int
+from tpe_core._workers import Outcome, WorkerPool, check_picklable
 
 __all__ = ["Study", "load_study"]
 
@@ -78,8 +79,6 @@ def _check_optimize_args(
     check_int("n_trials", n_trials, minimum=0, allow_none=True)
     _check_seconds("timeout", timeout)
     _check_seconds("trial_timeout", trial_timeout)
-    if trial_timeout is not None:
-        check_picklable(objective)
     catch = (catch,) if isinstance(catch, type) else tuple(catch)
     for exc in catch:
         if not (isinstance(exc, type) and issubclass(exc, Exception)):
@@ -89,6 +88,55 @@ def _check_optimize_args(
         if not callable(cb):
             raise TypeError(f"callbacks must be callables cb(study, trial), got {cb!r}")
     return catch, callbacks
+
+
+def _check_n_jobs(n_jobs: int) -> int:
+    if n_jobs == -1:
+        return os.cpu_count() or 1
+    return check_int("n_jobs", n_jobs, minimum=1)  # type: ignore[return-value]
+
+
+class _Run:
+    """One call of :meth:`Study.optimize`: its limits, callbacks and progress bar."""
+
+    def __init__(
+        self,
+        study: Study,
+        n_trials: int | None,
+        timeout: float | None,
+        callbacks: tuple[Callback, ...],
+        show_progress: bool,
+    ) -> None:
+        self.study = study
+        self.n_trials = n_trials
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.callbacks = callbacks
+        self.progress = _Progress(study, n_trials) if show_progress else None
+        self.started = 0
+
+    def may_start(self) -> bool:
+        """Whether another trial may start; counts it when it may."""
+        study = self.study
+        if study._stop_requested or (self.n_trials is not None and self.started >= self.n_trials):
+            return False
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return False
+        study._sync()
+        if study.sampler.is_exhausted(study.search_space, study._history):
+            _logger.info("The sampler is exhausted; stopping after %d trials.", self.started)
+            return False
+        self.started += 1
+        return True
+
+    def finished(self, trial: Trial) -> None:
+        for callback in self.callbacks:
+            callback(self.study, trial)
+        if self.progress is not None:
+            self.progress.update()
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
 
 
 class Study:
@@ -408,6 +456,7 @@ class Study:
         objective: Objective,
         n_trials: int | None = None,
         timeout: float | None = None,
+        n_jobs: int = 1,
         catch: Iterable[type[Exception]] = (Exception,),
         callbacks: Iterable[Callback] = (),
         show_progress: bool = False,
@@ -426,6 +475,14 @@ class Study:
             Number of trials to run in this call.
         timeout : float, optional
             Stop starting new trials after this many seconds.
+        n_jobs : int, default=1
+            Trials evaluated at once, each in a worker process (-1: one per
+            CPU). The study stays in this process: it asks the sampler
+            (running trials count for TPE's constant liar), receives every
+            report, answers ``should_prune`` and records the outcomes.
+            Workers are spawned: the objective must be picklable (a
+            module-level function), and a script needs an
+            ``if __name__ == "__main__":`` guard.
         catch : tuple of Exception classes, default=(Exception,)
             Exceptions of the objective that fail the trial and let the
             study go on. Any other exception fails the trial, then
@@ -436,13 +493,10 @@ class Study:
         show_progress : bool, default=False
             Show a progress bar with the best value so far.
         trial_timeout : float, optional
-            Seconds one trial may run. When given, each trial runs in a
-            child process (started by spawning: the objective must be
-            picklable, and a script needs an ``if __name__ == "__main__":``
-            guard); a trial that runs longer is stopped and becomes FAIL
-            ("timeout ..."), one whose process dies FAIL ("worker lost ..."),
-            and the study goes on. Reports and ``should_prune`` work as in
-            the parent process.
+            Seconds one trial may run. Trials then run in worker processes
+            (as with ``n_jobs``); a trial that runs longer is stopped and
+            becomes FAIL ("timeout ..."), one whose process dies FAIL
+            ("worker lost ..."), and the study goes on.
 
         Notes
         -----
@@ -452,59 +506,69 @@ class Study:
         trial with the reason; raising :class:`TrialPruned` gives a PRUNED one.
         """
         catch, callbacks = _check_optimize_args(objective, n_trials, timeout, trial_timeout, catch, callbacks)
-        with_trial = _wants_trial(objective)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        progress = _Progress(self, n_trials) if show_progress else None
+        n_jobs = _check_n_jobs(n_jobs)
+        if n_jobs > 1 or trial_timeout is not None:
+            check_picklable(objective, "n_jobs > 1" if n_jobs > 1 else "trial_timeout")
+        run = _Run(self, n_trials, timeout, callbacks, show_progress)
         self._stop_requested = False
-        done = 0
         try:
-            while not self._stop_requested and (n_trials is None or done < n_trials):
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                self._sync()
-                if self.sampler.is_exhausted(self.search_space, self._history):
-                    _logger.info("The sampler is exhausted; stopping after %d trials.", done)
-                    break
-                trial = self.ask()
-                self._run(objective, trial, with_trial, catch, trial_timeout)
-                done += 1
-                for callback in callbacks:
-                    callback(self, trial)
-                if progress is not None:
-                    progress.update()
-        finally:
-            if progress is not None:
-                progress.close()
-
-    def _run(
-        self,
-        objective: Objective,
-        trial: Trial,
-        with_trial: bool,
-        catch: tuple[type[BaseException], ...],
-        trial_timeout: float | None,
-    ) -> None:
-        """Evaluate one trial and record its outcome, whatever happens."""
-        try:
-            try:
-                if trial_timeout is not None:
-                    result = run_in_child(objective, trial, with_trial, trial_timeout)
-                else:
-                    result = objective(trial.config, trial) if with_trial else objective(trial.config)
-            except TrialPruned:
-                self._finish(trial, TrialState.PRUNED, None, None)
-            except ChildFailure as e:
-                self._finish(trial, TrialState.FAIL, None, str(e))
-            except catch as e:
-                self._finish(trial, TrialState.FAIL, None, describe_exception(e), exc_info=e)
-            except BaseException as e:
-                self._finish(trial, TrialState.FAIL, None, describe_exception(e), exc_info=e)
-                raise
+            if n_jobs == 1 and trial_timeout is None:
+                self._optimize_here(objective, run, catch)
             else:
-                self.tell(trial, result)
+                pool = WorkerPool(objective, _wants_trial(objective), n_jobs, trial_timeout)
+                self._optimize_in_workers(pool, run, catch)
+        finally:
+            run.close()
+
+    def _optimize_here(self, objective: Objective, run: _Run, catch: tuple[type[BaseException], ...]) -> None:
+        """Evaluate trials one after the other in this process."""
+        with_trial = _wants_trial(objective)
+        while run.may_start():
+            trial = self.ask()
+            try:
+                result = objective(trial.config, trial) if with_trial else objective(trial.config)
+            except BaseException as e:
+                if not self._record(trial, ("raise", e), catch):
+                    raise
+            else:
+                self._record(trial, ("result", result), catch)
+            run.finished(trial)
+
+    def _optimize_in_workers(self, pool: WorkerPool, run: _Run, catch: tuple[type[BaseException], ...]) -> None:
+        """Keep up to ``n_jobs`` trials running in worker processes."""
+        try:
+            while True:
+                while pool.n_free and run.may_start():
+                    pool.submit(self.ask())
+                if not pool.running:
+                    return
+                for trial, outcome in pool.wait(timeout=1.0):
+                    if not self._record(trial, outcome, catch):
+                        raise outcome[1]
+                    run.finished(trial)
+        finally:
+            interrupted = pool.running
+            pool.close()
+            for trial in interrupted:
+                self._record(trial, ("failure", "interrupted: the study stopped before this trial ended"), catch)
+
+    def _record(self, trial: Trial, outcome: Outcome, catch: tuple[type[BaseException], ...]) -> bool:
+        """Record what became of a trial; False when its exception must propagate."""
+        kind, payload = outcome
+        try:
+            if kind == "result":
+                self.tell(trial, payload)
+            elif kind == "failure":
+                self._finish(trial, TrialState.FAIL, None, payload)
+            elif isinstance(payload, TrialPruned):
+                self._finish(trial, TrialState.PRUNED, None, None)
+            else:
+                self._finish(trial, TrialState.FAIL, None, describe_exception(payload), exc_info=payload)
+                return isinstance(payload, catch)
         except TrialFinishedError as e:
             # Another process gave this trial up (its heartbeat was late); its stored state stands.
             _logger.error("Study %r: the outcome of trial %d was not stored: %s", self.study_name, trial.number, e)
+        return True
 
     def stop(self) -> None:
         """Ask a running :meth:`optimize` to stop after the current trial."""

@@ -1,6 +1,6 @@
 """SQLite storage: persistence, crash recovery, concurrency and bad input.
 
-Real files and real processes throughout (the worker is ``storage_worker.py``).
+Real files and real processes throughout (the worker is ``processes.py``).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from tpe_core import (
     load_study,
 )
 
-from .storage_worker import SPACE, hangs_dies_or_fails, value_of
+from .processes import SPACE, hangs_dies_or_fails, value_of
 
-WORKER = Path(__file__).with_name("storage_worker.py")
+WORKER = Path(__file__).with_name("processes.py")
 
 
 def url_of(path: Path) -> str:

@@ -1,4 +1,6 @@
-"""A worker process for the storage tests: ``python storage_worker.py MODE URL NAME [ARGS]``.
+"""What the tests that use processes run: module-level objectives (picklable,
+for ``n_jobs`` and ``trial_timeout``) and a worker script for the storage
+tests: ``python processes.py MODE URL NAME [ARGS]``.
 
 Modes
 -----
@@ -47,6 +49,30 @@ def hangs_dies_or_fails(config: dict, trial) -> float:
         os._exit(3)
     elif trial.number == 3:
         raise ValueError("bad trial")
+    return value_of(config)
+
+
+def slow(config: dict) -> float:
+    """A 0.2-second objective."""
+    time.sleep(0.2)
+    return value_of(config)
+
+
+def fifteen_epochs(config: dict, trial) -> float:
+    """Reports 15 epochs, 1-based, and stops when the pruner says so."""
+    from tpe_core import TrialPruned
+
+    for epoch in range(1, 16):
+        trial.report(value_of(config) + 1.0 / epoch, step=epoch)
+        if trial.should_prune():
+            raise TrialPruned()
+    return value_of(config)
+
+
+def raises_on_trial_2(config: dict, trial) -> float:
+    if trial.number == 2:
+        raise KeyError("not caught")
+    time.sleep(0.5)
     return value_of(config)
 
 

@@ -1,0 +1,213 @@
+"""Pruning end to end: TPE tuning an MLP on digits, without and with pruners,
+for parzen and Optuna side by side in one run.
+
+Eight hyperparameters (lr on a log scale, batch size, hidden units, layers,
+activation, dropout, weight decay, optimizer), 27 epochs per full training
+(rungs with reduction factor 3 at epochs 1, 3, 9), 40 trials per study, 10
+seeds. Both libraries train the same model with the same code
+(``models.make_objective``: the same 25 % stratified validation split,
+epochs reported 1-based, a trial scored by its best validation epoch) and
+the same budget; only the sampler and the pruner differ. Reported: epochs
+trained, wall time, and the best validation accuracy among COMPLETE trials
+(what ``study.best_value`` gives), per configuration::
+
+    python benchmarks/bench_pruning.py --seeds 10 --jobs 2 --out benchmarks/pruning.md
+
+Needs optuna (the bench environment). Raw results go to
+``benchmarks/results/pruning.json``; a rerun skips the runs it already has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+N_TRIALS = 40
+MAX_EPOCHS = 27
+RESULTS = Path(__file__).with_name("results") / "pruning.json"
+
+CONFIGS = [
+    "parzen/none",
+    "parzen/median",
+    "parzen/asha",
+    "parzen/hyperband",
+    "optuna/none",
+    "optuna/median",
+    "optuna/asha",
+    "optuna/hyperband",
+]
+
+_OPTIMIZERS = ["sgd", "adam", "rmsprop", "adamw"]
+_ACTIVATIONS = ["relu", "tanh", "elu", "gelu"]
+_BATCH_SIZES = [32, 64, 128]
+
+
+def _objective() -> Any:
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from models import MLPClassifier, make_objective
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    estimator = MLPClassifier(max_epochs=MAX_EPOCHS, random_state=0)
+    return make_objective(estimator, X, y, validation_fraction=0.25)
+
+
+def _parzen_pruner(name: str) -> Any:
+    import tpe_core
+
+    return {
+        "none": None,
+        "median": tpe_core.MedianPruner(n_startup_trials=5),
+        "asha": tpe_core.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, max_resource=MAX_EPOCHS),
+        "hyperband": tpe_core.HyperbandPruner(min_resource=1, max_resource=MAX_EPOCHS, reduction_factor=3),
+    }[name]
+
+
+def _optuna_pruner(name: str) -> Any:
+    import optuna
+
+    return {
+        "none": optuna.pruners.NopPruner(),
+        "median": optuna.pruners.MedianPruner(n_startup_trials=5),
+        "asha": optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
+        "hyperband": optuna.pruners.HyperbandPruner(min_resource=1, max_resource=MAX_EPOCHS, reduction_factor=3),
+    }[name]
+
+
+def _run_parzen(pruner: str, seed: int) -> tuple[list[Any], float]:
+    import tpe_core
+    from tpe_core import Categorical, Float, Int, Study, TPESampler
+
+    space = {
+        "lr": Float(1e-4, 1e-1, log=True),
+        "batch_size": Categorical(_BATCH_SIZES),
+        "hidden_units": Int(16, 256, log=True),
+        "n_layers": Int(1, 3),
+        "activation": Categorical(_ACTIVATIONS),
+        "dropout": Float(0.0, 0.5),
+        "weight_decay": Float(1e-6, 1e-2, log=True),
+        "optimizer": Categorical(_OPTIMIZERS),
+    }
+    study = Study(space, sampler=TPESampler(seed=seed), direction="maximize", pruner=_parzen_pruner(pruner))
+    study.optimize(_objective(), n_trials=N_TRIALS)
+    complete = study.get_trials([tpe_core.TrialState.COMPLETE])
+    best = max(t.value for t in complete) if complete else float("nan")
+    return [len(t.intermediate_values) for t in study.trials], best
+
+
+def _run_optuna(pruner: str, seed: int) -> tuple[list[Any], float]:
+    import optuna
+
+    import tpe_core
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    objective = _objective()
+
+    def optuna_objective(trial: optuna.Trial) -> float:
+        config = {
+            "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
+            "batch_size": trial.suggest_categorical("batch_size", _BATCH_SIZES),
+            "hidden_units": trial.suggest_int("hidden_units", 16, 256, log=True),
+            "n_layers": trial.suggest_int("n_layers", 1, 3),
+            "activation": trial.suggest_categorical("activation", _ACTIVATIONS),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+            "optimizer": trial.suggest_categorical("optimizer", _OPTIMIZERS),
+        }
+        try:
+            return objective(config, trial)  # the same training code: reports, should_prune, best epoch
+        except tpe_core.TrialPruned as e:
+            raise optuna.TrialPruned(str(e)) from e
+
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed), pruner=_optuna_pruner(pruner)
+    )
+    study.optimize(optuna_objective, n_trials=N_TRIALS)
+    complete = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
+    best = max(t.value for t in complete) if complete else float("nan")
+    return [len(t.intermediate_values) for t in study.trials], best
+
+
+def run_one(job: tuple[str, int]) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(1)
+    config, seed = job
+    library, pruner = config.split("/")
+    start = time.perf_counter()
+    epochs, best = (_run_parzen if library == "parzen" else _run_optuna)(pruner, seed)
+    return {
+        "config": config,
+        "seed": seed,
+        "epochs": sum(epochs),
+        "n_complete": sum(e == MAX_EPOCHS for e in epochs),
+        "best": best,
+        "wall_s": time.perf_counter() - start,
+    }
+
+
+def _load() -> list[dict[str, Any]]:
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    by_config: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        by_config.setdefault(r["config"], []).append(r)
+    lines = [
+        "| configuration | seeds | epochs (mean) | epochs / same library unpruned | wall s (mean) | "
+        "mean best valid accuracy | vs same library unpruned (pp) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for config in [c for c in CONFIGS if c in by_config]:
+        runs = sorted(by_config[config], key=lambda r: r["seed"])
+        library = config.split("/")[0]
+        base = {r["seed"]: r for r in by_config.get(f"{library}/none", [])}
+        paired = [r for r in runs if r["seed"] in base]
+        epochs = statistics.mean(r["epochs"] for r in runs)
+        ratio = statistics.mean(r["epochs"] / base[r["seed"]]["epochs"] for r in paired) if paired else float("nan")
+        best = statistics.mean(r["best"] for r in runs)
+        delta = (
+            100 * statistics.mean(r["best"] - base[r["seed"]]["best"] for r in paired) if paired else float("nan")
+        )
+        lines.append(
+            f"| {config} | {len(runs)} | {epochs:.0f} | {ratio:.2f} | "
+            f"{statistics.mean(r['wall_s'] for r in runs):.0f} | {best:.4f} | {delta:+.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--configs", nargs="*", default=CONFIGS)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+
+    results = _load()
+    done = {(r["config"], r["seed"]) for r in results}
+    todo = [(c, s) for s in range(args.seeds) for c in args.configs if (c, s) not in done]
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        for result in pool.imap_unordered(run_one, todo):
+            results.append(result)
+            RESULTS.write_text(json.dumps(results, indent=1))
+            print(json.dumps(result), flush=True)
+    table = report(results)
+    print(table)
+    if args.out is not None:
+        args.out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Trials in worker processes: ``optimize(n_jobs=...)``."""
+
+from __future__ import annotations
+
+import pytest
+
+from tpe_core import MedianPruner, RandomSampler, Study, TPESampler, TrialState, load_study
+
+from .processes import SPACE, fifteen_epochs, raises_on_trial_2, slow, value_of
+
+
+def test_two_jobs_run_trials_at_once_and_give_what_a_serial_run_gives():
+    parallel = Study(SPACE, sampler=RandomSampler(seed=0))
+    parallel.optimize(slow, n_trials=10, n_jobs=2)
+    serial = Study(SPACE, sampler=RandomSampler(seed=0))
+    serial.optimize(value_of, n_trials=10)
+
+    trials = parallel.trials
+    assert [t.number for t in trials] == list(range(10))
+    assert all(t.state is TrialState.COMPLETE for t in trials)
+    assert [(t.params, t.value) for t in trials] == [(t.params, t.value) for t in serial.trials]
+    overlapping = [
+        (a.number, b.number)
+        for a in trials
+        for b in trials
+        if a.number < b.number and b.datetime_start < a.datetime_complete
+    ]
+    assert overlapping, "no two trials ran at the same time"
+
+
+def test_every_report_reaches_the_study_and_pruning_works_across_processes(tmp_path):
+    url = f"sqlite:///{tmp_path}/p.db"
+    study = Study(
+        SPACE, sampler=TPESampler(seed=0), pruner=MedianPruner(n_startup_trials=3), storage=url, study_name="p"
+    )
+    study.optimize(fifteen_epochs, n_trials=16, n_jobs=2)
+
+    trials = load_study(storage=url, study_name="p").trials
+    states = [t.state for t in trials]
+    assert len(trials) == 16 and TrialState.PRUNED in states and TrialState.COMPLETE in states
+    for t in trials:
+        last = 15 if t.state is TrialState.COMPLETE else t.last_step
+        assert sorted(t.intermediate_values) == list(range(1, last + 1))
+    # TPE's constant liar spread the concurrent asks: no configuration twice
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 16
+
+
+def test_an_uncaught_exception_stops_the_study_and_fails_the_running_trials():
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    with pytest.raises(KeyError, match="not caught"):
+        study.optimize(raises_on_trial_2, n_trials=10, n_jobs=2, catch=(ValueError,))
+    by_number = {t.number: t for t in study.trials}
+    assert by_number[2].error == "KeyError: 'not caught'"
+    assert all(t.state.is_finished() for t in study.trials)
+    interrupted = [t for t in study.trials if t.error and t.error.startswith("interrupted")]
+    assert len(interrupted) <= 1 and len(study.trials) < 10
+
+
+def test_unpicklable_objective_is_refused_with_the_fix():
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    with pytest.raises(TypeError, match="n_jobs > 1 runs trials in worker processes.*module level"):
+        study.optimize(lambda config: 0.0, n_trials=2, n_jobs=2)
+    assert study.trials == []
+
+
+@pytest.mark.parametrize("n_jobs", [0, -2, 1.5, True])
+def test_bad_n_jobs(n_jobs):
+    with pytest.raises(ValueError, match="n_jobs"):
+        Study(SPACE).optimize(value_of, n_trials=1, n_jobs=n_jobs)

@@ -1,0 +1,239 @@
+"""Trials evaluated in worker processes, for ``n_jobs`` and ``trial_timeout``.
+
+The study (the driver) keeps the sampler and the storage; each worker is a
+spawned process that receives the objective once, then configurations one
+at a time. The objective gets a stand-in trial whose ``report``,
+``set_user_attr`` and ``should_prune`` travel over the worker's pipe to the
+driver, which applies them to the real trial (and so to the storage and the
+pruner) in order; every report arrives, none is lost to a closure.
+
+A worker that outlives a trial's time limit is killed and replaced (the
+trial becomes FAIL "timeout"); one that dies leaves its trial FAIL "worker
+lost". Workers are spawned, not forked: the objective must be picklable,
+and a script that optimizes must guard its entry point with
+``if __name__ == "__main__":``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import signal
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any
+
+from tpe_core._trial import describe_exception
+
+if TYPE_CHECKING:
+    from tpe_core._trial import Trial
+
+__all__ = ["Outcome", "WorkerPool", "check_picklable"]
+
+# What became of a trial in a worker: ("result", returned value),
+# ("raise", exception), or ("failure", reason) when the worker timed out or died.
+Outcome = tuple[str, Any]
+
+# Seconds a stopped worker gets to exit before it is killed.
+_GRACE = 5.0
+
+
+def check_picklable(objective: Callable[..., Any], why: str) -> None:
+    """Raise a :class:`TypeError` with the fix when ``objective`` cannot go to a worker."""
+    try:
+        pickle.dumps(objective)
+    except Exception as e:
+        raise TypeError(
+            f"{why} runs trials in worker processes, so the objective must be picklable, and "
+            f"{objective!r} is not ({type(e).__name__}: {e}); define it at module level (not a "
+            "lambda or a nested function), or use functools.partial for its extra arguments"
+        ) from e
+
+
+class _StandInTrial:
+    """The trial as the objective sees it in a worker process."""
+
+    def __init__(self, conn: Connection, number: int, config: Any, params: dict[str, Any]) -> None:
+        self._conn = conn
+        self.number = number
+        self.config = config
+        self.params = params
+        self.intermediate_values: dict[int, float] = {}
+        self.user_attrs: dict[str, Any] = {}
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate_values) if self.intermediate_values else None
+
+    def report(self, value: float, step: int) -> None:
+        self._conn.send(("report", value, step))
+        self.intermediate_values[step] = float(value)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._conn.send(("set_user_attr", key, value))
+        self.user_attrs[key] = value
+
+    def should_prune(self) -> bool:
+        self._conn.send(("should_prune",))
+        return bool(self._conn.recv())
+
+
+def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bool) -> None:
+    """Evaluate configurations sent by the driver until it sends None or goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        trial = _StandInTrial(conn, *task)
+        try:
+            result = objective(trial.config, trial) if with_trial else objective(trial.config)
+        except BaseException as e:
+            try:
+                conn.send(("raise", e))
+            except Exception:  # an exception that does not pickle: send its description
+                conn.send(("raise", RuntimeError(describe_exception(e))))
+            continue
+        try:
+            conn.send(("result", result))
+        except Exception:
+            conn.send(("result", repr(result)))  # refused as "not a number" by the driver
+
+
+class _Worker:
+    """One worker process, seen from the driver."""
+
+    def __init__(self, context: Any, objective: Callable[..., Any], with_trial: bool, number: int) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=_worker_main, args=(child, objective, with_trial), name=f"parzen-worker-{number}", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.trial: Trial | None = None
+        self.deadline: float | None = None
+
+    def start(self, trial: Trial, timeout: float | None) -> None:
+        self.trial = trial
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            self.conn.send((trial.number, trial.config, trial.params))
+        except OSError:
+            pass  # the worker is gone: the next read says so
+
+    def handle(self) -> Outcome | None:
+        """Act on one message of the running trial; return its outcome when it is over."""
+        assert self.trial is not None
+        try:
+            kind, *args = self.conn.recv()
+        except (EOFError, OSError):
+            self.process.join(_GRACE)
+            return "failure", f"worker lost: the trial's process exited with code {self.process.exitcode}"
+        if kind in ("result", "raise"):
+            return kind, args[0]
+        if kind == "should_prune":
+            self.conn.send(self.trial.should_prune())
+        else:  # "report" or "set_user_attr"
+            getattr(self.trial, kind)(*args)
+        return None
+
+    def stop(self) -> None:
+        """End the process: politely when idle, by terminate then kill otherwise."""
+        if self.trial is None and self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.process.join(_GRACE)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(_GRACE)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+class WorkerPool:
+    """Up to ``n_workers`` spawned worker processes evaluating trials.
+
+    Parameters
+    ----------
+    objective : callable
+        Picklable; sent to each worker once.
+    with_trial : bool
+        Whether the objective takes ``(config, trial)``.
+    n_workers : int
+        Most trials running at once.
+    timeout : float, optional
+        Seconds a trial may run before its worker is killed and replaced.
+    """
+
+    def __init__(
+        self, objective: Callable[..., Any], with_trial: bool, n_workers: int, timeout: float | None
+    ) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._objective = objective
+        self._with_trial = with_trial
+        self._n_workers = n_workers
+        self._timeout = timeout
+        self._idle: list[_Worker] = []
+        self._busy: list[_Worker] = []
+        self._started = 0
+
+    @property
+    def n_free(self) -> int:
+        """How many more trials may start now."""
+        return self._n_workers - len(self._busy)
+
+    @property
+    def running(self) -> list[Trial]:
+        """The trials being evaluated."""
+        return [w.trial for w in self._busy if w.trial is not None]
+
+    def submit(self, trial: Trial) -> None:
+        """Start evaluating ``trial`` on an idle worker (a new one when none is idle)."""
+        if self._idle:
+            worker = self._idle.pop()
+        else:
+            worker = _Worker(self._context, self._objective, self._with_trial, self._started)
+            self._started += 1
+        worker.start(trial, self._timeout)
+        self._busy.append(worker)
+
+    def wait(self, timeout: float) -> list[tuple[Trial, Outcome]]:
+        """Serve the running trials for up to ``timeout`` seconds; return those that ended."""
+        now = time.monotonic()
+        deadlines = [w.deadline - now for w in self._busy if w.deadline is not None]
+        ready = wait([w.conn for w in self._busy], timeout=max(0.0, min([timeout, *deadlines])))
+        ended = []
+        for worker in [w for w in self._busy if w.conn in ready]:
+            outcome = worker.handle()
+            if outcome is not None:
+                ended.append(self._release(worker, outcome, keep=outcome[0] != "failure"))
+        now = time.monotonic()
+        for worker in [w for w in self._busy if w.deadline is not None and now >= w.deadline]:
+            reason = f"timeout: the trial ran for more than {self._timeout:g} s and was stopped"
+            ended.append(self._release(worker, ("failure", reason), keep=False))
+        return ended
+
+    def _release(self, worker: _Worker, outcome: Outcome, *, keep: bool) -> tuple[Trial, Outcome]:
+        trial = worker.trial
+        assert trial is not None
+        self._busy.remove(worker)
+        if keep:
+            worker.trial = None
+            self._idle.append(worker)
+        else:
+            worker.stop()
+        return trial, outcome
+
+    def close(self) -> None:
+        """Stop every worker, killing those still running a trial."""
+        for worker in self._busy + self._idle:
+            worker.stop()
+        self._busy, self._idle = [], []

@@ -22,6 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from tpe_core import hp, rand, tpe
 from tpe_core._distributions import Categorical, Distribution, Float, Int, Normal
+from tpe_core._executors import DaskExecutor
 from tpe_core._history import History
 from tpe_core._hyperopt import (
     STATUS_FAIL,
@@ -59,6 +60,7 @@ __all__ = [
     "BasePruner",
     "BaseSampler",
     "Categorical",
+    "DaskExecutor",
     "Distribution",
     "Float",
     "GridSampler",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import inspect
 import logging
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tpe_core._executors import ExecutorRun
 from tpe_core._history import History
 from tpe_core._pruners import BasePruner
 from tpe_core._samplers import BaseSampler, TPESampler
@@ -457,6 +459,7 @@ class Study:
         n_trials: int | None = None,
         timeout: float | None = None,
         n_jobs: int = 1,
+        executor: concurrent.futures.Executor | None = None,
         catch: Iterable[type[Exception]] = (Exception,),
         callbacks: Iterable[Callback] = (),
         show_progress: bool = False,
@@ -483,6 +486,13 @@ class Study:
             Workers are spawned: the objective must be picklable (a
             module-level function), and a script needs an
             ``if __name__ == "__main__":`` guard.
+        executor : concurrent.futures.Executor, optional
+            Evaluate trials with this executor instead: a
+            :class:`DaskExecutor` for a Dask cluster, or any standard
+            executor (e.g. a ``ProcessPoolExecutor``). As many trials are
+            kept in flight as the executor has workers (``n_jobs`` when
+            larger than 1); reports and ``should_prune`` travel over queues
+            (``distributed.Queue`` on Dask), so pruning works there too.
         catch : tuple of Exception classes, default=(Exception,)
             Exceptions of the objective that fail the trial and let the
             study go on. Any other exception fails the trial, then
@@ -507,12 +517,23 @@ class Study:
         """
         catch, callbacks = _check_optimize_args(objective, n_trials, timeout, trial_timeout, catch, callbacks)
         n_jobs = _check_n_jobs(n_jobs)
-        if n_jobs > 1 or trial_timeout is not None:
+        if executor is not None:
+            if not isinstance(executor, concurrent.futures.Executor):
+                raise TypeError(f"executor must be a concurrent.futures.Executor, got {executor!r}")
+            if trial_timeout is not None:
+                raise ValueError(
+                    "trial_timeout needs parzen's own worker processes (n_jobs); it cannot stop a trial "
+                    "on an executor: pass one or the other"
+                )
+            check_picklable(objective, "executor")
+        elif n_jobs > 1 or trial_timeout is not None:
             check_picklable(objective, "n_jobs > 1" if n_jobs > 1 else "trial_timeout")
         run = _Run(self, n_trials, timeout, callbacks, show_progress)
         self._stop_requested = False
         try:
-            if n_jobs == 1 and trial_timeout is None:
+            if executor is not None:
+                self._optimize_in_workers(ExecutorRun(executor, objective, _wants_trial(objective), n_jobs), run, catch)
+            elif n_jobs == 1 and trial_timeout is None:
                 self._optimize_here(objective, run, catch)
             else:
                 pool = WorkerPool(objective, _wants_trial(objective), n_jobs, trial_timeout)
@@ -534,8 +555,10 @@ class Study:
                 self._record(trial, ("result", result), catch)
             run.finished(trial)
 
-    def _optimize_in_workers(self, pool: WorkerPool, run: _Run, catch: tuple[type[BaseException], ...]) -> None:
-        """Keep up to ``n_jobs`` trials running in worker processes."""
+    def _optimize_in_workers(
+        self, pool: WorkerPool | ExecutorRun, run: _Run, catch: tuple[type[BaseException], ...]
+    ) -> None:
+        """Keep as many trials running as the pool of workers (or the executor) takes."""
         try:
             while True:
                 while pool.n_free and run.may_start():

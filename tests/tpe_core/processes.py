@@ -76,6 +76,16 @@ def raises_on_trial_2(config: dict, trial) -> float:
     return value_of(config)
 
 
+def kills_its_worker_on_trial_3(config: dict, trial) -> float:
+    """Trial 3 kills the process it runs in, as an out-of-memory kill would."""
+    import signal
+
+    if trial.number == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.2)
+    return value_of(config)
+
+
 def _wait_until(start_at: str) -> None:
     time.sleep(max(0.0, float(start_at) - time.time()))
 

@@ -1,0 +1,97 @@
+"""Trials on executors: a Dask LocalCluster started here, and a ProcessPoolExecutor."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import pytest
+
+from tpe_core import DaskExecutor, MedianPruner, RandomSampler, Study, TPESampler, TrialState
+
+from .processes import SPACE, fifteen_epochs, kills_its_worker_on_trial_3, slow, value_of
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def serial_results(n_trials: int) -> list[tuple]:
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    study.optimize(value_of, n_trials=n_trials)
+    return [(t.number, t.params, t.value) for t in study.trials]
+
+
+def test_trials_on_a_local_cluster_match_a_serial_run(client):
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    study.optimize(slow, n_trials=20, executor=DaskExecutor(client))
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    assert [(t.number, t.params, t.value) for t in study.trials] == serial_results(20)
+    starts = sorted((t.datetime_start, t.datetime_complete) for t in study.trials)
+    assert any(b[0] < a[1] for a, b in zip(starts, starts[1:])), "the two workers never ran trials at once"
+
+
+def test_reports_and_pruning_travel_over_dask_queues(client):
+    study = Study(SPACE, sampler=TPESampler(seed=0), pruner=MedianPruner(n_startup_trials=3))
+    study.optimize(fifteen_epochs, n_trials=12, executor=DaskExecutor(client))
+    states = [t.state for t in study.trials]
+    assert TrialState.PRUNED in states and TrialState.COMPLETE in states
+    for t in study.trials:
+        last = 15 if t.state is TrialState.COMPLETE else t.last_step
+        assert sorted(t.intermediate_values) == list(range(1, last + 1))
+
+
+def test_a_killed_worker_fails_its_trial_and_the_study_finishes(client):
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    study.optimize(kills_its_worker_on_trial_3, n_trials=8, executor=DaskExecutor(client))
+    trials = study.trials
+    assert len(trials) == 8
+    assert trials[3].state is TrialState.FAIL and trials[3].error.startswith("worker lost")
+    assert [t.state for t in trials if t.number != 3] == [TrialState.COMPLETE] * 7
+
+
+def test_a_standard_process_pool_executor():
+    study = Study(SPACE, sampler=RandomSampler(seed=0), pruner=MedianPruner(n_startup_trials=2))
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+        study.optimize(fifteen_epochs, n_trials=6, executor=pool)
+    assert len(study.trials) == 6 and all(t.state.is_finished() for t in study.trials)
+    assert sorted(study.trials[0].intermediate_values) == list(range(1, 16))
+
+
+def test_executor_arguments_are_checked():
+    study = Study(SPACE)
+    with pytest.raises(TypeError, match="concurrent.futures.Executor"):
+        study.optimize(value_of, n_trials=1, executor="dask")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with pytest.raises(ValueError, match="trial_timeout"):
+            study.optimize(value_of, n_trials=1, executor=pool, trial_timeout=5)
+        with pytest.raises(TypeError, match="executor runs trials in worker processes.*picklable"):
+            study.optimize(lambda c: 0.0, n_trials=1, executor=pool)
+
+
+def test_tpe_search_cv_under_the_dask_joblib_backend(client):
+    import joblib
+    import numpy as np
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from tpe_core import Float, TPESearchCV
+
+    X, y = load_iris(return_X_y=True)
+
+    def search():
+        return TPESearchCV(
+            LogisticRegression(max_iter=500), {"C": Float(1e-2, 10.0, log=True)}, n_iter=6, n_jobs=2, cv=3,
+            random_state=0,
+        )
+
+    with joblib.parallel_backend("dask"):
+        on_dask = search().fit(X, y)
+    here = search().fit(X, y)
+    assert on_dask.cv_results_["params"] == here.cv_results_["params"]
+    np.testing.assert_allclose(on_dask.cv_results_["mean_test_score"], here.cv_results_["mean_test_score"])

@@ -1,0 +1,230 @@
+"""Trials evaluated by a ``concurrent.futures.Executor``, Dask's included.
+
+The study (the driver) asks the sampler, submits ``_evaluate`` with the
+configuration, and records the outcome when the future completes. The
+objective's stand-in trial puts its reports on a queue that the driver
+drains while trials run, and gets ``should_prune`` answers on a queue of
+its own: with Dask these are ``distributed.Queue`` objects (kept by the
+scheduler, reachable from every worker); with other executors,
+``multiprocessing.Manager`` queues. Importing this module does not import
+dask.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import queue as queue_module
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from tpe_core._trial import describe_exception
+
+if TYPE_CHECKING:
+    from tpe_core._trial import Trial
+    from tpe_core._workers import Outcome
+
+__all__ = ["DaskExecutor", "ExecutorRun"]
+
+
+class _QueueTrial:
+    """The trial as the objective sees it on an executor's worker."""
+
+    def __init__(self, number: int, config: Any, params: dict[str, Any], out: Any, replies: Any) -> None:
+        self.number = number
+        self.config = config
+        self.params = params
+        self.intermediate_values: dict[int, float] = {}
+        self.user_attrs: dict[str, Any] = {}
+        self._out = out
+        self._replies = replies
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate_values) if self.intermediate_values else None
+
+    def report(self, value: float, step: int) -> None:
+        self._out.put((self.number, "report", float(value), int(step)))
+        self.intermediate_values[int(step)] = float(value)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._out.put((self.number, "set_user_attr", key, value))
+        self.user_attrs[key] = value
+
+    def should_prune(self) -> bool:
+        self._out.put((self.number, "should_prune"))
+        return bool(self._replies.get())
+
+
+def _evaluate(
+    objective: Callable[..., Any],
+    with_trial: bool,
+    number: int,
+    config: Any,
+    params: dict[str, Any],
+    out: Any,
+    replies: Any,
+    started: Any,
+) -> Outcome:
+    """Run on a worker: evaluate one configuration; never raises."""
+    if started is not None:  # Dask re-runs the task of a worker that died: that trial is lost
+        try:
+            started.get(timeout=0)
+            return "failure", "worker lost: the worker running this trial died"
+        except Exception:
+            started.set(True)
+    trial = _QueueTrial(number, config, params, out, replies)
+    try:
+        result = objective(config, trial) if with_trial else objective(config)
+    except BaseException as e:
+        try:
+            import pickle
+
+            pickle.dumps(e)
+        except Exception:
+            e = RuntimeError(describe_exception(e))
+        return "raise", e
+    return "result", result
+
+
+class DaskExecutor(concurrent.futures.Executor):
+    """Run trials on a Dask cluster.
+
+    Parameters
+    ----------
+    client : distributed.Client or str
+        A client, or the address of a scheduler (``"tcp://host:8786"``) to
+        connect to.
+    resources : dict, optional
+        Dask resources each trial needs, e.g. ``{"GPU": 1}`` so that each
+        worker started with ``--resources GPU=1`` runs one trial at a time.
+
+    Notes
+    -----
+    ``Study.optimize(..., executor=DaskExecutor(client))`` keeps as many
+    trials in flight as the cluster has worker threads (or ``n_jobs`` when
+    it is larger than 1). A trial whose worker dies ends FAIL
+    ("worker lost"); Dask's retry of it is refused.
+
+    Examples
+    --------
+    >>> from tpe_core import DaskExecutor  # doctest: +SKIP
+    >>> from distributed import Client, LocalCluster  # doctest: +SKIP
+    >>> with LocalCluster(n_workers=2) as cluster, Client(cluster) as client:  # doctest: +SKIP
+    ...     study.optimize(objective, n_trials=20, executor=DaskExecutor(client))
+    """
+
+    def __init__(self, client: Any, resources: dict[str, float] | None = None) -> None:
+        from distributed import Client
+
+        self.client = client if isinstance(client, Client) else Client(client)
+        self.resources = resources
+        self._executor = self.client.get_executor(pure=False, resources=resources)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._executor.shutdown(wait=wait)
+
+    def default_n_in_flight(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def new_queue(self) -> Any:
+        from distributed import Queue
+
+        return Queue(f"parzen-{uuid.uuid4().hex}", client=self.client)
+
+    def new_started_flag(self) -> Any:
+        from distributed import Variable
+
+        return Variable(f"parzen-started-{uuid.uuid4().hex}", client=self.client)
+
+
+class ExecutorRun:
+    """The driver's side of one ``optimize`` call on an executor."""
+
+    def __init__(
+        self, executor: concurrent.futures.Executor, objective: Callable[..., Any], with_trial: bool, n_jobs: int
+    ) -> None:
+        self.executor = executor
+        self.objective = objective
+        self.with_trial = with_trial
+        self._dask = isinstance(executor, DaskExecutor)
+        self._manager = None if self._dask else multiprocessing.get_context("spawn").Manager()
+        self._out = self._new_queue()
+        self._futures: dict[concurrent.futures.Future, tuple[Trial, Any]] = {}
+        self._trials: dict[int, tuple[Trial, Any]] = {}
+        if n_jobs > 1:
+            self.n_in_flight = n_jobs
+        elif self._dask:
+            self.n_in_flight = executor.default_n_in_flight()  # type: ignore[attr-defined]
+        else:  # ProcessPoolExecutor and ThreadPoolExecutor say how many workers they have
+            self.n_in_flight = max(1, getattr(executor, "_max_workers", 1))
+
+    def _new_queue(self) -> Any:
+        return self.executor.new_queue() if self._dask else self._manager.Queue()  # type: ignore[union-attr]
+
+    @property
+    def n_free(self) -> int:
+        """How many more trials may start now."""
+        return self.n_in_flight - len(self._futures)
+
+    @property
+    def running(self) -> list[Trial]:
+        return [trial for trial, _ in self._futures.values()]
+
+    def submit(self, trial: Trial) -> None:
+        replies = self._new_queue()
+        started = self.executor.new_started_flag() if self._dask else None  # type: ignore[attr-defined]
+        future = self.executor.submit(
+            _evaluate, self.objective, self.with_trial, trial.number, trial.config, trial.params,
+            self._out, replies, started,
+        )
+        self._futures[future] = (trial, replies)
+        self._trials[trial.number] = (trial, replies)
+
+    def wait(self, timeout: float) -> list[tuple[Trial, Outcome]]:
+        """Serve reports for up to ``timeout`` seconds; return the trials that ended."""
+        self._drain()
+        done, _ = concurrent.futures.wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        self._drain()  # a finished trial's last reports arrive before its outcome is recorded
+        ended = []
+        for future in done:
+            trial, _ = self._futures.pop(future)
+            del self._trials[trial.number]
+            try:
+                outcome = future.result()
+            except Exception as e:  # the worker died (or the pool broke) under it
+                outcome = ("failure", f"worker lost: {describe_exception(e)}")
+            ended.append((trial, outcome))
+        return ended
+
+    def _drain(self) -> None:
+        for number, kind, *args in self._messages():
+            if number not in self._trials:
+                continue  # a late message of a trial already recorded
+            trial, replies = self._trials[number]
+            if kind == "should_prune":
+                replies.put(trial.should_prune())
+            else:
+                getattr(trial, kind)(*args)
+
+    def _messages(self) -> Iterator[tuple[Any, ...]]:
+        while True:
+            try:
+                if self._dask:
+                    if self._out.qsize() == 0:
+                        return
+                    yield self._out.get(timeout=5)
+                else:
+                    yield self._out.get_nowait()
+            except queue_module.Empty:
+                return
+
+    def close(self) -> None:
+        for future in self._futures:
+            future.cancel()
+        if self._manager is not None:
+            self._manager.shutdown()

@@ -849,3 +849,21 @@ class TestCli:
         result = runner.invoke(main, ["--bogus"])
         assert result.exit_code != 0
         assert "--bogus" in result.output
+
+
+def test_importances_rank_the_parameter_that_decides_first():
+    space = {
+        "a": Float(0.0, 1.0),
+        "b": Float(0.0, 1.0),
+        "lr": Float(1e-5, 1.0, log=True),
+        "c": Categorical(list("xyz")),
+    }
+    study = Study(space, sampler=RandomSampler(seed=0))
+    study.optimize(lambda c: 10 * math.log10(c["lr"]) + 0.01 * c["a"], n_trials=60)
+    scores = study.importances()
+    assert list(scores)[0] == "lr"
+    assert scores["lr"] > 0.8
+    assert math.isclose(sum(scores.values()), 1.0)
+    assert study.importances() == scores  # deterministic
+    with pytest.raises(ValueError, match="at least 2 COMPLETE trials"):
+        Study(space).importances()

@@ -2,9 +2,43 @@
 
 from __future__ import annotations
 
+import csv
+import functools
+import io
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 import tpe_core
+from cli._errors import CliError
+
+DEFAULT_STORAGE = "sqlite:///parzen.db"
+
+
+def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--debug``; show a user's mistake as one line and exit with code 2."""
+
+    @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, debug: bool, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (CliError, tpe_core.StorageError, tpe_core.SpaceError, ValueError, TypeError) as e:
+            if debug:
+                raise
+            click.echo(f"Error: {e}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _storage_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--storage", default=DEFAULT_STORAGE, show_default=True, help="Where the studies are (an SQLite URL)."
+    )(command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,7 +46,154 @@ import tpe_core
 def main() -> None:
     """parzen: tune the hyperparameters of deep-learning models.
 
-    Library use: ``import tpe_core`` (spaces, samplers, studies, a
-    hyperopt-compatible layer). Run ``make demo`` in the source tree for a
-    first tuning job.
+    Start with ``parzen tune --dataset digits --model mlp``; studies are kept
+    in ./parzen.db, so ``parzen show``, ``best``, ``export`` and ``plot`` read
+    them and a second ``tune`` with the same study name resumes it.
     """
+
+
+@main.command()
+@click.option("--config", "config_file", help="Settings and space from a .toml, .yaml or .json file.")
+@click.option("--dataset", help="iris, digits, wine, breast_cancer (classification) or diabetes (regression).")
+@click.option("--csv", "csv_file", help="A CSV file with a header row and numeric features.")
+@click.option("--target", help="The column of --csv to predict.")
+@click.option("--task", help="classification or regression (default: from the target's values).")
+@click.option("--model", help="mlp (default) or convnet (square single-channel images, e.g. digits).")
+@click.option("--sampler", help="tpe (default), random or grid.")
+@click.option("--n-trials", type=int, help="Trials to run in this call (default 20).")
+@click.option("--timeout", type=float, help="Stop starting trials after this many seconds.")
+@click.option("--seed", type=int, help="Seed of the sampler and of the networks (default 0).")
+@click.option("--cv", type=int, help="Score by K-fold cross-validation instead of a held-out split.")
+@click.option("--validation-fraction", type=float, help="Held-out share of the training data (default 0.2).")
+@click.option("--scoring", help="A scikit-learn scorer name (default: accuracy / R^2).")
+@click.option("--pruner", help="none (default), median, asha or hyperband.")
+@click.option("--jobs", type=int, help="Trials run at once in worker processes (default 1).")
+@click.option("--dask-scheduler", help="Run trials on the Dask cluster at this address.")
+@click.option("--device", help="auto (default), cpu or cuda.")
+@click.option("--max-epochs", type=int, help="Fix the number of epochs instead of searching it.")
+@click.option("--storage", help=f"Where to keep the study (default {DEFAULT_STORAGE}).")
+@click.option("--study", help="Study name (default: DATASET-MODEL); an existing one is resumed.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no messages, only the results.")
+@_friendly
+def tune(config_file: str | None, quiet: bool, **flags: Any) -> None:
+    """Tune a network on a dataset and store the study."""
+    from cli._tune import Settings, run_tune
+
+    settings = Settings.from_sources(config_file, flags)
+    run_tune(settings, quiet=quiet)
+
+
+@main.command()
+@_storage_option
+@_friendly
+def studies(storage: str) -> None:
+    """List the studies in a storage, with their trial counts and best values."""
+    store = tpe_core.SQLiteStorage(storage)
+    names = store.study_names()
+    if not names:
+        click.echo(f"No study in {store.path}.")
+        return
+    rows = []
+    for name in names:
+        study = tpe_core.load_study(storage=store, study_name=name)
+        trials = study.trials
+        complete = [t for t in trials if t.state is tpe_core.TrialState.COMPLETE]
+        best = f"{study.best_value:.6g}" if complete else "-"
+        rows.append([name, study.direction, str(len(trials)), str(len(complete)), best])
+    click.echo(_table(["study", "direction", "trials", "complete", "best"], rows))
+
+
+@main.command()
+@click.argument("study")
+@_storage_option
+@click.option("--state", type=click.Choice(["running", "complete", "pruned", "fail"], case_sensitive=False))
+@click.option("--sort", type=click.Choice(["number", "value"]), default="number", show_default=True)
+@click.option("--limit", type=int, help="Show at most this many trials.")
+@_friendly
+def show(study: str, storage: str, state: str | None, sort: str, limit: int | None) -> None:
+    """Show the trials of a study: number, state, value, duration, parameters."""
+    loaded = tpe_core.load_study(storage=storage, study_name=study)
+    trials = loaded.trials
+    if state is not None:
+        trials = [t for t in trials if t.state.value == state.upper()]
+    if sort == "value":
+        sign = -1.0 if loaded.direction == "maximize" else 1.0
+        trials.sort(key=lambda t: (t.value is None, sign * (t.value or 0.0)))
+    if limit is not None:
+        trials = trials[:limit]
+    names = list(loaded.search_space.names)
+    rows = [
+        [str(t.number), t.state.value, "-" if t.value is None else f"{t.value:.6g}",
+         "-" if t.duration is None else f"{t.duration.total_seconds():.1f}s"]
+        + [_short(t.params.get(n, "")) for n in names]
+        for t in trials
+    ]
+    click.echo(_table(["#", "state", "value", "duration", *names], rows))
+
+
+@main.command()
+@click.argument("study")
+@_storage_option
+@_friendly
+def best(study: str, storage: str) -> None:
+    """Print the best configuration as JSON, ready to paste."""
+    loaded = tpe_core.load_study(storage=storage, study_name=study)
+    trial = loaded.best_trial
+    config = dict(trial.config) if isinstance(trial.config, dict) else trial.config
+    if isinstance(config, dict) and "best_epoch" in trial.user_attrs:
+        config["max_epochs"] = trial.user_attrs["best_epoch"]
+    click.echo(json.dumps(config, indent=2, default=str))
+
+
+@main.command()
+@click.argument("study")
+@_storage_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("-o", "--output", required=True, help="The file to write ('-' for standard output).")
+@_friendly
+def export(study: str, storage: str, fmt: str, output: str) -> None:
+    """Export the trials of a study as CSV or JSON."""
+    records = tpe_core.load_study(storage=storage, study_name=study).to_records()
+    buffer = io.StringIO()
+    if fmt == "json":
+        json.dump(records, buffer, indent=1, default=str)
+    else:
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["number"])
+        writer.writeheader()
+        writer.writerows(records)
+    text = buffer.getvalue()
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        with open(output, "w", newline="") as f:
+            f.write(text)
+        click.echo(f"Wrote {len(records)} trials to {output}.", err=True)
+
+
+@main.command()
+@click.argument("study")
+@_storage_option
+@click.option(
+    "--kind", type=click.Choice(["history", "importance", "parallel", "slice"]), default="history", show_default=True
+)
+@click.option("-o", "--output", required=True, help="The PNG file to write.")
+@_friendly
+def plot(study: str, storage: str, kind: str, output: str) -> None:
+    """Plot a study: optimisation history, parameter importance, parallel coordinates or slices."""
+    from cli._plots import PLOTS
+
+    loaded = tpe_core.load_study(storage=storage, study_name=study)
+    PLOTS[kind](loaded, output)
+    click.echo(f"Wrote the {kind} plot of {study!r} to {output}.", err=True)
+
+
+def _short(value: Any) -> str:
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """A plain text table, columns padded to their widest cell."""
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *rows]]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])

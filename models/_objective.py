@@ -83,12 +83,27 @@ def make_objective(
     seed = estimator.random_state if getattr(estimator, "random_state", None) is not None else 0
     holdout = ValidSplit(validation_fraction, stratified=is_classifier(estimator), random_state=seed)
 
-    def objective(config: dict[str, Any], trial: Trial) -> float:
-        net = clone(estimator).set_params(random_state=seed, **config)
+    return _NetObjective(estimator, X, y, cv, scoring, sign, seed, holdout)
+
+
+class _NetObjective:
+    """What :func:`make_objective` returns: picklable, so trials can run in
+    worker processes (``optimize(n_jobs=...)``, Dask)."""
+
+    def __init__(
+        self, estimator: Any, X: Any, y: Any, cv: Any, scoring: Any, sign: float, seed: int, holdout: ValidSplit
+    ) -> None:
+        self.estimator, self.X, self.y, self.cv, self.scoring = estimator, X, y, cv, scoring
+        self.sign, self.seed, self.holdout = sign, seed, holdout
+
+    def __call__(self, config: dict[str, Any], trial: Trial) -> float:
+        net = clone(self.estimator).set_params(random_state=self.seed, **config)
         try:
-            if cv is not None:
-                return sign * float(np.mean(cross_val_score(net, X, y, cv=cv, scoring=scoring)))
-            return sign * _train_and_score(net.set_params(train_split=holdout), X, y, scoring, trial, sign)
+            if self.cv is not None:
+                scores = cross_val_score(net, self.X, self.y, cv=self.cv, scoring=self.scoring)
+                return self.sign * float(np.mean(scores))
+            net.set_params(train_split=self.holdout)
+            return self.sign * _train_and_score(net, self.X, self.y, self.scoring, trial, self.sign)
         except torch.OutOfMemoryError as e:
             raise RuntimeError(
                 f"CUDA out of memory in trial {trial.number} with {config}; try a smaller "
@@ -97,8 +112,6 @@ def make_objective(
         finally:
             del net
             _release_memory()
-
-    return objective
 
 
 def _train_and_score(net: Any, X: Any, y: Any, scoring: Any, trial: Trial, sign: float) -> float:

@@ -790,7 +790,8 @@ class _Progress:
         from tqdm.auto import tqdm
 
         self._study = study
-        self._bar = tqdm(total=n_trials, unit="trial", desc="parzen")
+        # disable=None: no bar when stderr is not a terminal (a log file, a pipe)
+        self._bar = tqdm(total=n_trials, unit="trial", desc="parzen", disable=None)
 
     def update(self) -> None:
         try:

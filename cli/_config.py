@@ -1,0 +1,134 @@
+"""Configuration of ``parzen tune``: config files and the search-space vocabulary.
+
+A config file (TOML, YAML or JSON) holds the same settings as the flags,
+by their long names with ``_`` for ``-`` (``n_trials``, ``dataset``, ...),
+and a ``space`` table. Each entry of ``space`` is one hyperparameter of the
+model::
+
+    [space]
+    lr = { float = [1e-4, 1e-1], log = true }
+    n_layers = { int = [1, 4] }
+    batch_size = { choices = [32, 64, 128] }
+    optimizer = "adam"                          # a constant fixes it
+
+``float`` / ``int`` take ``[low, high]`` and optional ``log`` and ``step``;
+``choices`` takes a list whose options may be tables of their own
+parameters (a conditional choice, as in the library). Entries replace those
+of the model's default space, the others are kept; ``replace_space = true``
+uses the file's space alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+from cli._errors import CliError
+from tpe_core import Categorical, Float, Int
+
+__all__ = ["SETTINGS", "default_space", "parse_space", "read_config"]
+
+#: Settings a config file may hold (the flags of ``parzen tune``).
+SETTINGS = (
+    "dataset", "csv", "target", "task", "model", "sampler", "n_trials", "timeout", "seed", "cv",
+    "validation_fraction", "scoring", "pruner", "jobs", "dask_scheduler", "device", "storage", "study",
+    "space", "replace_space", "max_epochs",
+)
+_KINDS = ("float", "int", "choices")
+_OPTIONS = {"float": ("log", "step"), "int": ("log", "step"), "choices": ()}
+
+
+def read_config(path: str) -> dict[str, Any]:
+    """The settings in a ``.toml``, ``.yaml``/``.yml`` or ``.json`` file."""
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"no config file at {path!r}")
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".toml":
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                import tomli as tomllib
+            config = tomllib.loads(file.read_text())
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            config = yaml.safe_load(file.read_text()) or {}
+        elif suffix == ".json":
+            config = json.loads(file.read_text())
+        else:
+            raise CliError(f"config file {path!r}: use .toml, .yaml, .yml or .json")
+    except CliError:
+        raise
+    except Exception as e:
+        raise CliError(f"config file {path!r} cannot be read: {e}") from None
+    if not isinstance(config, dict):
+        raise CliError(f"config file {path!r} must hold a table of settings, got {type(config).__name__}")
+    for key in config:
+        if key not in SETTINGS:
+            hint = difflib.get_close_matches(key, SETTINGS, n=1)
+            raise CliError(
+                f"config file {path!r}: unknown setting {key!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else f"; known: {', '.join(SETTINGS)}")
+            )
+    return config
+
+
+def parse_space(entries: Any, where: str = "space") -> dict[str, Any]:
+    """A parzen space from the config vocabulary."""
+    if not isinstance(entries, dict):
+        raise CliError(f"{where} must be a table of hyperparameters, got {entries!r}")
+    return {str(name): _parse_entry(value, f"{where}.{name}") for name, value in entries.items()}
+
+
+def _parse_entry(value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        return value  # a constant
+    kinds = [k for k in _KINDS if k in value]
+    if len(kinds) != 1:
+        raise CliError(
+            f"{where}: give exactly one of float, int or choices, got {sorted(value)}; "
+            "e.g. { float = [1e-4, 1e-1], log = true }"
+        )
+    kind = kinds[0]
+    unknown = set(value) - {kind, *_OPTIONS[kind]}
+    if unknown:
+        raise CliError(f"{where}: unknown key(s) {sorted(unknown)} for {kind}; allowed: {[kind, *_OPTIONS[kind]]}")
+    try:
+        if kind == "choices":
+            options = value["choices"]
+            if not isinstance(options, list) or not options:
+                raise CliError(f"{where}: choices must be a non-empty list, got {options!r}")
+            return Categorical(
+                [parse_space(o, f"{where}[{i}]") if isinstance(o, dict) else o for i, o in enumerate(options)]
+            )
+        bounds = value[kind]
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise CliError(f"{where}: {kind} takes [low, high], got {bounds!r}")
+        options = {k: value[k] for k in _OPTIONS[kind] if k in value}
+        return (Float if kind == "float" else Int)(*bounds, **options)
+    except ValueError as e:
+        raise CliError(f"{where}: {e}") from None
+
+
+def default_space(model: str, task: str) -> dict[str, Any]:
+    """The search space of ``parzen tune`` for a model: the guide's hyperparameters."""
+    space: dict[str, Any] = {
+        "lr": Float(1e-4, 1e-1, log=True),
+        "batch_size": Categorical([32, 64, 128]),
+        "max_epochs": Int(5, 30, step=5),
+        "n_layers": Int(1, 3),
+        "activation": Categorical(["relu", "leaky_relu", "elu", "gelu", "tanh"]),
+        "dropout": Float(0.0, 0.5),
+        "batch_norm": Categorical([False, True]),
+        "weight_decay": Float(1e-6, 1e-2, log=True),
+        "optimizer": Categorical(["adam", "adamw", "sgd", "rmsprop"]),
+    }
+    if model == "mlp":
+        space["hidden_units"] = Int(16, 256, log=True)
+    else:
+        space["channels"] = Int(8, 32, log=True)
+    return space

@@ -1,0 +1,113 @@
+"""``parzen plot``: pictures of a study, drawn with matplotlib into a PNG file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import tpe_core
+from cli._errors import CliError
+
+__all__ = ["PLOTS"]
+
+
+def _figure(width: float = 7.0, height: float = 4.5) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display needed
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=(width, height))
+
+
+def _complete(study: tpe_core.Study) -> list[tpe_core.Trial]:
+    trials = study.get_trials([tpe_core.TrialState.COMPLETE])
+    if not trials:
+        raise CliError(f"study {study.study_name!r} has no COMPLETE trial to plot yet")
+    return trials
+
+
+def _save(figure: Any, output: str) -> None:
+    figure.tight_layout()
+    figure.savefig(output, dpi=100)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+
+
+def plot_history(study: tpe_core.Study, output: str) -> None:
+    """Each trial's value in order, and the best so far."""
+    trials = _complete(study)
+    numbers = np.array([t.number for t in trials])
+    values = np.array([t.value for t in trials])
+    best = np.maximum.accumulate(values) if study.direction == "maximize" else np.minimum.accumulate(values)
+    figure = _figure()
+    axes = figure.add_subplot()
+    axes.scatter(numbers, values, s=14, label="trial")
+    axes.step(numbers, best, where="post", color="C3", label="best so far")
+    axes.set(xlabel="trial", ylabel="value", title=f"{study.study_name}: optimisation history")
+    axes.legend()
+    _save(figure, output)
+
+
+def plot_importance(study: tpe_core.Study, output: str) -> None:
+    """Parameter importances (``Study.importances``: random-forest impurity decrease)."""
+    scores = study.importances()
+    figure = _figure(7.0, 0.4 * len(scores) + 1.5)
+    axes = figure.add_subplot()
+    names = list(scores)[::-1]
+    axes.barh(names, [scores[n] for n in names])
+    axes.set(xlabel="importance (sums to 1)", title=f"{study.study_name}: parameter importance")
+    _save(figure, output)
+
+
+def _numeric_params(study: tpe_core.Study, trials: list[tpe_core.Trial]) -> tuple[list[str], np.ndarray]:
+    """Encoded parameters of the trials (choices by index), one column per parameter."""
+    names = list(study.search_space.names)
+    rows = np.array([study._history.rows[t.number] for t in trials])
+    return names, rows
+
+
+def plot_parallel(study: tpe_core.Study, output: str) -> None:
+    """Parallel coordinates: one line per trial across the parameters, coloured by value."""
+    trials = _complete(study)
+    names, rows = _numeric_params(study, trials)
+    low, high = np.nanmin(rows, axis=0), np.nanmax(rows, axis=0)
+    scaled = (rows - low) / np.where(high > low, high - low, 1.0)
+    values = np.array([t.value for t in trials])
+    colour = (values - values.min()) / (np.ptp(values) or 1.0)
+    figure = _figure(max(7.0, 1.1 * len(names)), 4.5)
+    axes = figure.add_subplot()
+    import matplotlib.pyplot as plt
+
+    for line, c in zip(scaled, colour):
+        axes.plot(range(len(names)), line, color=plt.cm.viridis(c), alpha=0.7)
+    axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    axes.set(ylabel="scaled value", title=f"{study.study_name}: parallel coordinates (yellow = higher value)")
+    _save(figure, output)
+
+
+def plot_slice(study: tpe_core.Study, output: str) -> None:
+    """The value against each parameter, one panel per parameter."""
+    trials = _complete(study)
+    names, rows = _numeric_params(study, trials)
+    values = [t.value for t in trials]
+    columns = min(3, len(names))
+    figure = _figure(4.0 * columns, 3.0 * ((len(names) + columns - 1) // columns))
+    for j, name in enumerate(names):
+        axes = figure.add_subplot((len(names) + columns - 1) // columns, columns, j + 1)
+        axes.scatter(rows[:, j], values, s=10)
+        axes.set(xlabel=name, ylabel="value")
+        if getattr(study.search_space.params[j].distribution, "log", False):
+            axes.set_xscale("log")
+    _save(figure, output)
+
+
+PLOTS: dict[str, Callable[[tpe_core.Study, str], None]] = {
+    "history": plot_history,
+    "importance": plot_importance,
+    "parallel": plot_parallel,
+    "slice": plot_slice,
+}

@@ -1,0 +1,226 @@
+"""``parzen tune``: settings from a config file and flags, then the tuning job."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+import numpy as np
+
+import tpe_core
+from cli._config import default_space, parse_space, read_config
+from cli._data import Data, load_csv, load_dataset
+from cli._errors import CliError
+
+__all__ = ["Settings", "run_tune"]
+
+_SAMPLERS = ("tpe", "random", "grid")
+_PRUNERS = ("none", "median", "asha", "hyperband")
+_MODELS = ("mlp", "convnet")
+_DEVICES = ("auto", "cpu", "cuda")
+TEST_FRACTION = 0.2
+
+
+@dataclass
+class Settings:
+    """Everything ``parzen tune`` needs; flags override the config file, which overrides these defaults."""
+
+    dataset: str | None = None
+    csv: str | None = None
+    target: str | None = None
+    task: str | None = None
+    model: str = "mlp"
+    sampler: str = "tpe"
+    n_trials: int = 20
+    timeout: float | None = None
+    seed: int = 0
+    cv: int | None = None
+    validation_fraction: float = 0.2
+    scoring: str | None = None
+    pruner: str = "none"
+    jobs: int = 1
+    dask_scheduler: str | None = None
+    device: str = "auto"
+    max_epochs: int | None = None
+    storage: str = "sqlite:///parzen.db"
+    study: str | None = None
+    space: dict[str, Any] = field(default_factory=dict)
+    replace_space: bool = False
+
+    @classmethod
+    def from_sources(cls, config_file: str | None, flags: dict[str, Any]) -> Settings:
+        values = read_config(config_file) if config_file else {}
+        values.update({"csv" if k == "csv_file" else k: v for k, v in flags.items() if v is not None})
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse settings that cannot work, naming the setting and the fix."""
+        if (self.dataset is None) == (self.csv is None):
+            raise CliError("give one source of data: --dataset NAME or --csv FILE --target COLUMN")
+        for name, allowed in (("sampler", _SAMPLERS), ("pruner", _PRUNERS), ("model", _MODELS),
+                              ("device", _DEVICES)):
+            if getattr(self, name) not in allowed:
+                raise CliError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        positive = [("n_trials", self.n_trials), ("jobs", self.jobs), ("cv", self.cv), ("max_epochs", self.max_epochs)]
+        for name, value in positive:
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise CliError(f"--{name.replace('_', '-')} must be a whole number >= 1, got {value!r}")
+        if self.cv == 1:
+            raise CliError("--cv needs at least 2 folds, got 1")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise CliError(f"--validation-fraction must be between 0 and 1, got {self.validation_fraction!r}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise CliError(f"--timeout must be a positive number of seconds, got {self.timeout!r}")
+        if self.device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise CliError("--device cuda: torch sees no CUDA GPU here; use --device auto (GPU when there is one)")
+
+    @property
+    def study_name(self) -> str:
+        source = self.dataset if self.dataset is not None else str(self.csv).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        return self.study or f"{source}-{self.model}"
+
+
+def _load_data(settings: Settings) -> Data:
+    if settings.dataset is not None:
+        data = load_dataset(settings.dataset)
+        if settings.task is not None and settings.task != data.task:
+            raise CliError(f"dataset {settings.dataset!r} is a {data.task} task, not {settings.task}")
+        return data
+    return load_csv(settings.csv, settings.target, settings.task)  # type: ignore[arg-type]
+
+
+def _space(settings: Settings, data: Data) -> dict[str, Any]:
+    space = {} if settings.replace_space else default_space(settings.model, data.task)
+    space.update(parse_space(settings.space))
+    if settings.max_epochs is not None:
+        space["max_epochs"] = settings.max_epochs
+    elif settings.pruner in ("asha", "hyperband") and isinstance(space.get("max_epochs"), tpe_core.Int):
+        space["max_epochs"] = space["max_epochs"].high  # rungs need one full length of training
+    return space
+
+
+def _estimator(settings: Settings, data: Data) -> Any:
+    from models import ConvNetClassifier, MLPClassifier, MLPRegressor
+
+    if settings.model == "convnet":
+        side = math.isqrt(data.X.shape[1])
+        if data.task != "classification" or side * side != data.X.shape[1]:
+            raise CliError(
+                "--model convnet classifies square single-channel images (e.g. --dataset digits); "
+                f"this data has {data.X.shape[1]} features for {data.task}: use --model mlp"
+            )
+        return ConvNetClassifier(device=settings.device, random_state=settings.seed)
+    cls = MLPClassifier if data.task == "classification" else MLPRegressor
+    return cls(device=settings.device, random_state=settings.seed)
+
+
+def _sampler(settings: Settings) -> tpe_core.BaseSampler:
+    if settings.sampler == "tpe":
+        return tpe_core.TPESampler(seed=settings.seed)
+    if settings.sampler == "random":
+        return tpe_core.RandomSampler(seed=settings.seed)
+    return tpe_core.GridSampler(n_points=3, seed=settings.seed)
+
+
+def _pruner(settings: Settings, space: dict[str, Any]) -> tpe_core.BasePruner | None:
+    epochs = space.get("max_epochs", 20)
+    epochs = epochs if isinstance(epochs, int) else 20
+    if settings.pruner == "median":
+        return tpe_core.MedianPruner(n_startup_trials=5)
+    if settings.pruner == "asha":
+        return tpe_core.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, max_resource=epochs)
+    if settings.pruner == "hyperband":
+        return tpe_core.HyperbandPruner(min_resource=1, max_resource=max(epochs, 2), reduction_factor=3)
+    return None
+
+
+def _split(data: Data, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hold out a test part for the final score; standardise with the training part's statistics."""
+    from sklearn.model_selection import train_test_split
+
+    stratify = data.y if data.task == "classification" else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        data.X, data.y, test_size=TEST_FRACTION, random_state=seed, stratify=stratify
+    )
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    std[std == 0] = 1.0
+    return (X_train - mean) / std, (X_test - mean) / std, y_train, y_test
+
+
+def run_tune(settings: Settings, *, quiet: bool) -> None:
+    """Load the data, open (or resume) the study, run the trials, report the best."""
+    from models import make_objective
+
+    say = (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
+    data = _load_data(settings)
+    if data.note:
+        say(data.note)
+    space = _space(settings, data)
+    X_train, X_test, y_train, y_test = _split(data, settings.seed)
+    estimator = _estimator(settings, data)
+    try:
+        study = tpe_core.Study(
+            space, sampler=_sampler(settings), direction="maximize", pruner=_pruner(settings, space),
+            storage=settings.storage, study_name=settings.study_name,
+        )
+    except ValueError as e:
+        raise CliError(f"{e} (or pass --study NEW_NAME)") from None
+    before = len(study.trials)
+    say(f"Resuming study {settings.study_name!r} ({before} trials so far) in {study.storage.path}."
+        if before else f"Created study {settings.study_name!r} in {study.storage.path}.")
+    objective = make_objective(
+        estimator, X_train, y_train, cv=settings.cv, validation_fraction=settings.validation_fraction,
+        scoring=settings.scoring,
+    )
+    executor = None
+    if settings.dask_scheduler is not None:
+        executor = tpe_core.DaskExecutor(settings.dask_scheduler)
+    try:
+        study.optimize(
+            objective, n_trials=settings.n_trials, timeout=settings.timeout, n_jobs=settings.jobs,
+            executor=executor, show_progress=not quiet,
+        )
+    except KeyboardInterrupt:
+        finished = sum(t.state.is_finished() for t in study.trials)
+        click.echo(
+            f"\nInterrupted. The {finished} finished trials of {settings.study_name!r} are stored in "
+            f"{study.storage.path}; run the same command again to resume.", err=True
+        )
+        raise SystemExit(130) from None
+    _report(study, settings, data, estimator, (X_train, X_test, y_train, y_test))
+
+
+def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: Any, split: tuple) -> None:
+    """Print the best configuration, its validation score and the refit model's test score."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        click.echo(f"No trial of {settings.study_name!r} completed; see `parzen show {settings.study_name}`.")
+        return
+    metric = settings.scoring or ("accuracy" if data.task == "classification" else "R^2")
+    epochs = best.user_attrs.get("best_epoch")
+    width = max(len(name) for name in best.params)
+    click.echo(f"Best of {len(study.trials)} trials: trial {best.number}, validation {metric} {best.value:.4f}")
+    for name, value in best.params.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else value
+        click.echo(f"  {name.ljust(width)}  {shown}")
+    X_train, X_test, y_train, y_test = split
+    config = dict(best.config)
+    if epochs is not None:
+        click.echo(f"  (its best validation epoch was {epochs}: the refit trains {epochs} epochs)")
+        config["max_epochs"] = epochs
+    refit = estimator.set_params(**config).fit(X_train, y_train)
+    if settings.scoring is None:
+        score = refit.score(X_test, y_test)
+    else:
+        from sklearn.metrics import get_scorer
+
+        score = get_scorer(settings.scoring)(refit, X_test, y_test)
+    click.echo(f"Refit on the training data ({len(y_train)} rows): test {metric} {score:.4f} ({len(y_test)} rows).")

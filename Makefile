@@ -22,8 +22,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The main job: TPE tunes an MLP on the bundled digits images; the study is kept
+# in ./parzen.db (a second `make demo` resumes it and adds 20 trials).
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+	$(BIN)/parzen tune --dataset digits --model mlp --sampler tpe --n-trials 20 --max-epochs 10
+	$(BIN)/parzen best digits-mlp
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,208 @@
+"""The ``parzen`` command line, through click's CliRunner, on real SQLite files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from sklearn.datasets import load_iris
+
+from cli import main
+from cli._config import parse_space, read_config
+from tpe_core import Categorical, Float, Int, TrialState, load_study
+
+TINY = ["--max-epochs", "2", "--n-trials", "3", "--quiet"]
+
+
+def make_runner(folder: Path):
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    invoke.storage = f"sqlite:///{folder}/cli.db"
+    invoke.tmp = folder
+    return invoke
+
+
+@pytest.fixture()
+def run(tmp_path):
+    return make_runner(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """A runner whose storage holds a 3-trial study 'iris-mlp' (tests only read it)."""
+    run = make_runner(tmp_path_factory.mktemp("tuned"))
+    result = run("tune", "--dataset", "iris", "--storage", run.storage, *TINY)
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_tune_stores_a_study_and_reports_the_best(tuned):
+    study = load_study(storage=tuned.storage, study_name="iris-mlp")
+    assert len(study.trials) == 3
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    assert study.direction == "maximize"
+
+
+def test_a_second_tune_resumes_the_study(run):
+    first = run("tune", "--dataset", "iris", "--storage", run.storage, *TINY)
+    assert "Created study 'iris-mlp'" not in first.stderr  # --quiet
+    result = run("tune", "--dataset", "iris", "--storage", run.storage, "--max-epochs", "2", "--n-trials", "2")
+    assert result.exit_code == 0, result.output
+    assert "Resuming study 'iris-mlp' (3 trials so far)" in result.stderr
+    assert "Best of 5 trials" in result.stdout
+    assert "test accuracy" in result.stdout
+    assert len(load_study(storage=run.storage, study_name="iris-mlp").trials) == 5
+
+
+def test_show_best_and_studies(tuned):
+    shown = tuned("show", "iris-mlp", "--storage", tuned.storage, "--sort", "value", "--limit", "2")
+    assert shown.exit_code == 0
+    lines = shown.stdout.splitlines()
+    assert lines[0].split()[:4] == ["#", "state", "value", "duration"] and len(lines) == 4
+    assert "lr" in lines[0]
+
+    best = tuned("best", "iris-mlp", "--storage", tuned.storage)
+    config = json.loads(best.stdout)
+    study = load_study(storage=tuned.storage, study_name="iris-mlp")
+    assert config["lr"] == study.best_params["lr"]
+    assert config["max_epochs"] == study.best_trial.user_attrs["best_epoch"]
+
+    listed = tuned("studies", "--storage", tuned.storage)
+    assert "iris-mlp" in listed.stdout and "3" in listed.stdout.splitlines()[2]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_parses_back_with_every_trial(tuned, fmt):
+    out = tuned.tmp / f"trials.{fmt}"
+    result = tuned("export", "iris-mlp", "--storage", tuned.storage, "--format", fmt, "-o", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    records = json.loads(text) if fmt == "json" else list(csv.DictReader(io.StringIO(text)))
+    assert [int(r["number"]) for r in records] == [0, 1, 2]
+    assert all("params_lr" in r for r in records)
+
+
+@pytest.mark.parametrize("kind", ["history", "importance", "parallel", "slice"])
+def test_plot_writes_a_png(tuned, kind):
+    out = tuned.tmp / f"{kind}.png"
+    result = tuned("plot", "iris-mlp", "--storage", tuned.storage, "--kind", kind, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 1000
+
+
+def test_tune_a_csv_file_with_string_labels(run):
+    X, y = load_iris(return_X_y=True)
+    path = run.tmp / "flowers.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["a", "b", "c", "d", "species"])
+        writer.writerows([*map(float, row), ["setosa", "versicolor", "virginica"][label]] for row, label in zip(X, y))
+    result = run("tune", "--csv", path, "--target", "species", "--storage", run.storage, "--max-epochs", "2",
+                 "--n-trials", "2", "--pruner", "median")
+    assert result.exit_code == 0, result.output
+    assert "target 'species' has labels: classification" in result.stderr
+    assert len(load_study(storage=run.storage, study_name="flowers-mlp").trials) == 2
+
+
+def test_config_files_in_toml_yaml_and_json_give_the_same_space(tmp_path):
+    toml = """
+n_trials = 5
+[space]
+lr = { float = [1e-4, 1e-1], log = true }
+n_layers = { int = [1, 4], step = 1 }
+optimizer = "adam"
+model = { choices = [{ kind = "a", width = { int = [8, 64], log = true } }, "plain"] }
+"""
+    yaml = """
+n_trials: 5
+space:
+  lr: {float: [1.0e-4, 1.0e-1], log: true}
+  n_layers: {int: [1, 4], step: 1}
+  optimizer: adam
+  model:
+    choices:
+      - {kind: a, width: {int: [8, 64], log: true}}
+      - plain
+"""
+    as_json = {
+        "n_trials": 5,
+        "space": {
+            "lr": {"float": [1e-4, 1e-1], "log": True},
+            "n_layers": {"int": [1, 4], "step": 1},
+            "optimizer": "adam",
+            "model": {"choices": [{"kind": "a", "width": {"int": [8, 64], "log": True}}, "plain"]},
+        },
+    }
+    (tmp_path / "c.toml").write_text(toml)
+    (tmp_path / "c.yaml").write_text(yaml)
+    (tmp_path / "c.json").write_text(json.dumps(as_json))
+    spaces = [parse_space(read_config(str(tmp_path / f"c.{ext}"))["space"]) for ext in ("toml", "yaml", "json")]
+    expected = {
+        "lr": Float(1e-4, 1e-1, log=True),
+        "n_layers": Int(1, 4),
+        "optimizer": "adam",
+        "model": Categorical([{"kind": "a", "width": Int(8, 64, log=True)}, "plain"]),
+    }
+    assert spaces == [expected] * 3
+
+
+def test_flags_override_the_config_file(run):
+    config = run.tmp / "study.json"
+    config.write_text(json.dumps({"dataset": "iris", "n_trials": 1, "max_epochs": 2, "space": {"n_layers": 1}}))
+    result = run("tune", "--config", config, "--storage", run.storage, "--n-trials", "2", "--study", "mine", "--quiet")
+    assert result.exit_code == 0, result.output
+    trials = load_study(storage=run.storage, study_name="mine").trials
+    assert len(trials) == 2 and all(t.config["n_layers"] == 1 for t in trials)
+
+
+ERRORS = [
+    (["tune", "--dataset", "mnist"], "unknown dataset 'mnist'; choose one of iris, digits"),
+    (["tune", "--csv", "{tmp}/missing.csv", "--target", "y"], "no CSV file at"),
+    (["tune", "--csv", "{tmp}/data.csv", "--target", "label"], "has no column 'label'; its columns are: a, b, y"),
+    (["tune", "--dataset", "iris", "--n-trials", "0"], "--n-trials must be a whole number >= 1, got 0"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/bad_key.json"], "unknown setting 'n_trails' (did you mean"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/bad_value.json"], "space.lr: Float: log=True needs low > 0"),
+    (["tune", "--dataset", "iris", "--pruner", "sometimes"], "--pruner must be one of none, median, asha, hyperband"),
+    (["tune", "--dataset", "wine", "--model", "convnet"], "--model convnet classifies square single-channel images"),
+    (["show", "nobody"], "no study named 'nobody'"),
+    (["best", "nobody"], "no study named 'nobody'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), ERRORS, ids=[" ".join(a[:3]) for a, _ in ERRORS])
+def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
+    tmp: Path = tuned.tmp
+    (tmp / "data.csv").write_text("a,b,y\n1,2,3\n4,5,6\n7,8,9\n")
+    (tmp / "bad_key.json").write_text(json.dumps({"n_trails": 3}))
+    (tmp / "bad_value.json").write_text(json.dumps({"space": {"lr": {"float": [0, 1], "log": True}}}))
+    args = [a.format(tmp=tmp) for a in args]
+    result = tuned(*args, "--storage", tuned.storage)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_traceback(run):
+    with pytest.raises(Exception, match="unknown dataset"):
+        run("tune", "--dataset", "mnist", "--debug")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_a_gpu_is_a_clear_error(run):
+    result = run("tune", "--dataset", "iris", "--device", "cuda", "--storage", run.storage)
+    assert result.exit_code == 2
+    assert "torch sees no CUDA GPU here; use --device auto" in result.stderr
+
+
+def test_version_and_help(run):
+    assert run("--version").stdout.startswith("parzen, version")
+    assert "tune" in run("--help").stdout

@@ -4,7 +4,7 @@ A conditional space chooses between a support-vector machine and a random
 forest, each with its own hyperparameters; TPE evaluates 30
 configurations by 3-fold cross-validation and prints the best one.
 
-Run with ``make demo`` (or ``python examples/demo.py`` in the venv).
+Run with ``python examples/demo.py`` in the venv (``make demo`` runs the ``parzen`` command instead).
 """
 
 from __future__ import annotations

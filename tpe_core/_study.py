@@ -114,6 +114,7 @@ class _Run:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.callbacks = callbacks
         self.progress = _Progress(study, n_trials) if show_progress else None
+        study._progress = self.progress
         self.started = 0
 
     def may_start(self) -> bool:
@@ -137,6 +138,7 @@ class _Run:
             self.progress.update()
 
     def close(self) -> None:
+        self.study._progress = None
         if self.progress is not None:
             self.progress.close()
 
@@ -243,6 +245,7 @@ class Study:
         self._trials: list[Trial] = []
         self._history = History(len(self.search_space), direction)
         self._stop_requested = False
+        self._progress: _Progress | None = None  # the bar of a running optimize(show_progress=True)
         if storage is not None:
             self._fail_lost_trials()
             self._sync()
@@ -279,6 +282,8 @@ class Study:
 
     def _record_report(self, trial: Trial, step: int, value: float) -> None:
         """Persist an intermediate value (called by :meth:`Trial.report`)."""
+        if self._progress is not None:
+            self._progress.reported(trial, step)
         if self.storage is not None:
             assert self._study_id is not None
             self._guard_finished(lambda: self.storage.report(self._study_id, trial.number, step, value))
@@ -586,7 +591,9 @@ class Study:
             elif isinstance(payload, TrialPruned):
                 self._finish(trial, TrialState.PRUNED, None, None)
             else:
-                self._finish(trial, TrialState.FAIL, None, describe_exception(payload), exc_info=payload)
+                # a Ctrl-C is no bug: its traceback would only be noise
+                exc_info = payload if isinstance(payload, Exception) else None
+                self._finish(trial, TrialState.FAIL, None, describe_exception(payload), exc_info=exc_info)
                 return isinstance(payload, catch)
         except TrialFinishedError as e:
             # Another process gave this trial up (its heartbeat was late); its stored state stands.
@@ -784,7 +791,8 @@ def _check_same_study(
 
 
 class _Progress:
-    """A tqdm progress bar showing the best value so far."""
+    """A tqdm progress bar: trials done, the best value so far, and the step
+    (e.g. epoch) that a running trial last reported."""
 
     def __init__(self, study: Study, n_trials: int | None) -> None:
         from tqdm.auto import tqdm
@@ -792,14 +800,21 @@ class _Progress:
         self._study = study
         # disable=None: no bar when stderr is not a terminal (a log file, a pipe)
         self._bar = tqdm(total=n_trials, unit="trial", desc="parzen", disable=None)
+        self._best: str | None = None
+
+    def _show(self, **running: int) -> None:
+        shown = {"best": self._best} if self._best is not None else {}
+        self._bar.set_postfix(**shown, **running)
+
+    def reported(self, trial: Trial, step: int) -> None:
+        self._show(trial=trial.number, step=step)
 
     def update(self) -> None:
         try:
-            best = self._study.best_value
+            self._best = f"{self._study.best_value:.6g}"
         except ValueError:
-            best = None
-        if best is not None:
-            self._bar.set_postfix(best=f"{best:.6g}", refresh=False)
+            pass
+        self._show()
         self._bar.update(1)
 
     def close(self) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +18,7 @@ from sklearn.datasets import load_iris
 
 from cli import main
 from cli._config import parse_space, read_config
-from tpe_core import Categorical, Float, Int, TrialState, load_study
+from tpe_core import Categorical, Float, Int, SQLiteStorage, TrialState, load_study
 
 TINY = ["--max-epochs", "2", "--n-trials", "3", "--quiet"]
 
@@ -206,3 +210,30 @@ def test_cuda_without_a_gpu_is_a_clear_error(run):
 def test_version_and_help(run):
     assert run("--version").stdout.startswith("parzen, version")
     assert "tune" in run("--help").stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_ctrl_c_stops_cleanly_and_keeps_the_finished_trials(tmp_path):
+    storage = f"sqlite:///{tmp_path}/c.db"
+    parzen = Path(sys.executable).with_name("parzen")
+    proc = subprocess.Popen(
+        [str(parzen), "tune", "--dataset", "digits", "--n-trials", "50", "--max-epochs", "30", "--storage", storage],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 300
+    while True:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no trial finished in time"
+        if (tmp_path / "c.db").exists() and SQLiteStorage(storage).study_names():
+            finished = [t for t in load_study(storage=storage, study_name="digits-mlp").trials if t.state.is_finished()]
+            if finished:
+                break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Interrupted. The" in err and "run the same command again to resume" in err
+    assert "Traceback" not in err
+    trials = load_study(storage=storage, study_name="digits-mlp").trials
+    assert all(t.state.is_finished() for t in trials)
+    assert any(t.state is TrialState.COMPLETE for t in trials)

@@ -603,12 +603,26 @@ class TestOptimizeLoop:
         assert run(5) == run(5)
         assert run(5) != run(6)
 
-    def test_show_progress(self, capsys):
+    def test_show_progress_on_a_terminal_only(self, monkeypatch):
+        import io
+
+        class Terminal(io.StringIO):
+            def isatty(self) -> bool:
+                return True
+
+        def objective(config, trial):
+            trial.report(config["x"], step=7)
+            return config["x"]
+
+        terminal, log = Terminal(), io.StringIO()
         study = make_study()
-        study.optimize(lambda c: c["x"], n_trials=3, show_progress=True)
-        assert len(study.trials) == 3
-        err = capsys.readouterr().err
-        assert "3/3" in err
+        monkeypatch.setattr(sys, "stderr", terminal)
+        study.optimize(objective, n_trials=3, show_progress=True)
+        monkeypatch.setattr(sys, "stderr", log)
+        study.optimize(objective, n_trials=1, show_progress=True)
+        assert len(study.trials) == 4
+        assert "3/3" in terminal.getvalue() and "best=" in terminal.getvalue() and "step=7" in terminal.getvalue()
+        assert log.getvalue() == ""  # no bar in a log file or a pipe
 
     def test_show_progress_closes_on_interrupt(self):
         def objective(config):

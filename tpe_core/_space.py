@@ -375,6 +375,50 @@ class SearchSpace:
             row[j] = self._encode_one(p, params[p.name], index_categoricals)
         return row
 
+    def encode_partial(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Encode some parameters (flat, by name): NaN for those not given.
+
+        A parameter inside a branch chooses that branch for its parent (and
+        the parent's ancestors) when they are not given; a parent given with
+        another branch is an error, and so are unknown names and values out
+        of their distribution.
+        """
+        unknown = [name for name in params if name not in self._columns]
+        if unknown:
+            raise SpaceError(self._unknown_message(unknown[0]))
+        row = np.full(len(self.params), np.nan)
+        for name, value in params.items():
+            j = self._columns[name]
+            row[j] = self._encode_one(self.params[j], value, False)
+        for j in reversed(range(len(self.params))):  # children come after their parents
+            p = self.params[j]
+            if np.isnan(row[j]) or p.parent is None:
+                continue
+            if np.isnan(row[p.parent]):
+                row[p.parent] = p.branch
+            elif row[p.parent] != p.branch:
+                raise SpaceError(
+                    f"parameter {p.name!r} belongs to branch {p.branch} of {self.params[p.parent].name!r}, "
+                    f"which is given as branch {int(row[p.parent])}"
+                )
+        return row
+
+    def complete(self, given: np.ndarray, proposal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``given`` (from :meth:`encode_partial`) filled in from ``proposal``.
+
+        Where the given choices activate a branch that the proposal left
+        inactive, its parameters are drawn from their prior; parameters the
+        final choices leave inactive become NaN.
+        """
+        row = np.where(np.isnan(given), proposal, given)
+        for j, p in enumerate(self.params):  # parents come before their children
+            active = p.parent is None or row[p.parent] == p.branch
+            if not active:
+                row[j] = np.nan
+            elif np.isnan(row[j]):
+                row[j] = p.distribution._draw(rng, 1)[0]
+        return row
+
     def _encode_one(self, p: Param, value: Any, index_categoricals: bool) -> float:
         dist = p.distribution
         try:

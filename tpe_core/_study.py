@@ -11,7 +11,7 @@ import os
 import pickle
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -108,8 +108,10 @@ class _Run:
         timeout: float | None,
         callbacks: tuple[Callback, ...],
         show_progress: bool,
+        fixed: Mapping[str, Any] | None,
     ) -> None:
         self.study = study
+        self.fixed = fixed
         self.n_trials = n_trials
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.callbacks = callbacks
@@ -245,6 +247,7 @@ class Study:
         self._trials: list[Trial] = []
         self._history = History(len(self.search_space), direction)
         self._stop_requested = False
+        self._queue: list[np.ndarray] = []  # encoded configurations of enqueue(), first in first out
         self._progress: _Progress | None = None  # the bar of a running optimize(show_progress=True)
         if storage is not None:
             self._fail_lost_trials()
@@ -310,18 +313,70 @@ class Study:
             raise
 
     # ------------------------------------------------------------ ask / tell
-    def ask(self) -> Trial:
-        """Start a new trial with the sampler's next configuration.
+    def enqueue(self, params: Mapping[str, Any]) -> None:
+        """Have the next :meth:`ask` return this configuration, before the sampler's.
+
+        Parameters
+        ----------
+        params : dict
+            Flat parameters by name (as :attr:`Trial.params` shows them: a
+            conditional choice by its branch index), all of them or some:
+            the sampler proposes the missing ones. A parameter inside a
+            branch selects that branch.
+
+        Raises
+        ------
+        SpaceError
+            For an unknown name (with the likely one) or a value outside its
+            distribution; nothing is queued then.
+
+        Notes
+        -----
+        The queue is kept by this study object (first in, first out), not in
+        the storage. A trial made from it has ``trial.source == "manual"``
+        and counts for TPE like any other.
+
+        Examples
+        --------
+        >>> from tpe_core import Categorical, Float
+        >>> study = Study({"lr": Float(1e-4, 1e-1, log=True), "act": Categorical(["relu", "tanh"])})
+        >>> study.enqueue({"lr": 0.01})
+        >>> trial = study.ask()
+        >>> trial.params["lr"], trial.source
+        (0.01, 'manual')
+        """
+        self._queue.append(self.search_space.encode_partial(params))
+
+    def ask(self, fixed: Mapping[str, Any] | None = None) -> Trial:
+        """Start a new trial: the next enqueued configuration, else the sampler's.
+
+        Parameters
+        ----------
+        fixed : dict, optional
+            Parameters to hold at these values (flat, by name); the sampler
+            proposes the others. Enqueued values take precedence.
 
         Returns
         -------
         Trial
             A RUNNING trial; evaluate ``trial.config`` and :meth:`tell` the result.
         """
+        given = self.search_space.encode_partial(fixed or {})
+        manual = bool(self._queue)
+        if manual:
+            queued = self._queue.pop(0)
+            given = np.where(np.isnan(queued), given, queued)
         if self.storage is None:
             number = len(self._trials)
-            return self._start_trial(number, self._sample(number), datetime.datetime.now())
-        assert self._study_id is not None
+            trial = self._start_trial(number, self._propose(number, given), datetime.datetime.now())
+        else:
+            trial = self._ask_stored(given)
+        if manual:
+            trial.set_user_attr("source", "manual")
+        return trial
+
+    def _ask_stored(self, given: np.ndarray) -> Trial:
+        assert self.storage is not None and self._study_id is not None
         self._fail_lost_trials()
         proposal: list[tuple[int, np.ndarray, datetime.datetime]] = []
 
@@ -329,11 +384,21 @@ class Study:
             self._apply(changed)
             self._revision = revision
             number = len(self._trials)
-            proposal.append((number, self._sample(number), datetime.datetime.now()))
+            proposal.append((number, self._propose(number, given), datetime.datetime.now()))
             return proposal[0]
 
         self._revision = self.storage.create_trial(self._study_id, self._revision, propose)
         return self._start_trial(*proposal[0])
+
+    def _propose(self, number: int, given: np.ndarray) -> np.ndarray:
+        """The row of trial ``number``: the given values, the sampler's for the rest."""
+        space = self.search_space
+        if np.array_equal(np.isnan(given), ~space.active_mask(given[None])[0]):
+            return given  # a full configuration: no need to ask the sampler
+        proposal = self._sample(number)
+        if np.isnan(given).all():
+            return proposal
+        return space.complete(given, proposal, self.sampler._rng(number))
 
     def _sample(self, number: int) -> np.ndarray:
         return np.asarray(self.sampler.sample(self.search_space, self._history, number), dtype=float)
@@ -469,6 +534,7 @@ class Study:
         callbacks: Iterable[Callback] = (),
         show_progress: bool = False,
         trial_timeout: float | None = None,
+        fixed: Mapping[str, Any] | None = None,
     ) -> None:
         """Run trials: ask a configuration, evaluate it, tell the result.
 
@@ -512,6 +578,10 @@ class Study:
             (as with ``n_jobs``); a trial that runs longer is stopped and
             becomes FAIL ("timeout ..."), one whose process dies FAIL
             ("worker lost ..."), and the study goes on.
+        fixed : dict, optional
+            Hold these parameters (flat, by name) at these values and search
+            the others: a narrower search in the same study, whose trials
+            a later search without ``fixed`` learns from.
 
         Notes
         -----
@@ -533,7 +603,8 @@ class Study:
             check_picklable(objective, "executor")
         elif n_jobs > 1 or trial_timeout is not None:
             check_picklable(objective, "n_jobs > 1" if n_jobs > 1 else "trial_timeout")
-        run = _Run(self, n_trials, timeout, callbacks, show_progress)
+        self.search_space.encode_partial(fixed or {})  # a bad name or value fails before any trial
+        run = _Run(self, n_trials, timeout, callbacks, show_progress, fixed)
         self._stop_requested = False
         try:
             if executor is not None:
@@ -550,7 +621,7 @@ class Study:
         """Evaluate trials one after the other in this process."""
         with_trial = _wants_trial(objective)
         while run.may_start():
-            trial = self.ask()
+            trial = self.ask(run.fixed)
             try:
                 result = objective(trial.config, trial) if with_trial else objective(trial.config)
             except BaseException as e:
@@ -567,7 +638,7 @@ class Study:
         try:
             while True:
                 while pool.n_free and run.may_start():
-                    pool.submit(self.ask())
+                    pool.submit(self.ask(run.fixed))
                 if not pool.running:
                     return
                 for trial, outcome in pool.wait(timeout=1.0):
@@ -672,7 +743,8 @@ class Study:
         """The trials as a list of flat records, one per trial.
 
         Keys: ``number``, ``state``, ``value``, ``datetime_start``,
-        ``datetime_complete``, ``duration`` (seconds), ``error``, and
+        ``datetime_complete``, ``duration`` (seconds), ``error``, ``source``
+        (``"manual"`` or ``"sampler"``), and
         ``params_<name>`` for each parameter (None where inactive).
         """
         names = self.search_space.names
@@ -688,6 +760,7 @@ class Study:
                 "datetime_complete": t.datetime_complete,
                 "duration": None if duration is None else duration.total_seconds(),
                 "error": t.error,
+                "source": t.source,
             }
             record.update({f"params_{name}": params.get(name) for name in names})
             records.append(record)

@@ -142,6 +142,11 @@ class Trial:
         return self._study.search_space.decode_params(self._row)
 
     @property
+    def source(self) -> str:
+        """``"manual"`` for a trial made from :meth:`Study.enqueue`, ``"sampler"`` otherwise."""
+        return "manual" if self.user_attrs.get("source") == "manual" else "sampler"
+
+    @property
     def duration(self) -> datetime.timedelta | None:
         """Time from start to completion, None while running."""
         if self.datetime_complete is None:

@@ -52,35 +52,67 @@ def main() -> None:
     """
 
 
-@main.command()
-@click.option("--config", "config_file", help="Settings and space from a .toml, .yaml or .json file.")
-@click.option("--dataset", help="iris, digits, wine, breast_cancer (classification) or diabetes (regression).")
-@click.option("--csv", "csv_file", help="A CSV file with a header row and numeric features.")
-@click.option("--target", help="The column of --csv to predict.")
-@click.option("--task", help="classification or regression (default: from the target's values).")
-@click.option("--model", help="mlp (default) or convnet (square single-channel images, e.g. digits).")
-@click.option("--sampler", help="tpe (default), random or grid.")
-@click.option("--n-trials", type=int, help="Trials to run in this call (default 20).")
-@click.option("--timeout", type=float, help="Stop starting trials after this many seconds.")
-@click.option("--seed", type=int, help="Seed of the sampler and of the networks (default 0).")
-@click.option("--cv", type=int, help="Score by K-fold cross-validation instead of a held-out split.")
-@click.option("--validation-fraction", type=float, help="Held-out share of the training data (default 0.2).")
-@click.option("--scoring", help="A scikit-learn scorer name (default: accuracy / R^2).")
-@click.option("--pruner", help="none (default), median, asha or hyperband.")
-@click.option("--jobs", type=int, help="Trials run at once in worker processes (default 1).")
-@click.option("--dask-scheduler", help="Run trials on the Dask cluster at this address.")
-@click.option("--device", help="auto (default), cpu or cuda.")
-@click.option("--max-epochs", type=int, help="Fix the number of epochs instead of searching it.")
-@click.option("--storage", help=f"Where to keep the study (default {DEFAULT_STORAGE}).")
-@click.option("--study", help="Study name (default: DATASET-MODEL); an existing one is resumed.")
-@click.option("--quiet", is_flag=True, help="No progress bar and no messages, only the results.")
-@_friendly
-def tune(config_file: str | None, quiet: bool, **flags: Any) -> None:
-    """Tune a network on a dataset and store the study."""
-    from cli._tune import Settings, run_tune
+_TUNE_OPTIONS = [
+    click.option("--config", "config_file", help="Settings and space from a .toml, .yaml or .json file."),
+    click.option("--dataset", help="iris, digits, wine, breast_cancer (classification) or diabetes (regression)."),
+    click.option("--csv", "csv_file", help="A CSV file with a header row and numeric features."),
+    click.option("--target", help="The column of --csv to predict."),
+    click.option("--task", help="classification or regression (default: from the target's values)."),
+    click.option("--model", help="mlp (default) or convnet (square single-channel images, e.g. digits)."),
+    click.option("--sampler", help="tpe (default), random or grid."),
+    click.option("--n-trials", type=int, help="Trials to run in this call (default 20)."),
+    click.option("--timeout", type=float, help="Stop starting trials after this many seconds."),
+    click.option("--seed", type=int, help="Seed of the sampler and of the networks (default 0)."),
+    click.option("--cv", type=int, help="Score by K-fold cross-validation instead of a held-out split."),
+    click.option("--validation-fraction", type=float, help="Held-out share of the training data (default 0.2)."),
+    click.option("--scoring", help="A scikit-learn scorer name (default: accuracy / R^2)."),
+    click.option("--pruner", help="none (default), median, asha or hyperband."),
+    click.option("--jobs", type=int, help="Trials run at once in worker processes (default 1)."),
+    click.option("--dask-scheduler", help="Run trials on the Dask cluster at this address."),
+    click.option("--device", help="auto (default), cpu or cuda."),
+    click.option("--max-epochs", type=int, help="Fix the number of epochs instead of searching it."),
+    click.option("--storage", help=f"Where to keep the study (default {DEFAULT_STORAGE})."),
+    click.option("--study", help="Study name (default: DATASET-MODEL); an existing one is resumed."),
+    click.option("--quiet", is_flag=True, help="No progress bar and no messages, only the results."),
+]
 
-    settings = Settings.from_sources(config_file, flags)
-    run_tune(settings, quiet=quiet)
+
+def _tune_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_TUNE_OPTIONS):
+        command = option(command)
+    return command
+
+
+@main.command()
+@_tune_options
+@click.option("--fix", "fixes", multiple=True, metavar="NAME=VALUE", help="Hold a hyperparameter (repeatable).")
+@_friendly
+def tune(config_file: str | None, quiet: bool, fixes: tuple[str, ...], **flags: Any) -> None:
+    """Tune a network on a dataset and store the study.
+
+    --fix holds hyperparameters at a value for this run only; the study and
+    its space stay the same, so a later run without --fix searches them
+    again, learning from these trials.
+    """
+    from cli._tune import Settings, parse_assignments, run_tune
+
+    run_tune(Settings.from_sources(config_file, flags), quiet=quiet, fixed=parse_assignments(fixes))
+
+
+@main.command(name="try")
+@_tune_options
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A hyperparameter value (repeatable).")
+@_friendly
+def try_(config_file: str | None, quiet: bool, assignments: tuple[str, ...], **flags: Any) -> None:
+    """Evaluate one configuration by hand and store it in the study.
+
+    Values not given with --set are the model's defaults (brought inside the
+    search space). The trial is stored as "manual"; later `parzen tune` runs
+    of the same study learn from it.
+    """
+    from cli._tune import Settings, parse_assignments, run_try
+
+    run_try(Settings.from_sources(config_file, flags), parse_assignments(assignments), quiet=quiet)
 
 
 @main.command()
@@ -109,11 +141,17 @@ def studies(storage: str) -> None:
 @click.option("--state", type=click.Choice(["running", "complete", "pruned", "fail"], case_sensitive=False))
 @click.option("--sort", type=click.Choice(["number", "value"]), default="number", show_default=True)
 @click.option("--limit", type=int, help="Show at most this many trials.")
+@click.option("--compare", type=int, nargs=2, metavar="A B", help="Show trials A and B side by side.")
 @_friendly
-def show(study: str, storage: str, state: str | None, sort: str, limit: int | None) -> None:
-    """Show the trials of a study: number, state, value, duration, parameters."""
+def show(
+    study: str, storage: str, state: str | None, sort: str, limit: int | None, compare: tuple[int, int] | None
+) -> None:
+    """Show the trials of a study: number, state, value, duration, source, parameters."""
     loaded = tpe_core.load_study(storage=storage, study_name=study)
     trials = loaded.trials
+    if compare:
+        _compare(loaded, *compare)
+        return
     if state is not None:
         trials = [t for t in trials if t.state.value == state.upper()]
     if sort == "value":
@@ -124,11 +162,29 @@ def show(study: str, storage: str, state: str | None, sort: str, limit: int | No
     names = list(loaded.search_space.names)
     rows = [
         [str(t.number), t.state.value, "-" if t.value is None else f"{t.value:.6g}",
-         "-" if t.duration is None else f"{t.duration.total_seconds():.1f}s"]
+         "-" if t.duration is None else f"{t.duration.total_seconds():.1f}s", t.source]
         + [_short(t.params.get(n, "")) for n in names]
         for t in trials
     ]
-    click.echo(_table(["#", "state", "value", "duration", *names], rows))
+    click.echo(_table(["#", "state", "value", "duration", "source", *names], rows))
+
+
+def _compare(study: tpe_core.Study, a: int, b: int) -> None:
+    trials = study.trials
+    for number in (a, b):
+        if not 0 <= number < len(trials):
+            raise CliError(f"--compare: study {study.study_name!r} has trials 0 to {len(trials) - 1}, not {number}")
+    first, second = trials[a], trials[b]
+    rows = [
+        ["state", first.state.value, second.state.value],
+        ["value", *("-" if t.value is None else f"{t.value:.6g}" for t in (first, second))],
+        ["source", first.source, second.source],
+        ["best epoch", *(str(t.user_attrs.get("best_epoch", "-")) for t in (first, second))],
+    ]
+    for name in study.search_space.names:
+        cells = [_short(t.params[name]) if name in t.params else "-" for t in (first, second)]
+        rows.append([name, *cells, *(["<- differs"] if cells[0] != cells[1] else [])])
+    click.echo(_table(["", f"trial {a}", f"trial {b}", ""], [r + [""] * (4 - len(r)) for r in rows]))
 
 
 @main.command()

@@ -43,9 +43,12 @@ def plot_history(study: tpe_core.Study, output: str) -> None:
     numbers = np.array([t.number for t in trials])
     values = np.array([t.value for t in trials])
     best = np.maximum.accumulate(values) if study.direction == "maximize" else np.minimum.accumulate(values)
+    manual = np.array([t.source == "manual" for t in trials])
     figure = _figure()
     axes = figure.add_subplot()
-    axes.scatter(numbers, values, s=14, label="trial")
+    axes.scatter(numbers[~manual], values[~manual], s=14, label="trial (sampler)")
+    if manual.any():
+        axes.scatter(numbers[manual], values[manual], s=40, marker="*", color="C1", label="trial (manual)")
     axes.step(numbers, best, where="post", color="C3", label="best so far")
     axes.set(xlabel="trial", ylabel="value", title=f"{study.study_name}: optimisation history")
     axes.legend()
@@ -93,12 +96,17 @@ def plot_slice(study: tpe_core.Study, output: str) -> None:
     """The value against each parameter, one panel per parameter."""
     trials = _complete(study)
     names, rows = _numeric_params(study, trials)
-    values = [t.value for t in trials]
+    values = np.array([t.value for t in trials])
+    manual = np.array([t.source == "manual" for t in trials])
     columns = min(3, len(names))
     figure = _figure(4.0 * columns, 3.0 * ((len(names) + columns - 1) // columns))
     for j, name in enumerate(names):
         axes = figure.add_subplot((len(names) + columns - 1) // columns, columns, j + 1)
-        axes.scatter(rows[:, j], values, s=10)
+        axes.scatter(rows[~manual, j], values[~manual], s=10, label="sampler")
+        if manual.any():
+            axes.scatter(rows[manual, j], values[manual], s=40, marker="*", color="C1", label="manual")
+            if j == 0:
+                axes.legend()
         axes.set(xlabel=name, ylabel="value")
         if getattr(study.search_space.params[j].distribution, "log", False):
             axes.set_xscale("log")

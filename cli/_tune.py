@@ -154,16 +154,25 @@ def _split(data: Data, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return (X_train - mean) / std, (X_test - mean) / std, y_train, y_test
 
 
-def run_tune(settings: Settings, *, quiet: bool) -> None:
-    """Load the data, open (or resume) the study, run the trials, report the best."""
+@dataclass
+class _Job:
+    """What tune and try share: the data split, the estimator, the study and the objective."""
+
+    data: Data
+    split: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    estimator: Any
+    study: tpe_core.Study
+    objective: Any
+
+
+def _prepare(settings: Settings, say: Any) -> _Job:
     from models import make_objective
 
-    say = (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
     data = _load_data(settings)
     if data.note:
         say(data.note)
     space = _space(settings, data)
-    X_train, X_test, y_train, y_test = _split(data, settings.seed)
+    split = _split(data, settings.seed)
     estimator = _estimator(settings, data)
     try:
         study = tpe_core.Study(
@@ -176,25 +185,102 @@ def run_tune(settings: Settings, *, quiet: bool) -> None:
     say(f"Resuming study {settings.study_name!r} ({before} trials so far) in {study.storage.path}."
         if before else f"Created study {settings.study_name!r} in {study.storage.path}.")
     objective = make_objective(
-        estimator, X_train, y_train, cv=settings.cv, validation_fraction=settings.validation_fraction,
+        estimator, split[0], split[2], cv=settings.cv, validation_fraction=settings.validation_fraction,
         scoring=settings.scoring,
     )
+    return _Job(data, split, estimator, study, objective)
+
+
+def _sayer(quiet: bool) -> Any:
+    return (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
+
+
+def _interrupted(settings: Settings, study: tpe_core.Study) -> SystemExit:
+    finished = sum(t.state.is_finished() for t in study.trials)
+    click.echo(
+        f"\nInterrupted. The {finished} finished trials of {settings.study_name!r} are stored in "
+        f"{study.storage.path}; run the same command again to resume.", err=True
+    )
+    return SystemExit(130)
+
+
+def run_tune(settings: Settings, *, quiet: bool, fixed: dict[str, Any] | None = None) -> None:
+    """Load the data, open (or resume) the study, run the trials, report the best."""
+    job = _prepare(settings, _sayer(quiet))
     executor = None
     if settings.dask_scheduler is not None:
         executor = tpe_core.DaskExecutor(settings.dask_scheduler)
     try:
-        study.optimize(
-            objective, n_trials=settings.n_trials, timeout=settings.timeout, n_jobs=settings.jobs,
-            executor=executor, show_progress=not quiet,
+        job.study.optimize(
+            job.objective, n_trials=settings.n_trials, timeout=settings.timeout, n_jobs=settings.jobs,
+            executor=executor, show_progress=not quiet, fixed=fixed or None,
         )
     except KeyboardInterrupt:
-        finished = sum(t.state.is_finished() for t in study.trials)
-        click.echo(
-            f"\nInterrupted. The {finished} finished trials of {settings.study_name!r} are stored in "
-            f"{study.storage.path}; run the same command again to resume.", err=True
-        )
-        raise SystemExit(130) from None
-    _report(study, settings, data, estimator, (X_train, X_test, y_train, y_test))
+        raise _interrupted(settings, job.study) from None
+    _report(job.study, settings, job.data, job.estimator, job.split)
+
+
+def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
+    """``("lr=0.01", "optimizer=adam")`` -> ``{"lr": 0.01, "optimizer": "adam"}`` (YAML scalars)."""
+    import yaml
+
+    values = {}
+    for item in assignments:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--set and --fix take NAME=VALUE, got {item!r}")
+        values[name.strip()] = yaml.safe_load(text) if text.strip() else ""
+    return values
+
+
+def _inside(dist: Any, value: Any) -> Any:
+    """A model default brought inside a distribution of the space."""
+    if isinstance(dist, tpe_core.Categorical):
+        return value if value in dist.choices else dist.choices[0]
+    if isinstance(dist, (tpe_core.Float, tpe_core.Int)) and isinstance(value, (int, float)):
+        value = min(max(value, dist.low), dist.high)
+        if dist.step is not None:
+            value = min(dist.low + round((value - dist.low) / dist.step) * dist.step, dist.high)
+        return int(value) if isinstance(dist, tpe_core.Int) else float(value)
+    return None
+
+
+def _manual_config(study: tpe_core.Study, estimator: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The given values, and the model's defaults (inside the space) for the other top-level parameters."""
+    defaults = estimator.get_params()
+    config = {}
+    for p in study.search_space.params:
+        if p.parent is None and p.name in defaults and p.name not in values:
+            default = _inside(p.distribution, defaults[p.name])
+            if default is not None:
+                config[p.name] = default
+    config.update(values)
+    return config
+
+
+def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
+    """Evaluate one configuration by hand, store it as "manual", and rank it in the study."""
+    job = _prepare(settings, _sayer(quiet))
+    study = job.study
+    study.enqueue(_manual_config(study, job.estimator, values))
+    try:
+        study.optimize(job.objective, n_trials=1)
+    except KeyboardInterrupt:
+        raise _interrupted(settings, study) from None
+    trial = study.trials[-1]
+    metric = settings.scoring or ("accuracy" if job.data.task == "classification" else "R^2")
+    if trial.value is None:
+        click.echo(f"Trial {trial.number} (manual) ended {trial.state.value}: {trial.error}")
+        return
+    complete = sorted((t.value for t in study.get_trials([tpe_core.TrialState.COMPLETE])), reverse=True)
+    best = study.best_trial
+    click.echo(f"Trial {trial.number} (manual): validation {metric} {trial.value:.4f}")
+    for name, value in trial.params.items():
+        click.echo(f"  {name}  {value:.4g}" if isinstance(value, float) else f"  {name}  {value}")
+    click.echo(
+        f"Rank {complete.index(trial.value) + 1} of {len(complete)} complete trials; the study's best is "
+        f"{best.value:.4f} (trial {best.number})."
+    )
 
 
 def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: Any, split: tuple) -> None:

@@ -237,3 +237,42 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_finished_trials(tmp_path):
     trials = load_study(storage=storage, study_name="digits-mlp").trials
     assert all(t.state.is_finished() for t in trials)
     assert any(t.state is TrialState.COMPLETE for t in trials)
+
+
+def test_try_a_configuration_by_hand_then_tune_the_same_study(run):
+    tried = run("try", "--dataset", "iris", "--max-epochs", "2", "--storage", run.storage, "--quiet",
+                "--set", "lr=0.01", "--set", "optimizer=adam", "--set", "batch_norm=true")
+    assert tried.exit_code == 0, tried.output
+    assert "Trial 0 (manual): validation accuracy" in tried.stdout
+    assert "Rank 1 of 1 complete trials" in tried.stdout
+    trial = load_study(storage=run.storage, study_name="iris-mlp").trials[0]
+    assert trial.params["lr"] == 0.01 and trial.params["optimizer"] == "adam" and trial.params["batch_norm"] is True
+    assert trial.params["hidden_units"] == 128  # the model's default
+
+    shown = run("show", "iris-mlp", "--storage", run.storage)
+    assert shown.stdout.splitlines()[2].split()[4] == "manual"
+
+    tuned = run("tune", "--dataset", "iris", "--max-epochs", "2", "--n-trials", "2", "--storage", run.storage,
+                "--fix", "optimizer=sgd")
+    assert "Resuming study 'iris-mlp' (1 trials so far)" in tuned.stderr
+    trials = load_study(storage=run.storage, study_name="iris-mlp").trials
+    assert [t.source for t in trials] == ["manual", "sampler", "sampler"]
+    assert [t.params["optimizer"] for t in trials] == ["adam", "sgd", "sgd"]
+
+    compared = run("show", "iris-mlp", "--storage", run.storage, "--compare", "0", "2")
+    assert compared.exit_code == 0
+    assert "trial 0" in compared.stdout and "manual" in compared.stdout and "sampler" in compared.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "lrate=0.1"], "unknown parameter 'lrate'"),
+        (["--set", "lr"], "--set and --fix take NAME=VALUE"),
+        (["--set", "lr=5"], "5 is outside"),
+    ],
+)
+def test_try_refuses_bad_values_in_one_line(run, args, message):
+    result = run("try", "--dataset", "iris", "--max-epochs", "2", "--storage", run.storage, "--quiet", *args)
+    assert result.exit_code == 2 and message in result.stderr
+    assert "Traceback" not in result.output

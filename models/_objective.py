@@ -128,7 +128,7 @@ def _train_and_score(net: Any, X: Any, y: Any, scoring: Any, trial: Trial, sign:
     try:
         net.fit(X, y)
     finally:  # also when pruned: the trial keeps the epoch it did best at
-        scores = [row[_SCORE] for row in net.history if _SCORE in row]
+        scores = [row[_SCORE] for row in getattr(net, "history", None) or [] if _SCORE in row]
         if scores:
             trial.set_user_attr("best_epoch", int(np.argmax(scores)) + 1)
     return float(max(scores))

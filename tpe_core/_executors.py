@@ -20,41 +20,13 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tpe_core._trial import describe_exception
+from tpe_core._workers import RemoteTrial, picklable_exception
 
 if TYPE_CHECKING:
     from tpe_core._trial import Trial
     from tpe_core._workers import Outcome
 
 __all__ = ["DaskExecutor", "ExecutorRun"]
-
-
-class _QueueTrial:
-    """The trial as the objective sees it on an executor's worker."""
-
-    def __init__(self, number: int, config: Any, params: dict[str, Any], out: Any, replies: Any) -> None:
-        self.number = number
-        self.config = config
-        self.params = params
-        self.intermediate_values: dict[int, float] = {}
-        self.user_attrs: dict[str, Any] = {}
-        self._out = out
-        self._replies = replies
-
-    @property
-    def last_step(self) -> int | None:
-        return max(self.intermediate_values) if self.intermediate_values else None
-
-    def report(self, value: float, step: int) -> None:
-        self._out.put((self.number, "report", float(value), int(step)))
-        self.intermediate_values[int(step)] = float(value)
-
-    def set_user_attr(self, key: str, value: Any) -> None:
-        self._out.put((self.number, "set_user_attr", key, value))
-        self.user_attrs[key] = value
-
-    def should_prune(self) -> bool:
-        self._out.put((self.number, "should_prune"))
-        return bool(self._replies.get())
 
 
 def _evaluate(
@@ -74,17 +46,11 @@ def _evaluate(
             return "failure", "worker lost: the worker running this trial died"
         except Exception:
             started.set(True)
-    trial = _QueueTrial(number, config, params, out, replies)
+    trial = RemoteTrial(number, config, params, send=lambda message: out.put((number, *message)), ask_prune=replies.get)
     try:
         result = objective(config, trial) if with_trial else objective(config)
     except BaseException as e:
-        try:
-            import pickle
-
-            pickle.dumps(e)
-        except Exception:
-            e = RuntimeError(describe_exception(e))
-        return "raise", e
+        return "raise", picklable_exception(e)
     return "result", result
 
 

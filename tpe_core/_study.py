@@ -393,12 +393,11 @@ class Study:
     def _propose(self, number: int, given: np.ndarray) -> np.ndarray:
         """The row of trial ``number``: the given values, the sampler's for the rest."""
         space = self.search_space
+        if np.isnan(given).all():  # nothing given (or an empty space)
+            return self._sample(number)
         if np.array_equal(np.isnan(given), ~space.active_mask(given[None])[0]):
             return given  # a full configuration: no need to ask the sampler
-        proposal = self._sample(number)
-        if np.isnan(given).all():
-            return proposal
-        return space.complete(given, proposal, self.sampler._rng(number))
+        return space.complete(given, self._sample(number), self.sampler._rng(number))
 
     def _sample(self, number: int) -> np.ndarray:
         return np.asarray(self.sampler.sample(self.search_space, self._history, number), dtype=float)

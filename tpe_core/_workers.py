@@ -29,7 +29,7 @@ from tpe_core._trial import describe_exception
 if TYPE_CHECKING:
     from tpe_core._trial import Trial
 
-__all__ = ["Outcome", "WorkerPool", "check_picklable"]
+__all__ = ["Outcome", "RemoteTrial", "WorkerPool", "check_picklable", "picklable_exception"]
 
 # What became of a trial in a worker: ("result", returned value),
 # ("raise", exception), or ("failure", reason) when the worker timed out or died.
@@ -51,32 +51,50 @@ def check_picklable(objective: Callable[..., Any], why: str) -> None:
         ) from e
 
 
-class _StandInTrial:
-    """The trial as the objective sees it in a worker process."""
+class RemoteTrial:
+    """The trial as the objective sees it in a worker: what it reports goes to
+    the driver through ``send``, and ``ask_prune`` gets the driver's answer."""
 
-    def __init__(self, conn: Connection, number: int, config: Any, params: dict[str, Any]) -> None:
-        self._conn = conn
+    def __init__(
+        self,
+        number: int,
+        config: Any,
+        params: dict[str, Any],
+        send: Callable[[tuple[Any, ...]], None],
+        ask_prune: Callable[[], bool],
+    ) -> None:
         self.number = number
         self.config = config
         self.params = params
         self.intermediate_values: dict[int, float] = {}
         self.user_attrs: dict[str, Any] = {}
+        self._send = send
+        self._ask_prune = ask_prune
 
     @property
     def last_step(self) -> int | None:
         return max(self.intermediate_values) if self.intermediate_values else None
 
     def report(self, value: float, step: int) -> None:
-        self._conn.send(("report", value, step))
-        self.intermediate_values[step] = float(value)
+        self._send(("report", float(value), int(step)))
+        self.intermediate_values[int(step)] = float(value)
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        self._conn.send(("set_user_attr", key, value))
+        self._send(("set_user_attr", key, value))
         self.user_attrs[key] = value
 
     def should_prune(self) -> bool:
-        self._conn.send(("should_prune",))
-        return bool(self._conn.recv())
+        self._send(("should_prune",))
+        return bool(self._ask_prune())
+
+
+def picklable_exception(e: BaseException) -> BaseException:
+    """``e`` itself when it pickles, else a RuntimeError with its description."""
+    try:
+        pickle.dumps(e)
+    except Exception:
+        return RuntimeError(describe_exception(e))
+    return e
 
 
 def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bool) -> None:
@@ -89,14 +107,11 @@ def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bo
             return
         if task is None:
             return
-        trial = _StandInTrial(conn, *task)
+        trial = RemoteTrial(*task, send=conn.send, ask_prune=conn.recv)
         try:
             result = objective(trial.config, trial) if with_trial else objective(trial.config)
         except BaseException as e:
-            try:
-                conn.send(("raise", e))
-            except Exception:  # an exception that does not pickle: send its description
-                conn.send(("raise", RuntimeError(describe_exception(e))))
+            conn.send(("raise", picklable_exception(e)))
             continue
         try:
             conn.send(("result", result))

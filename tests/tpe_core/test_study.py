@@ -747,6 +747,7 @@ class TestRecords:
         "datetime_complete",
         "duration",
         "error",
+        "source",
         "params_lr",
         "params_model",
         "params_model/0/C",

@@ -84,7 +84,7 @@ def regret(problem: Any, seed: int, in_flight: int, n_trials: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=40, help="trials of the throughput runs")
+    parser.add_argument("--trials", type=int, default=40, help="trials of the throughput runs (also run with 80)")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()

@@ -29,6 +29,29 @@ if TYPE_CHECKING:
 __all__ = ["DaskExecutor", "ExecutorRun"]
 
 
+def _started_before(name: str) -> bool:
+    """Whether this Dask task ran before: Dask re-runs the task of a worker that
+    died, and that trial must end "worker lost", not run (and maybe kill) again."""
+    from distributed import Event
+
+    started = Event(f"{name}-started")
+    if started.is_set():
+        return True
+    started.set()
+    return False
+
+
+def _replies_on_dask(name: str) -> Callable[[], Any]:
+    """The ``get`` of the Dask queue called ``name``, created on first use."""
+
+    def get() -> Any:
+        from distributed import Queue
+
+        return Queue(name).get()
+
+    return get
+
+
 def _evaluate(
     objective: Callable[..., Any],
     with_trial: bool,
@@ -37,16 +60,16 @@ def _evaluate(
     params: dict[str, Any],
     out: Any,
     replies: Any,
-    started: Any,
 ) -> Outcome:
-    """Run on a worker: evaluate one configuration; never raises."""
-    if started is not None:  # Dask re-runs the task of a worker that died: that trial is lost
-        try:
-            started.get(timeout=0)
-            return "failure", "worker lost: the worker running this trial died"
-        except Exception:
-            started.set(True)
-    trial = RemoteTrial(number, config, params, send=lambda message: out.put((number, *message)), ask_prune=replies.get)
+    """Run on a worker: evaluate one configuration; never raises.
+
+    ``replies`` is a queue, or on Dask the name of one (made only when the
+    objective asks ``should_prune``, to spare a round trip per trial).
+    """
+    if isinstance(replies, str) and _started_before(replies):
+        return "failure", "worker lost: the worker running this trial died"
+    ask_prune = _replies_on_dask(replies) if isinstance(replies, str) else replies.get
+    trial = RemoteTrial(number, config, params, send=lambda message: out.put((number, *message)), ask_prune=ask_prune)
     try:
         result = objective(config, trial) if with_trial else objective(config)
     except BaseException as e:
@@ -97,15 +120,10 @@ class DaskExecutor(concurrent.futures.Executor):
     def default_n_in_flight(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
 
-    def new_queue(self) -> Any:
+    def new_queue(self, name: str | None = None) -> Any:
         from distributed import Queue
 
-        return Queue(f"parzen-{uuid.uuid4().hex}", client=self.client)
-
-    def new_started_flag(self) -> Any:
-        from distributed import Variable
-
-        return Variable(f"parzen-started-{uuid.uuid4().hex}", client=self.client)
+        return Queue(name or f"parzen-{uuid.uuid4().hex}", client=self.client)
 
 
 class ExecutorRun:
@@ -142,11 +160,9 @@ class ExecutorRun:
         return [trial for trial, _ in self._futures.values()]
 
     def submit(self, trial: Trial) -> None:
-        replies = self._new_queue()
-        started = self.executor.new_started_flag() if self._dask else None  # type: ignore[attr-defined]
+        replies = f"parzen-{uuid.uuid4().hex}" if self._dask else self._manager.Queue()  # type: ignore[union-attr]
         future = self.executor.submit(
-            _evaluate, self.objective, self.with_trial, trial.number, trial.config, trial.params,
-            self._out, replies, started,
+            _evaluate, self.objective, self.with_trial, trial.number, trial.config, trial.params, self._out, replies
         )
         self._futures[future] = (trial, replies)
         self._trials[trial.number] = (trial, replies)
@@ -173,7 +189,8 @@ class ExecutorRun:
                 continue  # a late message of a trial already recorded
             trial, replies = self._trials[number]
             if kind == "should_prune":
-                replies.put(trial.should_prune())
+                queue = self.executor.new_queue(replies) if isinstance(replies, str) else replies  # type: ignore[attr-defined]
+                queue.put(trial.should_prune())
             else:
                 getattr(trial, kind)(*args)
 

@@ -63,8 +63,12 @@ def _objective() -> Any:
 
 
 def _parzen_pruner(name: str) -> Any:
+    """A pruner by name; ``"asha:min_resource=2,reduction_factor=4"`` sets ASHA's options."""
     import tpe_core
 
+    if name.startswith("asha:"):
+        options = {k: int(v) for k, v in (item.split("=") for item in name[5:].split(","))}
+        return tpe_core.SuccessiveHalvingPruner(max_resource=MAX_EPOCHS, **options)
     return {
         "none": None,
         "median": tpe_core.MedianPruner(n_startup_trials=5),
@@ -169,7 +173,7 @@ def report(results: list[dict[str, Any]]) -> str:
         "mean best valid accuracy | vs same library unpruned (pp) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for config in [c for c in CONFIGS if c in by_config]:
+    for config in [c for c in CONFIGS if c in by_config] + sorted(set(by_config) - set(CONFIGS)):
         runs = sorted(by_config[config], key=lambda r: r["seed"])
         library = config.split("/")[0]
         base = {r["seed"]: r for r in by_config.get(f"{library}/none", [])}

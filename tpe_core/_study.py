@@ -364,14 +364,14 @@ class Study:
         given = self.search_space.encode_partial(fixed or {})
         manual = bool(self._queue)
         if manual:
-            queued = self._queue.pop(0)
-            given = np.where(np.isnan(queued), given, queued)
+            given = np.where(np.isnan(self._queue[0]), given, self._queue[0])
         if self.storage is None:
             number = len(self._trials)
             trial = self._start_trial(number, self._propose(number, given), datetime.datetime.now())
         else:
             trial = self._ask_stored(given)
-        if manual:
+        if manual:  # taken off the queue only once the trial exists
+            self._queue.pop(0)
             trial.set_user_attr("source", "manual")
         return trial
 

@@ -300,7 +300,8 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
     X_train, X_test, y_train, y_test = split
     config = dict(best.config)
     if epochs is not None:
-        click.echo(f"  (its best validation epoch was {epochs}: the refit trains {epochs} epochs)")
+        unit = "epoch" if epochs == 1 else "epochs"
+        click.echo(f"  (its best validation epoch was {epochs}: the refit trains {epochs} {unit})")
         config["max_epochs"] = epochs
     refit = estimator.set_params(**config).fit(X_train, y_train)
     if settings.scoring is None:

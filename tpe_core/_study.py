@@ -6,7 +6,6 @@ import concurrent.futures
 import datetime
 import inspect
 import logging
-import math
 import os
 import pickle
 import time
@@ -31,7 +30,7 @@ from tpe_core._trial import (
     is_nonfinite_number,
     short_reason,
 )
-from tpe_core._validation import check_int
+from tpe_core._validation import check_int, check_seconds
 from tpe_core._workers import Outcome, WorkerPool, check_picklable
 
 __all__ = ["Study", "load_study"]
@@ -61,13 +60,6 @@ def _wants_trial(objective: Objective) -> bool:
     return len(positional) >= 2
 
 
-def _check_seconds(name: str, value: float | None) -> None:
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or math.isnan(value)
-    ):
-        raise ValueError(f"{name} must be None or a positive number of seconds, got {name}={value!r}")
-
-
 def _check_optimize_args(
     objective: Objective,
     n_trials: int | None,
@@ -79,8 +71,8 @@ def _check_optimize_args(
     if not callable(objective):
         raise TypeError(f"objective must be callable, got {objective!r}")
     check_int("n_trials", n_trials, minimum=0, allow_none=True)
-    _check_seconds("timeout", timeout)
-    _check_seconds("trial_timeout", trial_timeout)
+    check_seconds("timeout", timeout, allow_none=True)
+    check_seconds("trial_timeout", trial_timeout, allow_none=True)
     catch = (catch,) if isinstance(catch, type) else tuple(catch)
     for exc in catch:
         if not (isinstance(exc, type) and issubclass(exc, Exception)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-__all__ = ["check_int"]
+__all__ = ["check_int", "check_seconds"]
 
 
 def check_int(name: str, value: object, *, minimum: int, allow_none: bool = False) -> int | None:
@@ -21,3 +21,19 @@ def check_int(name: str, value: object, *, minimum: int, allow_none: bool = Fals
         expected = f"{'None or ' if allow_none else ''}an integer >= {minimum}"
         raise ValueError(f"{name} must be {expected}, got {name}={value!r}")
     return int(value)
+
+
+def check_seconds(name: str, value: object, *, allow_none: bool = False) -> float | None:
+    """``value`` as a float, if it is a positive number of seconds (not a bool, not NaN).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and the value it got.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        expected = f"{'None or ' if allow_none else ''}a positive number of seconds"
+        raise ValueError(f"{name} must be {expected}, got {name}={value!r}")
+    return float(value)

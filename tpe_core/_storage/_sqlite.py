@@ -33,6 +33,7 @@ import numpy as np
 
 from tpe_core._storage._owner import Owner, this_process
 from tpe_core._trial import short_reason
+from tpe_core._validation import check_seconds
 
 __all__ = ["SQLiteStorage", "StorageError", "StoredStudy", "StoredTrial", "TrialFinishedError"]
 
@@ -194,13 +195,11 @@ class SQLiteStorage:
     ) -> None:
         self.url = url
         self.path = _path_from_url(url)
-        self.timeout = timeout
-        self.heartbeat_interval = heartbeat_interval
-        self.grace_period = 4 * heartbeat_interval if grace_period is None else grace_period
-        for name in ("timeout", "heartbeat_interval", "grace_period"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {name}={value!r}")
+        self.timeout = check_seconds("timeout", timeout)
+        self.heartbeat_interval = check_seconds("heartbeat_interval", heartbeat_interval)
+        self.grace_period = (
+            4 * self.heartbeat_interval if grace_period is None else check_seconds("grace_period", grace_period)
+        )
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._conn_pid: int | None = None
@@ -527,14 +526,14 @@ class SQLiteStorage:
             return []
         marked = []
         with self._transaction(conn):
+            revision = self._bump(conn, study_id)
             for trial_id, number, reason in lost:
                 cursor = conn.execute(
-                    "UPDATE trials SET state = 'FAIL', error = ?, datetime_complete = ?, revision = "
-                    "(SELECT revision + 1 FROM studies WHERE study_id = ?) WHERE trial_id = ? AND state = 'RUNNING'",
-                    (reason, datetime.datetime.now().isoformat(), study_id, trial_id),
+                    "UPDATE trials SET state = 'FAIL', error = ?, datetime_complete = ?, revision = ? "
+                    "WHERE trial_id = ? AND state = 'RUNNING'",
+                    (reason, datetime.datetime.now().isoformat(), revision, trial_id),
                 )
-                if cursor.rowcount:
-                    self._bump(conn, study_id)
+                if cursor.rowcount:  # 0 when another process marked it first
                     marked.append(f"trial {number}: {reason}")
         return marked
 

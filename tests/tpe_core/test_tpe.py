@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.tpe_core.oracle import check_trial, params_key
@@ -31,7 +31,10 @@ from tpe_core import (
     tpe,
 )
 from tpe_core._history import History
-from tpe_core._samplers._tpe._parzen import fit_parzen, neighbour_gaps
+from tpe_core._samplers._tpe._columns import columns_of
+from tpe_core._samplers._tpe._parzen import KernelSpec, ParzenEstimator, encode_candidates, kernel_terms
+from tpe_core._samplers._tpe._unit import UnitHistory
+from tpe_core._space import SearchSpace
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -223,40 +226,93 @@ def test_failed_trials_that_raised_are_ignored() -> None:
 
 
 # ---------------------------------------------------------------- estimator maths
+def _mixture(obs: np.ndarray, choices: np.ndarray, bandwidth: float, spec: KernelSpec) -> ParzenEstimator:
+    """Observations of weight 1 and the prior kernel."""
+    sigma = np.full(obs.shape, bandwidth)
+    coef, const = kernel_terms(obs, sigma, choices, spec)
+    prior_coef, prior_const = spec.prior_terms
+    return ParzenEstimator.from_kernels(
+        np.vstack([obs, np.full((1, obs.shape[1]), 0.5)]),
+        np.vstack([sigma, np.ones((1, obs.shape[1]))]),
+        (np.vstack([coef, prior_coef]), np.append(const, prior_const)),
+        np.ones(len(obs) + 1),
+        spec,
+    )
+
+
 def test_parzen_density_integrates_to_one() -> None:
     rng = np.random.default_rng(0)
     obs = rng.random((6, 2))
-    est = fit_parzen(
-        obs, 2, np.zeros((6, 0), dtype=np.intp), [], np.ones(6),
-        prior_weight=1.0, bandwidth=lambda mu: np.full(mu.shape, 0.1), categorical_smoothing=1.0,
-    )
+    spec = KernelSpec(2, 0, (), (), categorical_smoothing=1.0)
+    est = _mixture(obs, np.zeros((6, 0), dtype=np.intp), 0.1, spec)
     grid = np.linspace(0.0, 1.0, 301)
     points = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
     empty = np.zeros((len(points), 0))
-    density = np.exp(est.log_pdf(points, empty, empty, empty.astype(np.intp)))
+    density = np.exp(est.log_pdf(encode_candidates(points, empty, empty, empty.astype(np.intp), [])))
     assert density.sum() * (1 / 300) ** 2 == pytest.approx(1.0, abs=0.02)
 
 
 def test_parzen_masses_of_cells_and_categories_sum_to_one() -> None:
     obs = np.array([[0.2], [0.25], [0.9]])
     choices = np.array([[0], [2], [2]])
-    est = fit_parzen(
-        obs, 0, choices, [np.full(3, 1 / 3)], np.ones(3),
-        prior_weight=1.0, bandwidth=lambda mu: np.full(mu.shape, 0.05), categorical_smoothing=1.0,
-    )
+    spec = KernelSpec(0, 1, (), (np.full(3, 1 / 3),), categorical_smoothing=1.0)
+    est = _mixture(obs, choices, 0.05, spec)
     for n_cells in (10, 1000):  # exact masses of wide cells, midpoint rule for narrow ones
         edges = np.linspace(0.0, 1.0, n_cells + 1)
         low = np.repeat(edges[:-1], 3)[:, None]
         high = np.repeat(edges[1:], 3)[:, None]
         cats = np.tile(np.arange(3), n_cells)[:, None]
-        total = np.exp(est.log_pdf((low + high) / 2, low, high, cats)).sum()
+        total = np.exp(est.log_pdf(encode_candidates((low + high) / 2, low, high, cats, [3]))).sum()
         assert total == pytest.approx(1.0, rel=1e-3)
+    # A few-cell column: the kernels' exact masses on every cell, like a categorical.
+    edges = np.array([0.0, 0.1, 0.35, 0.6, 1.0])
+    spec = KernelSpec(0, 0, (edges,), (np.full(3, 1 / 3),), categorical_smoothing=1.0)
+    est = _mixture(obs, choices, 0.05, spec)
+    cells, cats = np.meshgrid(np.arange(4), np.arange(3), indexing="ij")
+    indices = np.column_stack([cells.ravel(), cats.ravel()])
+    empty = np.zeros((len(indices), 0))
+    total = np.exp(est.log_pdf(encode_candidates(empty, empty, empty, indices, [4, 3]))).sum()
+    assert total == pytest.approx(1.0, rel=1e-12)
+
+
+def _unit_history(values: list[list[float]], *, batch: int = 1) -> UnitHistory:
+    """A unit history updated after every ``batch`` rows (its sorted order merged, not rebuilt)."""
+    space = SearchSpace({f"x{j}": Float(0.0, 1.0) for j in range(len(values[0]))})
+    history = History(len(space))
+    unit = UnitHistory(history, columns_of(space))
+    for i, row in enumerate(values):
+        history.append(np.array(row))
+        if (i + 1) % batch == 0:
+            unit.update()
+    unit.update()
+    return unit
 
 
 def test_neighbour_gaps() -> None:
-    mu = np.array([[0.5], [0.1], [0.3]])
-    np.testing.assert_allclose(neighbour_gaps(mu, consider_endpoints=True)[:, 0], [0.5, 0.2, 0.2])
-    np.testing.assert_allclose(neighbour_gaps(mu)[:, 0], [0.2, 0.2, 0.2])
+    unit = _unit_history([[0.5], [0.1], [0.3], [0.9]])
+    trials, cols = np.array([2, 0, 1]), np.array([0])
+    np.testing.assert_allclose(unit.neighbour_gaps(trials, cols, consider_endpoints=True)[:, 0], [0.2, 0.5, 0.2])
+    np.testing.assert_allclose(unit.neighbour_gaps(trials, cols, consider_endpoints=False)[:, 0], [0.2, 0.2, 0.2])
+    np.testing.assert_allclose(unit.neighbour_gaps(np.array([3]), cols, consider_endpoints=False), [[0.9]])
+
+
+@settings(max_examples=40)
+@given(st.lists(st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0, 1), min_size=2, max_size=2),
+                min_size=1, max_size=30), st.data())
+def test_sorted_order_is_a_stable_sort_of_each_column(values: list[list[float]], data: st.DataObject) -> None:
+    inactive = np.array([[np.nan if v == 0.25 else v for v in row] for row in values])
+    for batch in (1, 3, len(values)):  # one new row at a time, or several
+        order = _unit_history(inactive.tolist(), batch=batch).order
+        for j in range(2):
+            np.testing.assert_array_equal(order[j], np.argsort(inactive[:, j], kind="stable"))
+    unit, rows = _unit_history(values), np.array(values)
+    trials = np.array(data.draw(st.lists(st.integers(0, len(values) - 1), min_size=1, unique=True)))
+    gaps = unit.neighbour_gaps(trials, np.array([0, 1]), consider_endpoints=True)
+    for j in range(2):  # against a direct computation on the members alone
+        ranked = trials[np.lexsort((trials, rows[trials, j]))]  # by value, ties by trial number
+        padded = np.concatenate([[0.0], rows[ranked, j], [1.0]])
+        expected = dict(zip(ranked, np.maximum(np.diff(padded)[:-1], np.diff(padded)[1:])))
+        np.testing.assert_allclose(gaps[:, j], [expected[t] for t in trials])
 
 
 # ---------------------------------------------------------------- other distributions

@@ -6,12 +6,16 @@ parameter on a step grid (an Int, a stepped Float) the unit interval spans
 the grid's cells, from half a step below ``low`` to half a step above
 ``high``, and a value stands for its whole cell.
 
+A parameter on a grid of at most ``FEW_CELLS`` cells keeps the unit-scale
+edges of all its cells: TPE then evaluates it like a categorical whose
+kernel probabilities are the Gaussian kernel's exact masses on the cells.
+
 Categorical parameters are modelled by their option index.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -37,6 +41,9 @@ _TINY = np.finfo(float).tiny
 # A Normal prior is modelled on mu +- this many sigmas (of log(value) for log=True).
 _NORMAL_SPAN = 5.0
 
+# Grids of at most this many cells are modelled by the masses of all their cells.
+FEW_CELLS = 64
+
 
 @dataclass(frozen=True)
 class NumericColumn:
@@ -56,6 +63,9 @@ class NumericColumn:
         A point of the step grid.
     integer : bool
         Whether values are Python ints.
+    edges : ndarray or None
+        Unit-scale edges of all the grid's cells, from 0 to 1, for a grid of
+        at most ``FEW_CELLS`` cells; None otherwise.
     """
 
     log: bool
@@ -66,6 +76,7 @@ class NumericColumn:
     step: float | None
     anchor: float
     integer: bool
+    edges: np.ndarray | None = None
 
     def to_unit(self, values: np.ndarray) -> np.ndarray:
         t = np.log(values) if self.log else values
@@ -99,6 +110,13 @@ class NumericColumn:
         return self.to_unit(np.sqrt(v * below)), self.to_unit(np.sqrt(v * above))
 
 
+    def cell_index(self, values: np.ndarray) -> np.ndarray:
+        """Index of the cell of each grid value (columns with ``edges`` only)."""
+        assert self.edges is not None
+        inner = self.edges[1:-1]
+        return np.searchsorted(inner, self.to_unit(values))
+
+
 @dataclass(frozen=True)
 class CategoricalColumn:
     """A categorical parameter: the prior ``weights`` of its options."""
@@ -118,9 +136,23 @@ def _grid_span(low: float, high: float, step: float | None, log: bool) -> tuple[
     )
 
 
+def _with_edges(column: NumericColumn) -> NumericColumn:
+    """``column`` with the edges of its cells when its grid has few cells."""
+    if column.step is None:
+        return column
+    n_cells = round((column.high - column.anchor) / column.step) + 1
+    if n_cells > FEW_CELLS:
+        return column
+    values = round_to_step(column.anchor + column.step * np.arange(n_cells), column.anchor, column.step)
+    low, high = column.cells(values)
+    edges = np.append(low, high[-1])
+    edges[0], edges[-1] = 0.0, 1.0  # exactly, whatever the rounding
+    return replace(column, edges=edges)
+
+
 def _bounded(dist: _Numeric) -> NumericColumn:
     t_low, t_high = _grid_span(dist.low, dist.high, dist.step, dist.log)
-    return NumericColumn(
+    column = NumericColumn(
         log=dist.log,
         t_low=float(t_low),
         t_high=float(t_high),
@@ -130,6 +162,7 @@ def _bounded(dist: _Numeric) -> NumericColumn:
         anchor=dist.low,
         integer=isinstance(dist.step, int),
     )
+    return _with_edges(column)
 
 
 def _normal(dist: Normal) -> NumericColumn:
@@ -149,7 +182,7 @@ def _scipy(dist: _ScipyDistribution, path: tuple) -> NumericColumn:
     log = name in ("loguniform", "reciprocal")
     step = 1.0 if dist.discrete else None
     t_low, t_high = _grid_span(low, high, step, log)
-    return NumericColumn(log, float(t_low), float(t_high), low, high, step, low, dist.discrete)
+    return _with_edges(NumericColumn(log, float(t_low), float(t_high), low, high, step, low, dist.discrete))
 
 
 def _column(param: Param) -> NumericColumn | CategoricalColumn:

@@ -7,12 +7,14 @@ kernel. Each kernel is a product over the group's columns:
 * a continuous numeric column: a Gaussian on the unit scale truncated to
   ``[0, 1]``;
 * a numeric column on a step grid: the mass that Gaussian puts on the
-  value's grid cell;
+  value's grid cell (for a grid of few cells, a table of the masses of all
+  cells, used like a categorical kernel);
 * a categorical column: a probability vector over the options that puts
   most mass on the observed option (an Aitchison-Aitken style kernel).
 
 Shapes: ``m`` kernels (the last one is the prior), ``C`` candidates, and
-``dc`` / ``dd`` / ``dk`` continuous / stepped / categorical columns.
+``dc`` / ``dd`` / ``dg`` / ``dk`` continuous / stepped / few-cell /
+categorical columns.
 
 The log-density of the numeric part is a quadratic form (Bergstra et
 al., 2011, eq. 3 for the mixture; the product kernel of Falkner et al.,
@@ -21,20 +23,36 @@ al., 2011, eq. 3 for the mixture; the product kernel of Falkner et al.,
     sum_d ((c_d - mu_kd) / sigma_kd)**2
         = (c**2) @ q.T - 2 * c @ (mu * q).T + sum_d mu_kd**2 q_kd,
 
-two ``(C, d) x (d, m)`` matrix products plus a per-kernel constant.
+a matrix product with ``[c**2, c]`` plus a per-kernel constant. With the
+categorical columns one-hot encoded beside them, every log-kernel of every
+candidate is one ``(C, 2d + K) x (2d + K, m)`` product (:class:`Candidates`
+holds the left factor, shared by ``l`` and ``g``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-__all__ = ["ParzenEstimator", "fit_parzen", "log_gauss_mass", "neighbour_gaps"]
+__all__ = [
+    "Candidates",
+    "ParzenEstimator",
+    "KernelSpec",
+    "PRIOR_MU",
+    "PRIOR_SIGMA",
+    "encode_candidates",
+    "kernel_terms",
+    "log_cell_masses",
+    "log_gauss_mass",
+    "log_unit_mass",
+]
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+# The prior kernel: centred, bandwidth 1 (the whole range) on the unit scale.
+PRIOR_MU, PRIOR_SIGMA = 0.5, 1.0
 _TINY = 1e-300
 
 
@@ -46,7 +64,7 @@ def log_gauss_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(ndtr(hi) - ndtr(lo), _TINY))
 
 
-def _log_unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+def log_unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """Log of each kernel's mass on ``[0, 1]``; exactly 0 for kernels more
     than 9 bandwidths from both ends (the mass then differs from 1 by less
     than 1e-18), so only kernels near an end cost a CDF evaluation."""
@@ -56,136 +74,258 @@ def _log_unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return out
 
 
-def neighbour_gaps(mu: np.ndarray, *, consider_endpoints: bool = False) -> np.ndarray:
-    """Per kernel and column, the larger gap to its neighbours (hyperopt's
-    bandwidth rule).
+@dataclass(frozen=True)
+class Candidates:
+    """Points to evaluate, encoded once for every estimator of their group.
 
-    The ends of ``[0, 1]`` count as the neighbours of the smallest and the
-    largest centre when ``consider_endpoints`` is true, or when there is a
-    single centre; otherwise those two take their one inner gap.
+    Build it with :func:`encode_candidates`.
+
+    Attributes
+    ----------
+    z : ndarray (C, dc + dd)
+        Continuous and stepped columns on the unit scale; a stepped column
+        holds the unit-scale position of the candidate's value.
+    cell_low, cell_high : ndarray (C, dd)
+        Unit-scale bounds of the grid cells of the stepped columns.
+    features : ndarray (C, 2 (dc + dd) + K)
+        ``[z**2, z, one-hot indices]``: with an estimator's ``coef`` one
+        matrix product gives every log-kernel (``K`` cells and options of
+        the few-cell and categorical columns in all).
+    log_width : ndarray (C,)
+        Summed log widths of the stepped cells (the midpoint rule's factor).
+    """
+
+    z: np.ndarray
+    cell_low: np.ndarray
+    cell_high: np.ndarray
+    features: np.ndarray
+    log_width: np.ndarray
+
+
+def encode_candidates(
+    z: np.ndarray, cell_low: np.ndarray, cell_high: np.ndarray, indices: np.ndarray, sizes: list[int]
+) -> Candidates:
+    """:class:`Candidates` from their columns.
 
     Parameters
     ----------
-    mu : ndarray (n, d)
-        Kernel centres on the unit scale.
+    z, cell_low, cell_high : ndarray
+        See :class:`Candidates`.
+    indices : ndarray of int (C, dg + dk)
+        Cell indices of the few-cell columns, then option indices of the
+        categorical columns.
+    sizes : list of int
+        Number of cells or options of each of those columns.
+    """
+    onehot = np.zeros((len(z), sum(sizes)))
+    if sizes:
+        offsets = np.cumsum([0, *sizes[:-1]])
+        onehot[np.arange(len(z))[:, None], indices + offsets] = 1.0
+    return Candidates(
+        z=z,
+        cell_low=cell_low,
+        cell_high=cell_high,
+        features=np.hstack([z**2, z, onehot]),
+        log_width=np.log(cell_high - cell_low).sum(axis=1),
+    )
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """What the kernels of one group are: its column kinds and priors.
+
+    Attributes
+    ----------
+    n_continuous, n_stepped : int
+        ``dc`` and ``dd``.
+    grid_edges : tuple of ndarray
+        Cell edges of each few-cell column (``dg`` of them), from 0 to 1.
+    prior_choice_weights : tuple of ndarray
+        Prior probabilities of each categorical column's options.
+    categorical_smoothing : float
+        Mass an observation kernel spreads over all options by their prior
+        (``0``: all on the observed option).
+    """
+
+    n_continuous: int
+    n_stepped: int
+    grid_edges: tuple[np.ndarray, ...]
+    prior_choice_weights: tuple[np.ndarray, ...]
+    categorical_smoothing: float
+
+    @property
+    def n_quadratic(self) -> int:
+        """Columns of the quadratic form: ``dc + dd``."""
+        return self.n_continuous + self.n_stepped
+
+    @property
+    def sizes(self) -> list[int]:
+        """Cells of each few-cell column, then options of each categorical one."""
+        return [len(e) - 1 for e in self.grid_edges] + [len(w) for w in self.prior_choice_weights]
+
+    @functools.cached_property
+    def prior_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`kernel_terms` of the prior kernel, whose option
+        probabilities are the prior's."""
+        d = self.n_quadratic + len(self.grid_edges)
+        return kernel_terms(np.full((1, d), PRIOR_MU), np.full((1, d), PRIOR_SIGMA), None, self)
+
+
+def kernel_terms(
+    mu: np.ndarray, sigma: np.ndarray, choices: np.ndarray | None, spec: KernelSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each kernel's coefficients of :attr:`Candidates.features` and its constant.
+
+    The terms of a kernel depend on its own centre, bandwidths and choices
+    only, so a caller may keep them from one fit to the next.
+
+    Parameters
+    ----------
+    mu, sigma : ndarray (n, dc + dd + dg)
+        Centres and bandwidths on the unit scale.
+    choices : ndarray of int (n, dk), or None
+        Observed option indices; None for the prior kernel, whose
+        categorical probabilities are the prior's.
+    spec : KernelSpec
 
     Returns
     -------
-    ndarray (n, d)
+    coef : ndarray (n, 2 (dc + dd) + K)
+        ``[-1 / (2 sigma**2), mu / sigma**2, cell log-masses..., option log-probabilities...]``.
+    const : ndarray (n,)
+        The quadratic form's constant: normalisation, truncation to
+        ``[0, 1]`` and ``-mu**2 / (2 sigma**2)``.
     """
-    n, d = mu.shape
-    order = np.argsort(mu, axis=0)
-    padded = np.vstack([np.zeros((1, d)), np.take_along_axis(mu, order, axis=0), np.ones((1, d))])
-    left, right = padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1]
-    if not consider_endpoints and n >= 2:
-        left[0], right[-1] = 0.0, 0.0
-    out = np.empty_like(mu)
-    np.put_along_axis(out, order, np.maximum(left, right), axis=0)
-    return out
+    n, q = len(mu), spec.n_quadratic
+    coef = np.empty((n, 2 * q + sum(spec.sizes)))
+    inv_var = 1.0 / sigma[:, :q] ** 2
+    coef[:, :q] = -0.5 * inv_var
+    coef[:, q : 2 * q] = mu[:, :q] * inv_var
+    const = (mu[:, :q] * coef[:, q : 2 * q]).sum(axis=1) * -0.5
+    const -= (np.log(sigma[:, :q]) + log_unit_mass(mu[:, :q], sigma[:, :q])).sum(axis=1) + q * _LOG_SQRT_2PI
+    at = 2 * q
+    for j, edges in enumerate(spec.grid_edges):
+        coef[:, at : at + len(edges) - 1] = log_cell_masses(edges, mu[:, q + j], sigma[:, q + j])
+        at += len(edges) - 1
+    smoothing = spec.categorical_smoothing
+    for j, prior in enumerate(spec.prior_choice_weights):
+        block = coef[:, at : at + len(prior)]
+        if choices is None:
+            block[:] = np.log(np.maximum(prior, _TINY))
+        else:
+            # An observation kernel puts (smoothing * prior + [observed]) / (1 + smoothing)
+            # on each option: two possible values per option, so two logs of size K.
+            spread = smoothing * prior
+            block[:] = np.log(np.maximum(spread, _TINY)) - np.log1p(smoothing)
+            hit = choices[:, j]
+            block[np.arange(n), hit] = (np.log(spread + 1.0) - np.log1p(smoothing))[hit]
+        at += len(prior)
+    return coef, const
 
 
 @dataclass(frozen=True)
 class ParzenEstimator:
-    """A fitted mixture; build it with :func:`fit_parzen`.
+    """A fitted mixture; build it with :meth:`from_kernels`.
 
     Attributes
     ----------
     log_weights : ndarray (m,)
         Log mixture weights, summing to one.
-    mu, sigma, log_sigma : ndarray (m, dc + dd)
-        Kernel centres, bandwidths and their logs, continuous columns first.
-    log_mass : ndarray (m, dc + dd)
-        Log of each kernel's mass on ``[0, 1]`` (its truncation constant).
-    n_continuous : int
-        ``dc``.
-    inv_var, mu_inv_var : ndarray (m, dc + dd)
-        ``1 / sigma**2`` and ``mu / sigma**2``.
-    const : ndarray (m,)
-        Per-kernel constant of the numeric log-density.
-    log_probs : list of ndarray (m, n_choices)
-        Log kernel probabilities of each categorical column.
+    mu, sigma : ndarray (m, dc + dd + dg)
+        Kernel centres and bandwidths: continuous, stepped, then few-cell columns.
+    coef : ndarray (m, 2 (dc + dd) + K)
+        The kernels' coefficients of :attr:`Candidates.features` (see
+        :func:`kernel_terms`).
+    bias : ndarray (m,)
+        Log weight plus constant of each kernel.
+    spec : KernelSpec
     """
 
     log_weights: np.ndarray
     mu: np.ndarray
     sigma: np.ndarray
-    log_sigma: np.ndarray
-    log_mass: np.ndarray
-    n_continuous: int
-    inv_var: np.ndarray
-    mu_inv_var: np.ndarray
-    const: np.ndarray
-    log_probs: list[np.ndarray]
+    coef: np.ndarray
+    bias: np.ndarray
+    spec: KernelSpec
+
+    @classmethod
+    def from_kernels(
+        cls,
+        mu: np.ndarray,
+        sigma: np.ndarray,
+        terms: tuple[np.ndarray, np.ndarray],
+        weights: np.ndarray,
+        spec: KernelSpec,
+    ) -> ParzenEstimator:
+        """The mixture of kernels (observations and the prior alike).
+
+        Parameters
+        ----------
+        mu, sigma : ndarray (m, dc + dd + dg)
+            Centres and bandwidths on the unit scale; the prior kernel's are
+            ``PRIOR_MU`` and ``PRIOR_SIGMA``.
+        terms : (coef, const)
+            The kernels' :func:`kernel_terms` (the prior's:
+            :attr:`KernelSpec.prior_terms`).
+        weights : ndarray (m,)
+            Mixture weights, need not sum to one.
+        spec : KernelSpec
+        """
+        log_weights = np.log(weights) - np.log(weights.sum())
+        return cls(log_weights, mu, sigma, terms[0], log_weights + terms[1], spec)
 
     def sample(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``size`` points.
 
         Returns
         -------
-        z : ndarray (size, dc + dd)
-            Numeric columns on the unit scale (stepped ones not yet on their grid).
+        z : ndarray (size, dc + dd + dg)
+            Numeric columns on the unit scale (grid columns not yet on their grid).
         choices : ndarray of int (size, dk)
             Option indices of the categorical columns.
         """
-        k = rng.choice(len(self.log_weights), size=size, p=np.exp(self.log_weights))
+        cdf = np.cumsum(np.exp(self.log_weights))
+        k = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), len(cdf) - 1)
         mu, sigma = self.mu[k], self.sigma[k]
         # Inverse-CDF sampling of the truncated Gaussian.
         lo, hi = ndtr((0.0 - mu) / sigma), ndtr((1.0 - mu) / sigma)
         u = lo + rng.random(mu.shape) * (hi - lo)
         z = np.clip(mu + sigma * ndtri(np.clip(u, _TINY, 1.0 - 1e-16)), 0.0, 1.0)
-        choices = np.empty((size, len(self.log_probs)), dtype=np.intp)
-        for j, log_p in enumerate(self.log_probs):
-            cdf = np.cumsum(np.exp(log_p[k]), axis=1)
+        spec = self.spec
+        choices = np.empty((size, len(spec.prior_choice_weights)), dtype=np.intp)
+        at = 2 * spec.n_quadratic + sum(len(e) - 1 for e in spec.grid_edges)
+        for j, prior in enumerate(spec.prior_choice_weights):
+            cdf = np.cumsum(np.exp(self.coef[k, at : at + len(prior)]), axis=1)
             draws = rng.random((size, 1)) * cdf[:, -1:]
             choices[:, j] = (draws > cdf).sum(axis=1)
+            at += len(prior)
         return z, choices
 
-    def log_pdf(
-        self,
-        z: np.ndarray,
-        cell_low: np.ndarray,
-        cell_high: np.ndarray,
-        choices: np.ndarray,
-    ) -> np.ndarray:
+    def log_pdf(self, candidates: Candidates) -> np.ndarray:
         """Log-density (log-mass for stepped and categorical columns) of candidates.
 
-        The mass a kernel puts on a grid cell is taken by the midpoint rule,
+        Few-cell columns take each kernel's exact mass on the cell. On a
+        stepped column the mass is taken by the midpoint rule,
         ``width * pdf(z)``, when the cell is at most half the column's
         smallest bandwidth ``h = width / sigma <= 1/2`` (relative error about
         ``h**2 (t**2 - 1) / 24`` for a kernel ``t`` bandwidths away), which
         lets stepped columns join the quadratic form; wider cells get the
         exact Gaussian mass.
 
-        Parameters
-        ----------
-        z : ndarray (C, dc + dd)
-            Numeric columns on the unit scale, continuous first; a stepped
-            column holds the unit-scale position of the candidate's value.
-        cell_low, cell_high : ndarray (C, dd)
-            Unit-scale bounds of the grid cells of the stepped columns.
-        choices : ndarray of int (C, dk)
-            Option indices of the categorical columns.
-
         Returns
         -------
         ndarray (C,)
         """
-        quad = (z**2) @ self.inv_var.T - 2.0 * z @ self.mu_inv_var.T
-        log_kernel = (self.log_weights + self.const) - 0.5 * quad
-        if cell_low.shape[1]:
-            width = cell_high - cell_low
-            log_kernel += np.log(width).sum(axis=1, keepdims=True)
-            self._correct_wide_cells(log_kernel, z[:, self.n_continuous :], cell_low, cell_high)
-        for j, log_p in enumerate(self.log_probs):
-            log_kernel += log_p.T[choices[:, j]]
-        return _logsumexp_rows(log_kernel)
+        log_kernel = candidates.features @ self.coef.T + self.bias
+        if candidates.cell_low.shape[1]:
+            self._correct_wide_cells(log_kernel, candidates)
+        return _logsumexp_rows(log_kernel) + candidates.log_width
 
-    def _correct_wide_cells(
-        self, log_kernel: np.ndarray, z: np.ndarray, cell_low: np.ndarray, cell_high: np.ndarray
-    ) -> None:
+    def _correct_wide_cells(self, log_kernel: np.ndarray, candidates: Candidates) -> None:
         """Replace the midpoint rule by the exact mass for cells wider than
         half the smallest bandwidth of their column (in place)."""
-        dc = self.n_continuous
+        dc = self.spec.n_continuous
+        cell_low, cell_high = candidates.cell_low, candidates.cell_high
         for j in range(cell_low.shape[1]):
             mu, sigma = self.mu[:, dc + j], self.sigma[:, dc + j]
             wide = np.flatnonzero(cell_high[:, j] - cell_low[:, j] > 0.5 * sigma.min())
@@ -193,10 +333,10 @@ class ParzenEstimator:
                 continue
             # Candidates share few cells: work once per distinct cell.
             low, first, inverse = np.unique(cell_low[wide, j], return_index=True, return_inverse=True)
-            high, at = cell_high[wide, j][first], z[wide, j][first]
+            high, at = cell_high[wide, j][first], candidates.z[wide, dc + j][first]
             exact = _log_cell_mass(low, high, mu, sigma)
             t = (at[:, None] - mu) / sigma
-            midpoint = np.log(high - low)[:, None] - 0.5 * t**2 - self.log_sigma[:, dc + j] - _LOG_SQRT_2PI
+            midpoint = np.log(high - low)[:, None] - 0.5 * t**2 - np.log(sigma) - _LOG_SQRT_2PI
             log_kernel[wide] += (exact - midpoint)[inverse]
 
 
@@ -230,72 +370,9 @@ def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
     return x.max(axis=1) + np.log(sums)
 
 
-def fit_parzen(
-    numeric: np.ndarray,
-    n_continuous: int,
-    choices: np.ndarray,
-    prior_choice_weights: list[np.ndarray],
-    weights: np.ndarray,
-    *,
-    prior_weight: float,
-    bandwidth: Callable[[np.ndarray], np.ndarray],
-    categorical_smoothing: float,
-) -> ParzenEstimator:
-    """Fit the estimator of one group to its observations.
-
-    Parameters
-    ----------
-    numeric : ndarray (n, dc + dd)
-        Observed numeric columns on the unit scale, continuous first.
-    n_continuous : int
-        ``dc``.
-    choices : ndarray of int (n, dk)
-        Observed option indices.
-    prior_choice_weights : list of ndarray (n_choices,)
-        Prior probabilities of each categorical column's options.
-    weights : ndarray (n,)
-        Observation weights (need not sum to one).
-    prior_weight : float
-        Weight of the prior kernel, relative to an observation of weight 1.
-    bandwidth : callable
-        Maps the observed numeric columns (n, dc + dd) to the bandwidths of
-        their kernels (n, dc + dd), on the unit scale.
-    categorical_smoothing : float
-        Mass an observation kernel spreads over all options by their prior
-        (``0``: all on the observed option).
-    """
-    n, d = numeric.shape
-    mu = np.vstack([numeric, np.full((1, d), 0.5)])
-    sigma = np.vstack([bandwidth(numeric), np.ones((1, d))])
-    all_weights = np.append(weights, prior_weight)
-    log_weights = np.log(all_weights) - np.log(all_weights.sum())
-    log_mass = _log_unit_mass(mu, sigma)
-    log_sigma = np.log(sigma)
-    inv_var = 1.0 / sigma**2
-    const = -np.sum(0.5 * mu**2 * inv_var + log_sigma + _LOG_SQRT_2PI + log_mass, axis=1)
-
-    log_probs = []
-    for j, prior in enumerate(prior_choice_weights):
-        # An observation kernel puts (smoothing * prior + [observed]) / (1 + smoothing)
-        # on each option: two possible values per option, so two logs of size K.
-        spread = categorical_smoothing * prior
-        log_other = np.log(np.maximum(spread, _TINY)) - np.log1p(categorical_smoothing)
-        log_hit = np.log(spread + 1.0) - np.log1p(categorical_smoothing)
-        table = np.empty((n + 1, len(prior)))
-        table[:n] = log_other
-        table[np.arange(n), choices[:, j]] = log_hit[choices[:, j]]
-        table[n] = np.log(np.maximum(prior, _TINY))
-        log_probs.append(table)
-
-    return ParzenEstimator(
-        log_weights=log_weights,
-        mu=mu,
-        sigma=sigma,
-        log_sigma=log_sigma,
-        log_mass=log_mass,
-        n_continuous=n_continuous,
-        inv_var=inv_var,
-        mu_inv_var=mu * inv_var,
-        const=const,
-        log_probs=log_probs,
-    )
+def log_cell_masses(edges: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Log-mass of Gaussian kernels (m,) truncated to ``[0, 1]`` on each cell
+    of a grid whose ``edges`` run from 0 to 1: shape (m, n_cells)."""
+    log_mass = _log_cell_mass(edges[:-1], edges[1:], mu, sigma).T
+    top = log_mass.max(axis=1, keepdims=True)
+    return log_mass - (top + np.log(np.exp(log_mass - top).sum(axis=1, keepdims=True)))

@@ -16,7 +16,15 @@ from tpe_core._samplers._tpe._columns import (
     NumericColumn,
     columns_of,
 )
-from tpe_core._samplers._tpe._parzen import ParzenEstimator, fit_parzen, neighbour_gaps
+from tpe_core._samplers._tpe._parzen import (
+    PRIOR_MU,
+    PRIOR_SIGMA,
+    KernelSpec,
+    ParzenEstimator,
+    encode_candidates,
+    kernel_terms,
+)
+from tpe_core._samplers._tpe._unit import KernelMemo, UnitHistory
 from tpe_core._space import SearchSpace
 from tpe_core._validation import check_int
 
@@ -25,6 +33,9 @@ __all__ = ["TPESampler", "default_gamma"]
 # Observations beyond this many (newest first) get linearly decaying weights
 # (hyperopt's "linear forgetting").
 _FORGET_AFTER = 25
+
+# Least improvement weight of a good trial (see TPESampler._improvement).
+_IMPROVEMENT_FLOOR = 1e-3
 
 
 def default_gamma(n: int) -> int:
@@ -42,14 +53,19 @@ def forgetting_weights(n: int) -> np.ndarray:
     return np.concatenate([np.linspace(1.0 / n, 1.0, n - _FORGET_AFTER), np.ones(_FORGET_AFTER)])
 
 
-def _weights_by_age(trials: np.ndarray) -> np.ndarray:
-    """:func:`forgetting_weights` of ``trials`` (numbers), given in any order."""
-    return forgetting_weights(len(trials))[np.argsort(np.argsort(trials))]
+def _weights_by_age(trials: np.ndarray, n_trials: int) -> np.ndarray:
+    """:func:`forgetting_weights` of distinct ``trials`` (numbers below
+    ``n_trials``), given in any order."""
+    member = np.zeros(n_trials, dtype=bool)
+    member[trials] = True
+    age = np.cumsum(member)[trials] - 1  # 0 for the oldest
+    return forgetting_weights(len(trials))[age]
 
 
 @dataclass(frozen=True)
 class _Group:
-    """Columns modelled jointly: continuous, then stepped, then categorical.
+    """Columns modelled jointly: continuous, stepped, few-cell (grids with
+    ``edges``), then categorical.
 
     ``branches_only`` marks a group made only of branch choices (conditional
     Categoricals).
@@ -57,12 +73,14 @@ class _Group:
 
     continuous: np.ndarray
     stepped: np.ndarray
+    grid: np.ndarray
     categorical: np.ndarray
     branches_only: bool
+    spec: KernelSpec
 
     @property
     def numeric(self) -> np.ndarray:
-        return np.concatenate([self.continuous, self.stepped])
+        return np.concatenate([self.continuous, self.stepped, self.grid])
 
 
 @dataclass(frozen=True)
@@ -76,29 +94,38 @@ class _Layout:
 
 
 def _make_group(
-    cols: list[int], columns: list[NumericColumn | CategoricalColumn], branch_columns: set[int]
+    cols: list[int],
+    columns: list[NumericColumn | CategoricalColumn],
+    branch_columns: set[int],
+    categorical_smoothing: float,
 ) -> _Group:
     def pick(test: Callable[[NumericColumn | CategoricalColumn], bool]) -> np.ndarray:
         return np.array([c for c in cols if test(columns[c])], dtype=np.intp)
 
-    return _Group(
-        continuous=pick(lambda col: isinstance(col, NumericColumn) and col.step is None),
-        stepped=pick(lambda col: isinstance(col, NumericColumn) and col.step is not None),
-        categorical=pick(lambda col: isinstance(col, CategoricalColumn)),
-        branches_only=all(c in branch_columns for c in cols),
+    continuous = pick(lambda col: isinstance(col, NumericColumn) and col.step is None)
+    stepped = pick(lambda col: isinstance(col, NumericColumn) and col.step is not None and col.edges is None)
+    grid = pick(lambda col: isinstance(col, NumericColumn) and col.edges is not None)
+    categorical = pick(lambda col: isinstance(col, CategoricalColumn))
+    spec = KernelSpec(
+        n_continuous=len(continuous),
+        n_stepped=len(stepped),
+        grid_edges=tuple(columns[c].edges for c in grid),  # type: ignore[union-attr]
+        prior_choice_weights=tuple(columns[c].weights for c in categorical),  # type: ignore[union-attr]
+        categorical_smoothing=categorical_smoothing,
     )
+    return _Group(continuous, stepped, grid, categorical, all(c in branch_columns for c in cols), spec)
 
 
-def _make_layout(space: SearchSpace, multivariate: bool) -> _Layout:
+def _make_layout(space: SearchSpace, multivariate: bool, categorical_smoothing: float) -> _Layout:
     columns = columns_of(space)
     members: dict[tuple[int | None, int | None], list[int]] = {}
     for j, p in enumerate(space.params):
         members.setdefault((p.parent, p.branch), []).append(j)
     branches = {j for j, p in enumerate(space.params) if p.conditional}
     scopes = {
-        key: [_make_group(cols, columns, branches)]
+        key: [_make_group(cols, columns, branches, categorical_smoothing)]
         if multivariate
-        else [_make_group([c], columns, branches) for c in cols]
+        else [_make_group([c], columns, branches, categorical_smoothing) for c in cols]
         for key, cols in members.items()
     }
     branch_columns = {key: [j for j in cols if j in branches] for key, cols in members.items()}
@@ -142,6 +169,11 @@ class TPESampler(BaseSampler):
         the 1 it puts on the observed one.
     consider_endpoints : bool, default=False
         Count the ends of the range as neighbours of the outermost kernels.
+    good_weights : {"improvement", "uniform"}, default="improvement"
+        Weights of the good trials in ``l(x)``: by how much each improves on
+        the best bad trial, relative to the best good one (so the best
+        weighs 1 and one at the threshold almost 0; Watanabe, 2023), or all
+        equal. Branch choices are always sampled with equal weights.
 
     Notes
     -----
@@ -170,6 +202,7 @@ class TPESampler(BaseSampler):
         min_bandwidth: float = 0.01,
         categorical_smoothing: float = 3.0,
         consider_endpoints: bool = False,
+        good_weights: str = "improvement",
     ) -> None:
         super().__init__(seed)
         check_int("n_startup_trials", n_startup_trials, minimum=0)
@@ -184,6 +217,8 @@ class TPESampler(BaseSampler):
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise ValueError(f"{name} must be a positive number, got {name}={value!r}")
+        if good_weights not in ("improvement", "uniform"):
+            raise ValueError(f"good_weights must be 'improvement' or 'uniform', got good_weights={good_weights!r}")
         if not 0 <= categorical_smoothing < math.inf:
             raise ValueError(
                 f"categorical_smoothing must be >= 0, got categorical_smoothing={categorical_smoothing!r}"
@@ -197,33 +232,25 @@ class TPESampler(BaseSampler):
         self.min_bandwidth = float(min_bandwidth)
         self.categorical_smoothing = float(categorical_smoothing)
         self.consider_endpoints = bool(consider_endpoints)
+        self.good_weights = good_weights
         self._layout_cache: tuple[SearchSpace, _Layout] | None = None
-        self._unit_cache: tuple[History, np.ndarray, int] | None = None
+        self._unit: UnitHistory | None = None
+        self._memos: dict[tuple[tuple[int | None, int | None], int], KernelMemo] = {}
 
     # ------------------------------------------------------------ caches
     def _layout(self, space: SearchSpace) -> _Layout:
         if self._layout_cache is None or self._layout_cache[0] is not space:
-            self._layout_cache = (space, _make_layout(space, self.multivariate))
-            self._unit_cache = None
+            self._layout_cache = (space, _make_layout(space, self.multivariate, self.categorical_smoothing))
+            self._unit = None
         return self._layout_cache[1]
 
-    def _unit_rows(self, history: History, layout: _Layout) -> np.ndarray:
-        """The history on the unit scale (numeric) and as indices (categorical),
-        shape (n_trials, n_params), extended in place as trials are added."""
-        if self._unit_cache is None or self._unit_cache[0] is not history:
-            self._unit_cache = (history, np.empty((0, len(layout.columns))), 0)
-        _, unit, done = self._unit_cache
-        n = len(history)
-        if n > len(unit):
-            grown = np.empty((max(2 * len(unit), n, 8), len(layout.columns)))
-            grown[:done] = unit[:done]
-            unit = grown
-        rows = history.rows
-        for j, col in enumerate(layout.columns):
-            new = rows[done:n, j]
-            unit[done:n, j] = col.to_unit(new) if isinstance(col, NumericColumn) else new
-        self._unit_cache = (history, unit, n)
-        return unit[:n]
+    def _unit_history(self, history: History, layout: _Layout) -> UnitHistory:
+        """The history on the unit scale, grown in place as trials are added."""
+        if self._unit is None or self._unit.history is not history:
+            self._unit = UnitHistory(history, layout.columns)
+            self._memos = {}
+        self._unit.update()
+        return self._unit
 
     # ------------------------------------------------------------ split
     def _n_good(self, n: int) -> int:
@@ -247,17 +274,20 @@ class TPESampler(BaseSampler):
         pruned = states == STATE_CODES["PRUNED"]
         diverged = (states == STATE_CODES["FAIL"]) & history.diverged
         ranked = np.flatnonzero(complete | pruned | diverged)
-        tier = np.where(complete, 0, np.where(pruned, 1, 2))[ranked]
-        step = np.nan_to_num(-history.steps[ranked], nan=0.0)
         loss = np.nan_to_num(history.losses[ranked], nan=np.inf)
-        ranked = ranked[np.lexsort((loss, step, tier))]
+        if complete[ranked].all():
+            ranked = ranked[np.argsort(loss, kind="stable")]
+        else:
+            tier = np.where(complete, 0, np.where(pruned, 1, 2))[ranked]
+            step = np.nan_to_num(-history.steps[ranked], nan=0.0)
+            ranked = ranked[np.lexsort((loss, step, tier))]
         return ranked, np.flatnonzero(states == STATE_CODES["RUNNING"])
 
     def _split(
         self, ranked: np.ndarray, running: np.ndarray, active: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Good and bad trials among those where a scope is ``active`` (a mask
-        over all trials), with their weights.
+        over all trials), and their weights by age.
 
         The split is made within the scope, so that the parameters of a
         branch are tuned on the trials of that branch, however that branch
@@ -269,7 +299,30 @@ class TPESampler(BaseSampler):
         good, bad = ranked[:n_good], ranked[n_good:]
         if self.constant_liar:
             bad = np.concatenate([bad, running[active[running]]])
-        return good, _weights_by_age(good), bad, _weights_by_age(bad)
+        n = len(active)
+        return good, _weights_by_age(good, n), bad, _weights_by_age(bad, n)
+
+    def _improvement(self, history: History, good: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        """Weights of the good trials by how far each improves on the bad
+        group: ``(threshold - loss) / (threshold - best loss)``, where the
+        threshold is the best bad loss (Watanabe, 2023, "EI" weighting).
+
+        All 1 when ``good_weights="uniform"``, or when a good trial is not
+        COMPLETE (pruned and diverged trials have no comparable loss).
+        """
+        ones = np.ones(len(good))
+        complete = history.states[good] == STATE_CODES["COMPLETE"]
+        if self.good_weights == "uniform" or len(good) < 2 or not complete.all():
+            return ones
+        loss = history.losses[good]
+        threshold = loss.max()
+        if len(bad) and history.states[bad[0]] == STATE_CODES["COMPLETE"]:
+            threshold = history.losses[bad[0]]
+        span = threshold - loss.min()
+        if not np.isfinite(span) or span <= 0:
+            return ones
+        # The floor keeps a good trial at the threshold in l(x), if barely.
+        return np.maximum((threshold - loss) / span, _IMPROVEMENT_FLOOR)
 
     # ------------------------------------------------------------ sampling
     def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
@@ -278,16 +331,22 @@ class TPESampler(BaseSampler):
         if len(ranked) < max(self.n_startup_trials, 1) or not len(space):
             return sample_prior(space, rng, 1)[0]
         layout = self._layout(space)
-        unit = self._unit_rows(history, layout)
+        unit = self._unit_history(history, layout)
         row = np.full(len(space), np.nan)
         pending: list[tuple[int | None, int | None]] = [(None, None)]
         while pending:
             key = pending.pop()
-            active = ~np.isnan(unit[:, layout.first_column[key]])
+            active = ~np.isnan(unit.rows[:, layout.first_column[key]])
             good, good_w, bad, bad_w = self._split(ranked, running, active)
-            for group in layout.scopes[key]:
-                l_est = self._fit(layout, group, unit[good], good_w)
-                g_est = self._fit(layout, group, unit[bad], bad_w)
+            improvement = self._improvement(history, good, bad)
+            for i, group in enumerate(layout.scopes[key]):
+                memo = self._memos.get((key, i))
+                if memo is None:
+                    memo = self._memos[key, i] = KernelMemo(group.spec)
+                # Branch choices keep uniform weights: weighting them by
+                # improvement locks onto the branch that did well first.
+                l_w = good_w if group.branches_only else good_w * improvement
+                l_est, g_est = self._fit(unit, group, memo, (good, l_w), (bad, bad_w))
                 self._propose(layout, group, l_est, g_est, rng, row)
             for j in layout.branch_columns[key]:
                 child = (j, int(row[j]))
@@ -296,24 +355,50 @@ class TPESampler(BaseSampler):
         return row
 
     def _fit(
-        self, layout: _Layout, group: _Group, unit: np.ndarray, weights: np.ndarray
-    ) -> ParzenEstimator:
-        priors = [layout.columns[c].weights for c in group.categorical]  # type: ignore[union-attr]
-        return fit_parzen(
-            unit[:, group.numeric],
-            len(group.continuous),
-            unit[:, group.categorical].astype(np.intp),
-            priors,
-            weights,
-            prior_weight=self.prior_weight,
-            bandwidth=self._bandwidth,
-            categorical_smoothing=self.categorical_smoothing,
-        )
+        self,
+        unit: UnitHistory,
+        group: _Group,
+        memo: KernelMemo,
+        *parts: tuple[np.ndarray, np.ndarray],
+    ) -> list[ParzenEstimator]:
+        """The Parzen estimators of ``group``, one per ``(trials, weights)`` part.
 
-    def _bandwidth(self, mu: np.ndarray) -> np.ndarray:
-        """Kernel bandwidths for centres ``mu`` (n, d) on the unit scale."""
-        floor = max(self.min_bandwidth, 1.0 / min(100, len(mu) + 2))
-        return np.clip(neighbour_gaps(mu, consider_endpoints=self.consider_endpoints), floor, 1.0)
+        The parts' kernels (each followed by a prior kernel) are laid out
+        in one array, so that their terms are looked up, and the changed
+        ones computed, at once.
+        """
+        sizes = [len(trials) + 1 for trials, _ in parts]
+        slots = np.concatenate([np.append(trials + 1, 0) for trials, _ in parts])
+        prior = slots == 0
+        rows = unit.rows[np.maximum(slots - 1, 0)]
+        rows[prior] = 0.0  # placeholders: the prior's terms are never computed here
+        mu, choices = rows[:, group.numeric], rows[:, group.categorical].astype(np.intp)
+        mu[prior] = PRIOR_MU
+        prior_sigma = np.full((1, mu.shape[1]), PRIOR_SIGMA)
+        sigma = np.vstack([b for trials, _ in parts for b in (self._bandwidths(unit, group, trials), prior_sigma)])
+        coef, const = memo.terms(
+            slots, sigma, lambda changed: kernel_terms(mu[changed], sigma[changed], choices[changed], group.spec)
+        )
+        estimators = []
+        for (_, weights), start, stop in zip(parts, np.cumsum([0, *sizes[:-1]]), np.cumsum(sizes)):
+            estimators.append(
+                ParzenEstimator.from_kernels(
+                    mu[start:stop],
+                    sigma[start:stop],
+                    (coef[start:stop], const[start:stop]),
+                    np.append(weights, self.prior_weight),
+                    group.spec,
+                )
+            )
+        return estimators
+
+    def _bandwidths(self, unit: UnitHistory, group: _Group, trials: np.ndarray) -> np.ndarray:
+        """Bandwidths of the kernels of ``trials``: the larger gap to a
+        neighbour, at least the floor (and at least ``1 / min(100, n + 2)``:
+        hyperopt's "magic clip"), at most 1."""
+        floor = max(self.min_bandwidth, 1.0 / min(100, len(trials) + 2))
+        gaps = unit.neighbour_gaps(trials, group.numeric, consider_endpoints=self.consider_endpoints)
+        return np.clip(gaps, floor, 1.0)
 
     def _propose(
         self,
@@ -334,17 +419,27 @@ class TPESampler(BaseSampler):
         """
         n_candidates = 1 if group.branches_only else self.n_ei_candidates
         z, choices = l_est.sample(rng, n_candidates)
-        n_cont = len(group.continuous)
         values = np.empty_like(z)
         for i, c in enumerate(group.numeric):
             values[:, i] = layout.columns[c].from_unit(z[:, i])  # type: ignore[union-attr]
-        cell_low = np.empty((len(z), len(group.stepped)))
+        n_cont, n_step = len(group.continuous), len(group.stepped)
+        cell_low = np.empty((len(z), n_step))
         cell_high = np.empty_like(cell_low)
         for i, c in enumerate(group.stepped):
             column = layout.columns[c]
             z[:, n_cont + i] = column.to_unit(values[:, n_cont + i])  # type: ignore[union-attr]
             cell_low[:, i], cell_high[:, i] = column.cells(values[:, n_cont + i])  # type: ignore[union-attr]
-        score = l_est.log_pdf(z, cell_low, cell_high, choices) - g_est.log_pdf(z, cell_low, cell_high, choices)
+        q = n_cont + n_step
+        grid = [layout.columns[c] for c in group.grid]
+        cells = [column.cell_index(values[:, q + i]) for i, column in enumerate(grid)]  # type: ignore[union-attr]
+        candidates = encode_candidates(
+            z[:, :q],
+            cell_low,
+            cell_high,
+            np.column_stack([*cells, choices]),
+            group.spec.sizes,
+        )
+        score = l_est.log_pdf(candidates) - g_est.log_pdf(candidates)
         best = int(np.argmax(score))
         row[group.numeric] = values[best]
         row[group.categorical] = choices[best]

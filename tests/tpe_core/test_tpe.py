@@ -33,7 +33,7 @@ from tpe_core import (
 from tpe_core._history import History
 from tpe_core._samplers._tpe._columns import columns_of
 from tpe_core._samplers._tpe._parzen import KernelSpec, ParzenEstimator, encode_candidates, kernel_terms
-from tpe_core._samplers._tpe._unit import UnitHistory
+from tpe_core._samplers._tpe._unit import KernelMemo, UnitHistory
 from tpe_core._space import SearchSpace
 
 seeds = st.integers(0, 2**32 - 1)
@@ -82,6 +82,19 @@ def test_same_seed_and_history_give_the_same_proposal(space, seed) -> None:
         study.optimize(pseudo_objective, n_trials=8)
         runs.append([params_key(t.params) for t in study.trials])
     assert runs[0] == runs[1]
+
+
+@settings(max_examples=30)
+@given(space=search_spaces(max_grid=5000, max_int_points=80), seed=seeds)
+def test_a_warm_sampler_proposes_what_a_fresh_one_does(space, seed) -> None:
+    """What the sampler keeps between asks (sorted columns, kernel terms) changes
+    no proposal: a resumed study proposes what an uninterrupted one would."""
+    study = Study(space, sampler=TPESampler(seed=seed, n_startup_trials=3))
+    study.optimize(pseudo_objective, n_trials=25)
+    n = len(study.trials)
+    warm = study.sampler.sample(study.search_space, study._history, n)
+    fresh = TPESampler(seed=seed, n_startup_trials=3).sample(study.search_space, study._history, n)
+    np.testing.assert_array_equal(warm, fresh)
 
 
 def test_proposal_depends_only_on_seed_number_and_history() -> None:
@@ -240,6 +253,41 @@ def _mixture(obs: np.ndarray, choices: np.ndarray, bandwidth: float, spec: Kerne
     )
 
 
+def test_good_trials_weigh_their_improvement_on_the_bad_group() -> None:
+    history = History(1)
+    for value in (0.0, 1.0, 3.0, 4.0, 9.0):
+        history.finish(history.append(np.array([0.5])), "COMPLETE", value)
+    good, bad = np.array([0, 1, 2]), np.array([3, 4])
+    np.testing.assert_allclose(TPESampler()._improvement(history, good, bad), [1.0, 0.75, 0.25])
+    assert TPESampler(good_weights="uniform")._improvement(history, good, bad).tolist() == [1.0, 1.0, 1.0]
+    history.finish(2, "PRUNED", 3.0, step=1)  # a pruned good trial has no comparable loss
+    assert TPESampler()._improvement(history, good, bad).tolist() == [1.0, 1.0, 1.0]
+
+
+@settings(max_examples=30)
+@given(st.data())
+def test_remembered_kernel_terms_are_the_terms_of_the_current_bandwidths(data: st.DataObject) -> None:
+    edges = np.array([0.0, 0.2, 0.5, 1.0])
+    spec = KernelSpec(1, 0, (edges,), (np.full(2, 0.5),), categorical_smoothing=1.0)
+    rng = np.random.default_rng(data.draw(seeds))
+    mu, choices = rng.random((12, 2)), rng.integers(0, 2, (12, 1))
+    memo = KernelMemo(spec)
+    for _ in range(4):  # successive fits: some kernels keep their bandwidths, some not
+        trials = np.array(data.draw(st.lists(st.integers(0, 11), min_size=1, max_size=12, unique=True)))
+        sigma = np.array(data.draw(st.lists(st.sampled_from([0.05, 0.1, 0.3]), min_size=2 * len(trials),
+                                            max_size=2 * len(trials)))).reshape(-1, 2)
+        slots = np.append(trials + 1, 0)
+        all_sigma = np.vstack([sigma, [[1.0, 1.0]]])
+        coef, const = memo.terms(
+            slots, all_sigma, lambda changed: kernel_terms(mu[trials][changed[:-1]], sigma[changed[:-1]],
+                                                           choices[trials][changed[:-1]], spec)
+        )
+        expected_coef, expected_const = kernel_terms(mu[trials], sigma, choices[trials], spec)
+        np.testing.assert_array_equal(coef[:-1], expected_coef)
+        np.testing.assert_array_equal(const[:-1], expected_const)
+        np.testing.assert_array_equal(coef[-1:], spec.prior_terms[0])
+
+
 def test_parzen_density_integrates_to_one() -> None:
     rng = np.random.default_rng(0)
     obs = rng.random((6, 2))
@@ -346,6 +394,7 @@ def test_tpe_rejects_an_unbounded_scipy_distribution() -> None:
         ({"gamma": 1.5}, "gamma"),
         ({"prior_weight": 0}, "prior_weight"),
         ({"categorical_smoothing": -1.0}, "categorical_smoothing"),
+        ({"good_weights": "ei"}, "good_weights"),
         ({"seed": -3}, "seed"),
     ],
 )

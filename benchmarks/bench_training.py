@@ -3,7 +3,7 @@
 Digits (1,797 x 64), an MLP with 2 x 128 ReLU units, Adam, 20 % held out
 and scored every epoch, warm (one untimed fit first), one thread::
 
-    python benchmarks/bench_training.py --epochs 20 --repeats 3 --out benchmarks/training.md
+    python benchmarks/bench_training.py --epochs 20 --repeats 15 --out benchmarks/training.md
 
 * ``parzen``: :class:`models.MLPClassifier` (batches sliced from tensors on
   the device, skorch callbacks, history and scoring as usual);
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -82,9 +81,9 @@ def torch_fit(X: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, device
 CONTENDERS = {"parzen": parzen_fit, "skorch": skorch_fit, "torch loop": torch_fit}
 
 
-def epochs_per_second(X, y, batch_size: int, epochs: int, repeats: int, device: str) -> dict[str, float]:
-    """Median epochs/s of each contender; the contenders take turns within each
-    repeat, so a slow spell of a shared machine hits them alike."""
+def timed_fits(X, y, batch_size: int, epochs: int, repeats: int, device: str) -> dict[str, np.ndarray]:
+    """Seconds per fit of each contender, one per repeat; the contenders take
+    turns within each repeat, so a slow spell of a shared machine hits them alike."""
     for fit in CONTENDERS.values():
         fit(X, y, batch_size, 1, device)  # warm-up, untimed
     times: dict[str, list[float]] = {name: [] for name in CONTENDERS}
@@ -94,7 +93,14 @@ def epochs_per_second(X, y, batch_size: int, epochs: int, repeats: int, device: 
             start = time.perf_counter()
             CONTENDERS[name](X, y, batch_size, epochs, device)
             times[name].append(time.perf_counter() - start)
-    return {name: epochs / statistics.median(t) for name, t in times.items()}
+    return {name: np.array(t) for name, t in times.items()}
+
+
+def paired_ratio(parzen: np.ndarray, other: np.ndarray) -> tuple[float, float, float]:
+    """Median and quartiles over repeats of the speed ratio within each repeat
+    (``other``'s time over parzen's): pairing cancels the machine's drift."""
+    q25, q50, q75 = np.percentile(other / parzen, [25, 50, 75])
+    return float(q50), float(q25), float(q75)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,22 +116,26 @@ def main(argv: list[str] | None = None) -> None:
     X, y = data()
     rows = []
     for batch_size in args.batch_sizes:
-        rates = epochs_per_second(X, y, batch_size, args.epochs, args.repeats, args.device)
-        rows.append((batch_size, rates))
-        print(batch_size, {k: round(v, 1) for k, v in rates.items()}, flush=True)
+        times = timed_fits(X, y, batch_size, args.epochs, args.repeats, args.device)
+        rows.append((batch_size, times))
+        print(batch_size, {k: round(args.epochs / float(np.median(t)), 1) for k, t in times.items()}, flush=True)
     lines = [
         f"Epoch throughput on digits, MLP 2 x 128, device {args.device}, {args.threads} thread(s), "
-        f"{args.epochs} epochs, median of {args.repeats} warm runs, contenders taking turns "
-        f"(torch {torch.__version__}, {platform.machine()}).",
+        f"{args.epochs} epochs, {args.repeats} warm runs each, contenders taking turns within a run "
+        f"(torch {torch.__version__}, {platform.machine()}). Epochs/s: median over runs; ratios: median "
+        "[quartiles] over runs of the ratio within each run.",
         "",
         "| batch size | parzen (epochs/s) | plain skorch | torch loop (floor) "
         "| parzen / torch loop | parzen / skorch |",
         "|---|---|---|---|---|---|",
     ]
-    for batch_size, r in rows:
+    for batch_size, t in rows:
+        rate = {name: args.epochs / float(np.median(v)) for name, v in t.items()}
+        loop = "{:.2f} [{:.2f}-{:.2f}]".format(*paired_ratio(t["parzen"], t["torch loop"]))
+        skorch = "{:.2f} [{:.2f}-{:.2f}]".format(*paired_ratio(t["parzen"], t["skorch"]))
         lines.append(
-            f"| {batch_size} | {r['parzen']:.1f} | {r['skorch']:.1f} | {r['torch loop']:.1f} | "
-            f"{r['parzen'] / r['torch loop']:.2f} | {r['parzen'] / r['skorch']:.2f} |"
+            f"| {batch_size} | {rate['parzen']:.1f} | {rate['skorch']:.1f} | {rate['torch loop']:.1f} | "
+            f"{loop} | {skorch} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)

@@ -6,15 +6,15 @@ import contextlib
 import functools
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.preprocessing import LabelEncoder
-from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
-from skorch.dataset import ValidSplit
+from skorch.dataset import ValidSplit, get_len
 from skorch.utils import to_numpy
 from torch import nn
 
@@ -37,8 +37,9 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "rmsprop": torch.optim.RMSprop,
 }
 
-# Callback hooks called once per batch.
+# Callback hooks called once per batch; those around the batch's history record.
 _BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
+_RECORDING_HOOKS = ("on_batch_begin", "on_batch_end")
 
 # Optimizers that take a ``momentum`` argument.
 _WITH_MOMENTUM = (torch.optim.SGD, torch.optim.RMSprop)
@@ -117,6 +118,23 @@ def _as_features(X: Any) -> Any:
     return np.asarray(X, dtype=np.float32)
 
 
+def _batch_len(batch: Any) -> int:
+    """Samples in a batch, as skorch counts them (``len`` of a tensor's first
+    dimension without skorch's general ``get_len``)."""
+    X = batch[0] if isinstance(batch, (tuple, list)) else batch
+    return len(X) if isinstance(X, torch.Tensor) else get_len(X)
+
+
+def _acts_on(callback: Callback, hook: str, training: bool) -> bool:
+    """Whether ``callback`` does something at ``hook`` in the training (or
+    validation) pass: it overrides the hook, and is not an ``EpochScoring``
+    of the other pass (which caches predictions of its own pass only)."""
+    method = getattr(type(callback), hook)
+    if method is getattr(Callback, hook):
+        return False
+    return not (method is EpochScoring.on_batch_end and callback.on_train != training)
+
+
 def _epoch_callbacks(verbose: int, scores: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """skorch's default callbacks, with extra ``scores``; PrintLog only when
     something is to be printed (it formats its table every epoch even with
@@ -133,6 +151,26 @@ def _epoch_callbacks(verbose: int, scores: list[tuple[str, Any]]) -> list[tuple[
 def _accuracy(net: Any, X: Any, y: np.ndarray) -> float:
     """Share of correct predictions (what skorch's "accuracy" scoring computes)."""
     return float(np.mean(net.predict(X) == y))
+
+
+class _Accuracy(EpochScoring):
+    """skorch's ``EpochScoring`` of :func:`_accuracy`, computed from the
+    logits it cached in the pass when it has them.
+
+    The share of samples whose largest logit is the encoded target: the
+    value of ``predict`` against the labels, without moving the logits to
+    numpy, normalising and decoding them (nor sklearn's ``check_scoring``)
+    every epoch. With caching off, skorch's way: ``predict`` and
+    :func:`_accuracy`.
+    """
+
+    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        if not self.y_preds_ or len(self.y_trues_) != len(self.y_preds_):
+            super().on_epoch_end(net, **kwargs)
+            return
+        predicted = torch.cat(self.y_preds_).argmax(dim=1)
+        correct = (predicted == torch.cat(self.y_trues_).to(predicted.device)).sum().item()
+        self._record_score(net.history, correct / len(predicted))
 
 
 class _TunableNet:
@@ -253,27 +291,67 @@ class _TunableNet:
         )
 
     # ---------------------------------------------------------------- per-batch overhead
+    def run_single_epoch(
+        self, iterator: Any, training: bool, prefix: str, step_fn: Callable[..., dict[str, Any]], **fit_params: Any
+    ) -> None:
+        """skorch's training or validation pass, with its batch records written
+        once at the end of the pass when nothing watches the batches.
+
+        The history ends the same as skorch's: one record per batch in
+        ``history[-1, "batches"]`` (``{prefix}_loss``, ``{prefix}_batch_size``)
+        and ``{prefix}_batch_count``; the losses stay on the device until the
+        end of the pass (one transfer instead of one ``loss.item()`` per batch).
+        When a callback (or a subclass) has ``on_batch_begin`` or
+        ``on_batch_end`` hooks for this pass, each batch is recorded before
+        they run, as in skorch. A pass interrupted part-way (Ctrl-C) leaves no
+        batch records for that pass.
+        """
+        if iterator is None:
+            return
+        if self._watches_batches(training):
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)  # type: ignore[misc]
+            return
+        losses: list[torch.Tensor] = []
+        sizes: list[int] = []
+        for batch in iterator:
+            losses.append(step_fn(batch, **fit_params)["loss"].detach())
+            sizes.append(_batch_len(batch))
+        values = torch.stack(losses).tolist() if losses else []
+        self.history[-1]["batches"].extend(  # type: ignore[attr-defined]
+            {f"{prefix}_loss": loss, f"{prefix}_batch_size": size} for loss, size in zip(values, sizes)
+        )
+        self.history.record(f"{prefix}_batch_count", len(sizes))  # type: ignore[attr-defined]
+
+    def _watches_batches(self, training: bool) -> bool:
+        """Whether a batch hook of this pass does anything: a callback's or a
+        subclass's own ``on_batch_begin``/``on_batch_end``."""
+        own = any(getattr(type(self), hook) is not getattr(NeuralNet, hook) for hook in _RECORDING_HOOKS)
+        return own or any(self._listeners(hook, training) for hook in _RECORDING_HOOKS)
+
     def notify(self, method_name: str, **cb_kwargs: Any) -> None:
         """skorch's ``notify``, calling per-batch hooks only on the callbacks
-        that define them (most define none; skipping them is most of the
-        framework's per-batch cost)."""
+        that act on them in this pass (most act on none; skipping them is
+        most of the framework's per-batch cost)."""
         if method_name not in _BATCH_HOOKS:
             return super().notify(method_name, **cb_kwargs)  # type: ignore[misc]
         getattr(self, method_name)(self, **cb_kwargs)
-        for cb in self._listeners(method_name):
+        for cb in self._listeners(method_name, cb_kwargs["training"]):
             getattr(cb, method_name)(self, **cb_kwargs)
         return None
 
-    def _listeners(self, method_name: str) -> list[Any]:
+    def _listeners(self, method_name: str, training: bool) -> list[Any]:
+        """The callbacks whose ``method_name`` hook acts in the training (or
+        validation) pass: those that override it, less skorch's scoring
+        callbacks of the other pass (they cache their own pass only)."""
         callbacks = self.callbacks_  # type: ignore[attr-defined]
         cache = getattr(self, "_listener_cache_", None)
         if cache is None or cache[0] is not callbacks:
             cache = (callbacks, {
-                hook: [cb for _, cb in callbacks if getattr(type(cb), hook) is not getattr(Callback, hook)]
-                for hook in _BATCH_HOOKS
+                (hook, phase): [cb for _, cb in callbacks if _acts_on(cb, hook, phase)]
+                for hook in _BATCH_HOOKS for phase in (True, False)
             })
             self._listener_cache_ = cache
-        return cache[1][method_name]
+        return cache[1][method_name, training]
 
     def _set_training(self, training: bool = True) -> None:
         """Switch train/eval mode only when it changes (skorch does it every batch)."""
@@ -323,9 +401,10 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
 
     @property
     def _default_callbacks(self) -> list[tuple[str, Any]]:
-        # valid_acc compares predictions (original labels) with the decoded targets,
-        # by a plain mean: scikit-learn's scorer validates its inputs at every epoch.
-        accuracy = EpochScoring(
+        # valid_acc from the logits cached during validation (see _Accuracy); without
+        # caching, predictions (original labels) against the decoded targets, by a plain
+        # mean: scikit-learn's scorer validates its inputs at every epoch.
+        accuracy = _Accuracy(
             _accuracy, name="valid_acc", lower_is_better=False, target_extractor=self.decode_targets
         )
         return _epoch_callbacks(self.verbose, [("valid_acc", accuracy)])

@@ -10,7 +10,7 @@ from sklearn.datasets import load_diabetes, load_digits, load_iris
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, EpochScoring
 from skorch.dataset import Dataset
 from torch import nn
 from torch.utils.data import DataLoader
@@ -200,6 +200,76 @@ def test_on_device_batching_takes_as_many_steps_as_the_dataloader(iris) -> None:
     assert isinstance(fast.get_iterator(Dataset(X.astype(np.float32), y), training=True), TensorBatches)
     assert not isinstance(loader.get_iterator(Dataset(X.astype(np.float32), y), training=True), TensorBatches)
     assert fast.history[:, "train_batch_count"] == loader.history[:, "train_batch_count"] == [8, 8]
+
+
+# ---------------------------------------------------------------- history and batch hooks
+class _WatchBatches(Callback):
+    """Records each batch hook call, with the batch's history record as the hook sees it."""
+
+    def initialize(self) -> _WatchBatches:
+        self.calls: list[tuple[str, bool, dict]] = []
+        return self
+
+    def on_batch_begin(self, net, training, **kwargs) -> None:
+        self.calls.append(("begin", training, dict(net.history[-1, "batches"][-1])))
+
+    def on_batch_end(self, net, training, **kwargs) -> None:
+        self.calls.append(("end", training, dict(net.history[-1, "batches", -1])))
+
+
+EPOCH_KEYS = ["train_loss", "valid_loss", "valid_acc", "train_batch_count", "valid_batch_count", "train_loss_best"]
+
+
+@pytest.mark.parametrize("batch_size", [16, 50])
+def test_history_without_batch_hooks_is_the_history_recorded_batch_by_batch(digits, batch_size: int) -> None:
+    X_train, _, y_train, _ = digits
+    kwargs = dict(n_layers=1, hidden_units=32, batch_size=batch_size, max_epochs=3, random_state=0)
+    lean = MLPClassifier(**kwargs).fit(X_train, y_train)  # batch records written once per pass
+    watched = MLPClassifier(**kwargs, callbacks=[_WatchBatches()]).fit(X_train, y_train)  # one by one
+    for key in EPOCH_KEYS:
+        np.testing.assert_allclose(lean.history[:, key], watched.history[:, key], rtol=1e-6)
+    for a, b in zip(lean.history[:, "batches"], watched.history[:, "batches"]):
+        assert [sorted(r) for r in a] == [sorted(r) for r in b]
+        np.testing.assert_allclose(
+            [r.get("train_loss", r.get("valid_loss")) for r in a],
+            [r.get("train_loss", r.get("valid_loss")) for r in b],
+            rtol=1e-6,
+        )
+    train_losses = lean.history[-1, "batches", :, "train_loss"]
+    sizes = lean.history[-1, "batches", :, "train_batch_size"]
+    assert all(isinstance(v, float) for v in train_losses)
+    assert len(sizes) == lean.history[-1, "train_batch_count"] == -(-sum(sizes) // batch_size)
+    assert lean.history[-1, "train_loss"] == pytest.approx(np.average(train_losses, weights=sizes))
+
+
+def test_batch_hooks_run_every_batch_after_its_record(iris) -> None:
+    X, y = iris
+    watch = _WatchBatches()
+    net = MLPClassifier(batch_size=16, max_epochs=2, random_state=0, callbacks=[watch]).fit(X, y)
+    train_batches = net.history[0, "train_batch_count"]
+    one_epoch = [("begin", True), ("end", True)] * train_batches + [("begin", False), ("end", False)]
+    assert [call[:2] for call in watch.calls] == one_epoch * 2
+    for hook, training, record in watch.calls:
+        prefix = "train" if training else "valid"
+        # on_batch_begin sees a fresh record (skorch opens one per batch), on_batch_end the batch's loss
+        assert set(record) == (set() if hook == "begin" else {f"{prefix}_loss", f"{prefix}_batch_size"})
+
+
+def test_scoring_on_training_batches_still_sees_them(iris) -> None:
+    X, y = iris
+    train_acc = EpochScoring("accuracy", name="train_acc", on_train=True, lower_is_better=False)
+    net = MLPClassifier(max_epochs=2, random_state=0, callbacks=[("train_acc", train_acc)]).fit(X, y)
+    assert all(0.0 <= v <= 1.0 for v in net.history[:, "train_acc"])
+
+
+@pytest.mark.parametrize("use_caching", ["auto", False])
+def test_valid_acc_is_the_accuracy_of_predict_on_the_validation_split(digits, use_caching) -> None:
+    X_train, _, y_train, _ = digits
+    net = MLPClassifier(n_layers=1, hidden_units=32, max_epochs=2, random_state=0, use_caching=use_caching)
+    net.fit(X_train, y_train)
+    _, valid = net.get_split_datasets(X_train.astype(np.float32), net.label_encoder_.transform(y_train))
+    X_valid, y_valid = X_train[valid.indices], np.asarray(y_train)[valid.indices]
+    assert net.history[-1, "valid_acc"] == float(np.mean(net.predict(X_valid) == y_valid))
 
 
 # ---------------------------------------------------------------- devices

@@ -60,7 +60,7 @@ class UnitHistory:
 
     @property
     def order(self) -> np.ndarray:
-        return self._order
+        return self._order[:, : self._n]
 
     def update(self) -> None:
         """Take in the rows added to the history since the last update."""
@@ -80,29 +80,29 @@ class UnitHistory:
     def _merge(self, done: int, n: int) -> None:
         """Extend every numeric column's sorted order (and sorted values) by
         trials ``done .. n-1``."""
-        num = self._numeric
-        order = np.empty((len(self.columns), n), dtype=np.intp)
-        order[:, :done] = self._order
-        order[:, done:] = np.arange(done, n)
-        values = np.empty((len(self.columns), n))
-        values[:, :done] = self._sorted
-        values[:, done:] = self._rows[done:n].T
+        if n > self._order.shape[1]:
+            shape = (len(self.columns), max(2 * self._order.shape[1], n, 8))
+            order, values = np.empty(shape, dtype=np.intp), np.empty(shape)
+            order[:, :done], values[:, :done] = self._order[:, :done], self._sorted[:, :done]
+            self._order, self._sorted = order, values
+        order, values = self._order, self._sorted
         if n - done == 1:
             # One new trial (the usual case): it goes after every value not
-            # above its own (an inactive one after all), ties by trial number.
-            new = values[num, done]
-            at = np.where(np.isnan(new), done, (self._sorted[num] <= new[:, None]).sum(axis=1))
-            shifted = np.arange(1, n) > at[:, None]
-            order[num, 1:] = np.where(shifted, self._order[num], order[num, 1:])
-            values[num, 1:] = np.where(shifted, self._sorted[num], values[num, 1:])
-            order[num, at], values[num, at] = done, new
-        else:
-            # The old trials are sorted and the new ones come last with the
-            # largest numbers: a stable sort keeps ties in trial order.
-            perm = np.argsort(values[num], axis=1, kind="stable")
-            order[num] = np.take_along_axis(order[num], perm, axis=1)
-            values[num] = np.take_along_axis(values[num], perm, axis=1)
-        self._order, self._sorted = order, values
+            # above its own (NaN, inactive, sorts last), ties by trial number.
+            for j in self._numeric:
+                value = self._rows[done, j]
+                at = np.searchsorted(values[j, :done], value, side="right")
+                order[j, at + 1 : n], values[j, at + 1 : n] = order[j, at:done], values[j, at:done]
+                order[j, at], values[j, at] = done, value
+            return
+        # The old trials are sorted and the new ones come last with the
+        # largest numbers: a stable sort keeps ties in trial order.
+        num = self._numeric
+        order[num, done:n] = np.arange(done, n)
+        values[num, done:n] = self._rows[done:n, num].T
+        perm = np.argsort(values[num, :n], axis=1, kind="stable")
+        order[num, :n] = np.take_along_axis(order[num, :n], perm, axis=1)
+        values[num, :n] = np.take_along_axis(values[num, :n], perm, axis=1)
 
     def neighbour_gaps(self, trials: np.ndarray, cols: np.ndarray, *, consider_endpoints: bool) -> np.ndarray:
         """Per kernel and column, the larger gap to its neighbours among ``trials``
@@ -127,12 +127,12 @@ class UnitHistory:
         m, d = len(trials), len(cols)
         member = np.zeros(self._n, dtype=bool)
         member[trials] = True
-        order = self._order[cols]
+        order = self._order[cols, : self._n]
         kept = member[order]
         ranked = order[kept].reshape(d, m)  # each column's members, sorted
         padded = np.empty((d, m + 2))
         padded[:, 0], padded[:, -1] = 0.0, 1.0
-        padded[:, 1:-1] = self._sorted[cols][kept].reshape(d, m)
+        padded[:, 1:-1] = self._sorted[cols, : self._n][kept].reshape(d, m)
         left, right = padded[:, 1:-1] - padded[:, :-2], padded[:, 2:] - padded[:, 1:-1]
         if not consider_endpoints and m >= 2:
             left[:, 0], right[:, -1] = 0.0, 0.0

@@ -89,6 +89,11 @@ def _parzen_tpe(space: list[Any], seed: int) -> ParzenAdapter:
     return ParzenAdapter(space, TPESampler(seed=seed))
 
 
+@harness.register("parzen-tpe-uniform", doc="parzen TPESampler(good_weights='uniform')")
+def _parzen_tpe_uniform(space: list[Any], seed: int) -> ParzenAdapter:
+    return ParzenAdapter(space, TPESampler(seed=seed, good_weights="uniform"))
+
+
 @harness.register("parzen-tpe-uni", doc="parzen TPESampler(multivariate=False)")
 def _parzen_tpe_uni(space: list[Any], seed: int) -> ParzenAdapter:
     return ParzenAdapter(space, TPESampler(seed=seed, multivariate=False))

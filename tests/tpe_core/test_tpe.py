@@ -32,7 +32,7 @@ from tpe_core import (
 )
 from tpe_core._history import History
 from tpe_core._samplers._tpe._columns import columns_of
-from tpe_core._samplers._tpe._parzen import KernelSpec, ParzenEstimator, encode_candidates, kernel_terms
+from tpe_core._samplers._tpe._parzen import KernelSpec, ParzenMixtures, encode_candidates, kernel_terms
 from tpe_core._samplers._tpe._unit import KernelMemo, UnitHistory
 from tpe_core._space import SearchSpace
 
@@ -239,16 +239,17 @@ def test_failed_trials_that_raised_are_ignored() -> None:
 
 
 # ---------------------------------------------------------------- estimator maths
-def _mixture(obs: np.ndarray, choices: np.ndarray, bandwidth: float, spec: KernelSpec) -> ParzenEstimator:
+def _mixture(obs: np.ndarray, choices: np.ndarray, bandwidth: float, spec: KernelSpec) -> ParzenMixtures:
     """Observations of weight 1 and the prior kernel."""
     sigma = np.full(obs.shape, bandwidth)
     coef, const = kernel_terms(obs, sigma, choices, spec)
     prior_coef, prior_const = spec.prior_terms
-    return ParzenEstimator.from_kernels(
+    return ParzenMixtures.from_kernels(
         np.vstack([obs, np.full((1, obs.shape[1]), 0.5)]),
         np.vstack([sigma, np.ones((1, obs.shape[1]))]),
         (np.vstack([coef, prior_coef]), np.append(const, prior_const)),
         np.ones(len(obs) + 1),
+        [len(obs) + 1],
         spec,
     )
 
@@ -296,7 +297,7 @@ def test_parzen_density_integrates_to_one() -> None:
     grid = np.linspace(0.0, 1.0, 301)
     points = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
     empty = np.zeros((len(points), 0))
-    density = np.exp(est.log_pdf(encode_candidates(points, empty, empty, empty.astype(np.intp), [])))
+    density = np.exp(est.log_pdf(encode_candidates(points, empty, empty, empty.astype(np.intp), []))[0])
     assert density.sum() * (1 / 300) ** 2 == pytest.approx(1.0, abs=0.02)
 
 

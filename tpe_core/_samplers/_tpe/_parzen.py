@@ -39,7 +39,7 @@ from scipy.special import ndtr, ndtri
 
 __all__ = [
     "Candidates",
-    "ParzenEstimator",
+    "ParzenMixtures",
     "KernelSpec",
     "PRIOR_MU",
     "PRIOR_SIGMA",
@@ -224,13 +224,17 @@ def kernel_terms(
 
 
 @dataclass(frozen=True)
-class ParzenEstimator:
-    """A fitted mixture; build it with :meth:`from_kernels`.
+class ParzenMixtures:
+    """Parzen estimators that share one array of kernels, each a mixture of
+    a contiguous run of them; build them with :meth:`from_kernels`.
+
+    TPE's ``l(x)`` and ``g(x)`` are two such mixtures: evaluated together,
+    every kernel of both costs one matrix product.
 
     Attributes
     ----------
     log_weights : ndarray (m,)
-        Log mixture weights, summing to one.
+        Log weights of the kernels within their mixture (each mixture's sum to one).
     mu, sigma : ndarray (m, dc + dd + dg)
         Kernel centres and bandwidths: continuous, stepped, then few-cell columns.
     coef : ndarray (m, 2 (dc + dd) + K)
@@ -238,6 +242,8 @@ class ParzenEstimator:
         :func:`kernel_terms`).
     bias : ndarray (m,)
         Log weight plus constant of each kernel.
+    starts : ndarray of int (S,)
+        Index of the first kernel of each mixture.
     spec : KernelSpec
     """
 
@@ -246,6 +252,7 @@ class ParzenEstimator:
     sigma: np.ndarray
     coef: np.ndarray
     bias: np.ndarray
+    starts: np.ndarray
     spec: KernelSpec
 
     @classmethod
@@ -255,27 +262,35 @@ class ParzenEstimator:
         sigma: np.ndarray,
         terms: tuple[np.ndarray, np.ndarray],
         weights: np.ndarray,
+        sizes: list[int],
         spec: KernelSpec,
-    ) -> ParzenEstimator:
-        """The mixture of kernels (observations and the prior alike).
+    ) -> ParzenMixtures:
+        """Mixtures of consecutive kernels (observations and priors alike).
 
         Parameters
         ----------
         mu, sigma : ndarray (m, dc + dd + dg)
-            Centres and bandwidths on the unit scale; the prior kernel's are
+            Centres and bandwidths on the unit scale; a prior kernel's are
             ``PRIOR_MU`` and ``PRIOR_SIGMA``.
         terms : (coef, const)
-            The kernels' :func:`kernel_terms` (the prior's:
+            The kernels' :func:`kernel_terms` (a prior's:
             :attr:`KernelSpec.prior_terms`).
         weights : ndarray (m,)
-            Mixture weights, need not sum to one.
+            Kernel weights, need not sum to one within a mixture.
+        sizes : list of int
+            Kernels of each mixture, in order; they add up to ``m``.
         spec : KernelSpec
         """
-        log_weights = np.log(weights) - np.log(weights.sum())
-        return cls(log_weights, mu, sigma, terms[0], log_weights + terms[1], spec)
+        starts = np.cumsum([0, *sizes[:-1]])
+        log_weights = np.log(weights) - np.repeat(np.log(np.add.reduceat(weights, starts)), sizes)
+        return cls(log_weights, mu, sigma, terms[0], log_weights + terms[1], starts, spec)
 
-    def sample(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Draw ``size`` points.
+    def _mixture(self, index: int) -> slice:
+        stop = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.bias)
+        return slice(self.starts[index], stop)
+
+    def sample(self, rng: np.random.Generator, size: int, mixture: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``size`` points from one mixture.
 
         Returns
         -------
@@ -284,60 +299,64 @@ class ParzenEstimator:
         choices : ndarray of int (size, dk)
             Option indices of the categorical columns.
         """
-        cdf = np.cumsum(np.exp(self.log_weights))
-        k = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), len(cdf) - 1)
+        kernels = self._mixture(mixture)
+        cdf = np.exp(self.log_weights[kernels]).cumsum()
+        k = kernels.start + np.minimum(cdf.searchsorted(rng.random(size) * cdf[-1], side="right"), len(cdf) - 1)
         mu, sigma = self.mu[k], self.sigma[k]
         # Inverse-CDF sampling of the truncated Gaussian.
         lo, hi = ndtr((0.0 - mu) / sigma), ndtr((1.0 - mu) / sigma)
         u = lo + rng.random(mu.shape) * (hi - lo)
-        z = np.clip(mu + sigma * ndtri(np.clip(u, _TINY, 1.0 - 1e-16)), 0.0, 1.0)
+        z = np.minimum(np.maximum(mu + sigma * ndtri(np.minimum(np.maximum(u, _TINY), 1.0 - 1e-16)), 0.0), 1.0)
         spec = self.spec
         choices = np.empty((size, len(spec.prior_choice_weights)), dtype=np.intp)
         at = 2 * spec.n_quadratic + sum(len(e) - 1 for e in spec.grid_edges)
         for j, prior in enumerate(spec.prior_choice_weights):
-            cdf = np.cumsum(np.exp(self.coef[k, at : at + len(prior)]), axis=1)
+            cdf = np.exp(self.coef[k, at : at + len(prior)]).cumsum(axis=1)
             draws = rng.random((size, 1)) * cdf[:, -1:]
             choices[:, j] = (draws > cdf).sum(axis=1)
             at += len(prior)
         return z, choices
 
     def log_pdf(self, candidates: Candidates) -> np.ndarray:
-        """Log-density (log-mass for stepped and categorical columns) of candidates.
+        """Log-density (log-mass for stepped and categorical columns) of
+        candidates under each mixture: shape (S, C).
 
         Few-cell columns take each kernel's exact mass on the cell. On a
         stepped column the mass is taken by the midpoint rule,
-        ``width * pdf(z)``, when the cell is at most half the column's
-        smallest bandwidth ``h = width / sigma <= 1/2`` (relative error about
-        ``h**2 (t**2 - 1) / 24`` for a kernel ``t`` bandwidths away), which
-        lets stepped columns join the quadratic form; wider cells get the
-        exact Gaussian mass.
-
-        Returns
-        -------
-        ndarray (C,)
+        ``width * pdf(z)``, when the cell is at most half the smallest
+        bandwidth of the column in the mixture, ``h = width / sigma <= 1/2``
+        (relative error about ``h**2 (t**2 - 1) / 24`` for a kernel ``t``
+        bandwidths away), which lets stepped columns join the quadratic
+        form; wider cells get the exact Gaussian mass.
         """
         log_kernel = candidates.features @ self.coef.T + self.bias
         if candidates.cell_low.shape[1]:
             self._correct_wide_cells(log_kernel, candidates)
-        return _logsumexp_rows(log_kernel) + candidates.log_width
+        return _logsumexp_runs(log_kernel, self.starts) + candidates.log_width
 
     def _correct_wide_cells(self, log_kernel: np.ndarray, candidates: Candidates) -> None:
         """Replace the midpoint rule by the exact mass for cells wider than
-        half the smallest bandwidth of their column (in place)."""
+        half the smallest bandwidth of their column in a mixture (in place)."""
         dc = self.spec.n_continuous
         cell_low, cell_high = candidates.cell_low, candidates.cell_high
+        runs = [self._mixture(i) for i in range(len(self.starts))]
         for j in range(cell_low.shape[1]):
             mu, sigma = self.mu[:, dc + j], self.sigma[:, dc + j]
-            wide = np.flatnonzero(cell_high[:, j] - cell_low[:, j] > 0.5 * sigma.min())
-            if not wide.size:
+            width = cell_high[:, j] - cell_low[:, j]
+            wide = [width > 0.5 * sigma[run].min() for run in runs]
+            anywhere = np.flatnonzero(np.logical_or.reduce(wide))
+            if not anywhere.size:
                 continue
             # Candidates share few cells: work once per distinct cell.
-            low, first, inverse = np.unique(cell_low[wide, j], return_index=True, return_inverse=True)
-            high, at = cell_high[wide, j][first], candidates.z[wide, dc + j][first]
+            low, first, inverse = np.unique(cell_low[anywhere, j], return_index=True, return_inverse=True)
+            high, at = cell_high[anywhere, j][first], candidates.z[anywhere, dc + j][first]
             exact = _log_cell_mass(low, high, mu, sigma)
             t = (at[:, None] - mu) / sigma
             midpoint = np.log(high - low)[:, None] - 0.5 * t**2 - np.log(sigma) - _LOG_SQRT_2PI
-            log_kernel[wide] += (exact - midpoint)[inverse]
+            correction = (exact - midpoint)[inverse]
+            for run, in_run in zip(runs, wide):
+                rows = in_run[anywhere]
+                log_kernel[anywhere[rows], run] += correction[rows, run]
 
 
 def _log_cell_mass(low: np.ndarray, high: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -361,13 +380,19 @@ def _log_cell_mass(low: np.ndarray, high: np.ndarray, mu: np.ndarray, sigma: np.
 _NEGLIGIBLE = 40.0
 
 
-def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
-    """``log(sum(exp(x), axis=1))``, stably, exponentiating only the terms
-    that can matter (most kernels are far from any one candidate)."""
-    shifted = x - x.max(axis=1, keepdims=True)
-    rows, cols = np.nonzero(shifted > -_NEGLIGIBLE)
-    sums = np.bincount(rows, weights=np.exp(shifted[rows, cols]), minlength=len(x))
-    return x.max(axis=1) + np.log(sums)
+def _logsumexp_runs(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(x)))`` over each run of columns beginning at ``starts``,
+    for every row: shape (len(starts), rows). Stable, and exponentiating
+    only the terms that can matter (most kernels are far from any one
+    candidate). Overwrites ``x``."""
+    bounds = [*starts, x.shape[1]]
+    top = np.empty((len(starts), len(x)))
+    for i in range(len(starts)):
+        run = x[:, bounds[i] : bounds[i + 1]]
+        top[i] = run.max(axis=1)
+        run -= top[i][:, None]
+    terms = np.exp(x, where=x > -_NEGLIGIBLE, out=np.zeros_like(x))
+    return top + np.log(np.add.reduceat(terms, starts, axis=1).T)
 
 
 def log_cell_masses(edges: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from tpe_core._samplers._tpe._parzen import (
     PRIOR_MU,
     PRIOR_SIGMA,
     KernelSpec,
-    ParzenEstimator,
+    ParzenMixtures,
     encode_candidates,
     kernel_terms,
 )
@@ -346,8 +346,8 @@ class TPESampler(BaseSampler):
                 # Branch choices keep uniform weights: weighting them by
                 # improvement locks onto the branch that did well first.
                 l_w = good_w if group.branches_only else good_w * improvement
-                l_est, g_est = self._fit(unit, group, memo, (good, l_w), (bad, bad_w))
-                self._propose(layout, group, l_est, g_est, rng, row)
+                estimators = self._fit(unit, group, memo, (good, l_w), (bad, bad_w))
+                self._propose(layout, group, estimators, rng, row)
             for j in layout.branch_columns[key]:
                 child = (j, int(row[j]))
                 if child in layout.scopes:
@@ -360,14 +360,14 @@ class TPESampler(BaseSampler):
         group: _Group,
         memo: KernelMemo,
         *parts: tuple[np.ndarray, np.ndarray],
-    ) -> list[ParzenEstimator]:
-        """The Parzen estimators of ``group``, one per ``(trials, weights)`` part.
+    ) -> ParzenMixtures:
+        """The Parzen estimators of ``group``, one mixture per ``(trials, weights)``
+        part, each of its trials' kernels and a prior kernel.
 
-        The parts' kernels (each followed by a prior kernel) are laid out
-        in one array, so that their terms are looked up, and the changed
-        ones computed, at once.
+        The parts' kernels are laid out in one array, so that their terms
+        are looked up, and the changed ones computed, at once, and the
+        estimators evaluated with one matrix product.
         """
-        sizes = [len(trials) + 1 for trials, _ in parts]
         slots = np.concatenate([np.append(trials + 1, 0) for trials, _ in parts])
         prior = slots == 0
         rows = unit.rows[np.maximum(slots - 1, 0)]
@@ -376,21 +376,11 @@ class TPESampler(BaseSampler):
         mu[prior] = PRIOR_MU
         prior_sigma = np.full((1, mu.shape[1]), PRIOR_SIGMA)
         sigma = np.vstack([b for trials, _ in parts for b in (self._bandwidths(unit, group, trials), prior_sigma)])
-        coef, const = memo.terms(
+        terms = memo.terms(
             slots, sigma, lambda changed: kernel_terms(mu[changed], sigma[changed], choices[changed], group.spec)
         )
-        estimators = []
-        for (_, weights), start, stop in zip(parts, np.cumsum([0, *sizes[:-1]]), np.cumsum(sizes)):
-            estimators.append(
-                ParzenEstimator.from_kernels(
-                    mu[start:stop],
-                    sigma[start:stop],
-                    (coef[start:stop], const[start:stop]),
-                    np.append(weights, self.prior_weight),
-                    group.spec,
-                )
-            )
-        return estimators
+        weights = np.concatenate([np.append(w, self.prior_weight) for _, w in parts])
+        return ParzenMixtures.from_kernels(mu, sigma, terms, weights, [len(t) + 1 for t, _ in parts], group.spec)
 
     def _bandwidths(self, unit: UnitHistory, group: _Group, trials: np.ndarray) -> np.ndarray:
         """Bandwidths of the kernels of ``trials``: the larger gap to a
@@ -404,8 +394,7 @@ class TPESampler(BaseSampler):
         self,
         layout: _Layout,
         group: _Group,
-        l_est: ParzenEstimator,
-        g_est: ParzenEstimator,
+        estimators: ParzenMixtures,
         rng: np.random.Generator,
         row: np.ndarray,
     ) -> None:
@@ -418,7 +407,7 @@ class TPESampler(BaseSampler):
         others' parameters have been tuned at all.
         """
         n_candidates = 1 if group.branches_only else self.n_ei_candidates
-        z, choices = l_est.sample(rng, n_candidates)
+        z, choices = estimators.sample(rng, n_candidates, mixture=0)
         values = np.empty_like(z)
         for i, c in enumerate(group.numeric):
             values[:, i] = layout.columns[c].from_unit(z[:, i])  # type: ignore[union-attr]
@@ -439,7 +428,8 @@ class TPESampler(BaseSampler):
             np.column_stack([*cells, choices]),
             group.spec.sizes,
         )
-        score = l_est.log_pdf(candidates) - g_est.log_pdf(candidates)
+        log_l, log_g = estimators.log_pdf(candidates)
+        score = log_l - log_g
         best = int(np.argmax(score))
         row[group.numeric] = values[best]
         row[group.categorical] = choices[best]

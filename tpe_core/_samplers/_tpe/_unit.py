@@ -1,9 +1,9 @@
 """The history as TPE reads it: on the unit scale, each numeric column kept sorted.
 
 Both are grown in place as trials are added, so an ask never re-encodes or
-re-sorts the history: it appends the new rows, and merges them into each
-column's sorted order (a stable sort of an almost sorted array, linear in
-the number of trials).
+re-sorts the history: it appends the new rows and inserts each into every
+column's sorted order (several new rows at once: a stable sort of an
+almost sorted array).
 
 :class:`KernelMemo` keeps each trial's kernel terms from one ask to the
 next: most kernels keep their bandwidths, so only the few that changed are

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["History", "STATE_CODES"]
+__all__ = ["History", "STATE_CODES", "grown"]
 
 # Integer codes of trial states in ``History.states``, in TrialState order.
 STATE_CODES = {"RUNNING": 0, "COMPLETE": 1, "PRUNED": 2, "FAIL": 3}
@@ -109,7 +109,14 @@ class History:
     def _grow(self) -> None:
         capacity = 2 * len(self._values)
         for name in ("_rows", "_values", "_states", "_steps", "_diverged"):
-            old = getattr(self, name)
-            new = np.empty((capacity,) + old.shape[1:], dtype=old.dtype)
-            new[: self._n] = old[: self._n]
-            setattr(self, name, new)
+            setattr(self, name, grown(getattr(self, name), capacity))
+
+
+def grown(array: np.ndarray, length: int, axis: int = 0) -> np.ndarray:
+    """A copy of ``array`` made ``length`` long along ``axis``: the old entries
+    first, zeros after (for buffers grown by doubling)."""
+    shape = list(array.shape)
+    shape[axis] = length
+    out = np.zeros(shape, dtype=array.dtype)
+    out[(slice(None),) * axis + (slice(array.shape[axis]),)] = array
+    return out

@@ -297,7 +297,7 @@ def test_parzen_density_integrates_to_one() -> None:
     grid = np.linspace(0.0, 1.0, 301)
     points = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
     empty = np.zeros((len(points), 0))
-    density = np.exp(est.log_pdf(encode_candidates(points, empty, empty, empty.astype(np.intp), []))[0])
+    density = np.exp(est.log_pdf(encode_candidates(points, empty, empty, empty.astype(np.intp), spec))[0])
     assert density.sum() * (1 / 300) ** 2 == pytest.approx(1.0, abs=0.02)
 
 
@@ -311,7 +311,7 @@ def test_parzen_masses_of_cells_and_categories_sum_to_one() -> None:
         low = np.repeat(edges[:-1], 3)[:, None]
         high = np.repeat(edges[1:], 3)[:, None]
         cats = np.tile(np.arange(3), n_cells)[:, None]
-        total = np.exp(est.log_pdf(encode_candidates((low + high) / 2, low, high, cats, [3]))).sum()
+        total = np.exp(est.log_pdf(encode_candidates((low + high) / 2, low, high, cats, spec))).sum()
         assert total == pytest.approx(1.0, rel=1e-3)
     # A few-cell column: the kernels' exact masses on every cell, like a categorical.
     edges = np.array([0.0, 0.1, 0.35, 0.6, 1.0])
@@ -320,7 +320,7 @@ def test_parzen_masses_of_cells_and_categories_sum_to_one() -> None:
     cells, cats = np.meshgrid(np.arange(4), np.arange(3), indexing="ij")
     indices = np.column_stack([cells.ravel(), cats.ravel()])
     empty = np.zeros((len(indices), 0))
-    total = np.exp(est.log_pdf(encode_candidates(empty, empty, empty, indices, [4, 3]))).sum()
+    total = np.exp(est.log_pdf(encode_candidates(empty, empty, empty, indices, spec))).sum()
     assert total == pytest.approx(1.0, rel=1e-12)
 
 

@@ -103,7 +103,7 @@ class Candidates:
 
 
 def encode_candidates(
-    z: np.ndarray, cell_low: np.ndarray, cell_high: np.ndarray, indices: np.ndarray, sizes: list[int]
+    z: np.ndarray, cell_low: np.ndarray, cell_high: np.ndarray, indices: np.ndarray, spec: KernelSpec
 ) -> Candidates:
     """:class:`Candidates` from their columns.
 
@@ -114,18 +114,20 @@ def encode_candidates(
     indices : ndarray of int (C, dg + dk)
         Cell indices of the few-cell columns, then option indices of the
         categorical columns.
-    sizes : list of int
-        Number of cells or options of each of those columns.
+    spec : KernelSpec
+        The group's kernels, whose coefficients the features will meet.
     """
-    onehot = np.zeros((len(z), sum(sizes)))
-    if sizes:
-        offsets = np.cumsum([0, *sizes[:-1]])
-        onehot[np.arange(len(z))[:, None], indices + offsets] = 1.0
+    q = spec.n_quadratic
+    features = np.zeros((len(z), 2 * q + sum(spec.sizes)))
+    features[:, :q] = z**2
+    features[:, q : 2 * q] = z
+    if spec.sizes:
+        features[np.arange(len(z))[:, None], indices + spec.offsets] = 1.0
     return Candidates(
         z=z,
         cell_low=cell_low,
         cell_high=cell_high,
-        features=np.hstack([z**2, z, onehot]),
+        features=features,
         log_width=np.log(cell_high - cell_low).sum(axis=1),
     )
 
@@ -158,10 +160,16 @@ class KernelSpec:
         """Columns of the quadratic form: ``dc + dd``."""
         return self.n_continuous + self.n_stepped
 
-    @property
+    @functools.cached_property
     def sizes(self) -> list[int]:
         """Cells of each few-cell column, then options of each categorical one."""
         return [len(e) - 1 for e in self.grid_edges] + [len(w) for w in self.prior_choice_weights]
+
+    @functools.cached_property
+    def offsets(self) -> list[int]:
+        """Where the block of each few-cell, then categorical, column starts in
+        a kernel's coefficients (and in :attr:`Candidates.features`)."""
+        return [2 * self.n_quadratic + at for at in np.cumsum([0, *self.sizes[:-1]]).tolist()]
 
     @functools.cached_property
     def prior_terms(self) -> tuple[np.ndarray, np.ndarray]:
@@ -196,19 +204,19 @@ def kernel_terms(
         The quadratic form's constant: normalisation, truncation to
         ``[0, 1]`` and ``-mu**2 / (2 sigma**2)``.
     """
-    n, q = len(mu), spec.n_quadratic
+    n, q, dg = len(mu), spec.n_quadratic, len(spec.grid_edges)
     coef = np.empty((n, 2 * q + sum(spec.sizes)))
     inv_var = 1.0 / sigma[:, :q] ** 2
     coef[:, :q] = -0.5 * inv_var
     coef[:, q : 2 * q] = mu[:, :q] * inv_var
     const = (mu[:, :q] * coef[:, q : 2 * q]).sum(axis=1) * -0.5
     const -= (np.log(sigma[:, :q]) + log_unit_mass(mu[:, :q], sigma[:, :q])).sum(axis=1) + q * _LOG_SQRT_2PI
-    at = 2 * q
     for j, edges in enumerate(spec.grid_edges):
+        at = spec.offsets[j]
         coef[:, at : at + len(edges) - 1] = log_cell_masses(edges, mu[:, q + j], sigma[:, q + j])
-        at += len(edges) - 1
     smoothing = spec.categorical_smoothing
     for j, prior in enumerate(spec.prior_choice_weights):
+        at = spec.offsets[dg + j]
         block = coef[:, at : at + len(prior)]
         if choices is None:
             block[:] = np.log(np.maximum(prior, _TINY))
@@ -219,7 +227,6 @@ def kernel_terms(
             block[:] = np.log(np.maximum(spread, _TINY)) - np.log1p(smoothing)
             hit = choices[:, j]
             block[np.arange(n), hit] = (np.log(spread + 1.0) - np.log1p(smoothing))[hit]
-        at += len(prior)
     return coef, const
 
 
@@ -309,12 +316,12 @@ class ParzenMixtures:
         z = np.minimum(np.maximum(mu + sigma * ndtri(np.minimum(np.maximum(u, _TINY), 1.0 - 1e-16)), 0.0), 1.0)
         spec = self.spec
         choices = np.empty((size, len(spec.prior_choice_weights)), dtype=np.intp)
-        at = 2 * spec.n_quadratic + sum(len(e) - 1 for e in spec.grid_edges)
+        dg = len(spec.grid_edges)
         for j, prior in enumerate(spec.prior_choice_weights):
+            at = spec.offsets[dg + j]
             cdf = np.exp(self.coef[k, at : at + len(prior)]).cumsum(axis=1)
             draws = rng.random((size, 1)) * cdf[:, -1:]
             choices[:, j] = (draws > cdf).sum(axis=1)
-            at += len(prior)
         return z, choices
 
     def log_pdf(self, candidates: Candidates) -> np.ndarray:

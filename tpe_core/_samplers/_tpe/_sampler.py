@@ -426,7 +426,7 @@ class TPESampler(BaseSampler):
             cell_low,
             cell_high,
             np.column_stack([*cells, choices]),
-            group.spec.sizes,
+            group.spec,
         )
         log_l, log_g = estimators.log_pdf(candidates)
         score = log_l - log_g

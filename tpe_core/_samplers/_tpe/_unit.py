@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tpe_core._history import History
+from tpe_core._history import History, grown
 from tpe_core._samplers._tpe._columns import CategoricalColumn, NumericColumn
 from tpe_core._samplers._tpe._parzen import PRIOR_SIGMA, KernelSpec
 
@@ -68,9 +68,7 @@ class UnitHistory:
         if n == done:
             return
         if n > len(self._rows):
-            grown = np.empty((max(2 * len(self._rows), n), len(self.columns)))
-            grown[:done] = self._rows[:done]
-            self._rows = grown
+            self._rows = grown(self._rows, max(2 * len(self._rows), n))
         new = self.history.rows[done:n]
         for j, col in enumerate(self.columns):
             self._rows[done:n, j] = col.to_unit(new[:, j]) if isinstance(col, NumericColumn) else new[:, j]
@@ -81,10 +79,8 @@ class UnitHistory:
         """Extend every numeric column's sorted order (and sorted values) by
         trials ``done .. n-1``."""
         if n > self._order.shape[1]:
-            shape = (len(self.columns), max(2 * self._order.shape[1], n, 8))
-            order, values = np.empty(shape, dtype=np.intp), np.empty(shape)
-            order[:, :done], values[:, :done] = self._order[:, :done], self._sorted[:, :done]
-            self._order, self._sorted = order, values
+            length = max(2 * self._order.shape[1], n, 8)
+            self._order, self._sorted = grown(self._order, length, axis=1), grown(self._sorted, length, axis=1)
         order, values = self._order, self._sorted
         if n - done == 1:
             # One new trial (the usual case): it goes after every value not
@@ -185,7 +181,9 @@ class KernelMemo:
             the terms of those kernels.
         """
         if slots.max() >= len(self._known):
-            self._grow(2 * int(slots.max()) + 2)
+            length = 2 * int(slots.max()) + 2
+            for name in ("_known", "_sigma", "_coef", "_const"):
+                setattr(self, name, grown(getattr(self, name), length))
         changed = ~self._known[slots] | (self._sigma.take(slots, axis=0) != sigma).any(axis=1)
         if changed.any():
             stale = slots[changed]
@@ -193,10 +191,3 @@ class KernelMemo:
             self._sigma[stale] = sigma[changed]
             self._known[stale] = True
         return self._coef.take(slots, axis=0), self._const.take(slots)
-
-    def _grow(self, capacity: int) -> None:
-        for name in ("_known", "_sigma", "_coef", "_const"):
-            old = getattr(self, name)
-            new = np.zeros((capacity,) + old.shape[1:], dtype=old.dtype)
-            new[: len(old)] = old
-            setattr(self, name, new)

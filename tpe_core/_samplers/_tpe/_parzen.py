@@ -65,13 +65,8 @@ def log_gauss_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def log_unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """Log of each kernel's mass on ``[0, 1]``; exactly 0 for kernels more
-    than 9 bandwidths from both ends (the mass then differs from 1 by less
-    than 1e-18), so only kernels near an end cost a CDF evaluation."""
-    out = np.zeros_like(mu)
-    near = (mu < 9.0 * sigma) | (1.0 - mu < 9.0 * sigma)
-    out[near] = log_gauss_mass(-mu[near] / sigma[near], (1.0 - mu[near]) / sigma[near])
-    return out
+    """Log of each kernel's mass on ``[0, 1]``."""
+    return log_gauss_mass(-mu / sigma, (1.0 - mu) / sigma)
 
 
 @dataclass(frozen=True)
@@ -172,6 +167,21 @@ class KernelSpec:
         return [2 * self.n_quadratic + at for at in np.cumsum([0, *self.sizes[:-1]]).tolist()]
 
     @functools.cached_property
+    def choice_tables(self) -> tuple[np.ndarray, ...]:
+        """Log option probabilities of each categorical column's kernels:
+        row ``h`` of a ``(K + 1, K)`` table for an observation of option
+        ``h``, the last row for the prior kernel.
+
+        An observation kernel puts ``(smoothing * prior + [observed]) / (1 + smoothing)``
+        on each option.
+        """
+        s = self.categorical_smoothing
+        return tuple(
+            np.log(np.maximum(np.vstack([(s * prior + np.eye(len(prior))) / (1.0 + s), prior]), _TINY))
+            for prior in self.prior_choice_weights
+        )
+
+    @functools.cached_property
     def prior_terms(self) -> tuple[np.ndarray, np.ndarray]:
         """:func:`kernel_terms` of the prior kernel, whose option
         probabilities are the prior's."""
@@ -214,19 +224,9 @@ def kernel_terms(
     for j, edges in enumerate(spec.grid_edges):
         at = spec.offsets[j]
         coef[:, at : at + len(edges) - 1] = log_cell_masses(edges, mu[:, q + j], sigma[:, q + j])
-    smoothing = spec.categorical_smoothing
-    for j, prior in enumerate(spec.prior_choice_weights):
+    for j, table in enumerate(spec.choice_tables):
         at = spec.offsets[dg + j]
-        block = coef[:, at : at + len(prior)]
-        if choices is None:
-            block[:] = np.log(np.maximum(prior, _TINY))
-        else:
-            # An observation kernel puts (smoothing * prior + [observed]) / (1 + smoothing)
-            # on each option: two possible values per option, so two logs of size K.
-            spread = smoothing * prior
-            block[:] = np.log(np.maximum(spread, _TINY)) - np.log1p(smoothing)
-            hit = choices[:, j]
-            block[np.arange(n), hit] = (np.log(spread + 1.0) - np.log1p(smoothing))[hit]
+        coef[:, at : at + table.shape[1]] = table[-1] if choices is None else table[choices[:, j]]
     return coef, const
 
 
@@ -331,7 +331,7 @@ class ParzenMixtures:
         Few-cell columns take each kernel's exact mass on the cell. On a
         stepped column the mass is taken by the midpoint rule,
         ``width * pdf(z)``, when the cell is at most half the smallest
-        bandwidth of the column in the mixture, ``h = width / sigma <= 1/2``
+        bandwidth of the column among all kernels, ``h = width / sigma <= 1/2``
         (relative error about ``h**2 (t**2 - 1) / 24`` for a kernel ``t``
         bandwidths away), which lets stepped columns join the quadratic
         form; wider cells get the exact Gaussian mass.
@@ -342,44 +342,20 @@ class ParzenMixtures:
         return _logsumexp_runs(log_kernel, self.starts) + candidates.log_width
 
     def _correct_wide_cells(self, log_kernel: np.ndarray, candidates: Candidates) -> None:
-        """Replace the midpoint rule by the exact mass for cells wider than
-        half the smallest bandwidth of their column in a mixture (in place)."""
+        """Replace the midpoint rule by the exact mass for the candidates whose
+        cell is wider than half the smallest bandwidth of its column (in
+        place; every kernel of such a candidate gets the exact mass)."""
         dc = self.spec.n_continuous
-        cell_low, cell_high = candidates.cell_low, candidates.cell_high
-        runs = [self._mixture(i) for i in range(len(self.starts))]
-        for j in range(cell_low.shape[1]):
+        for j in range(candidates.cell_low.shape[1]):
             mu, sigma = self.mu[:, dc + j], self.sigma[:, dc + j]
-            width = cell_high[:, j] - cell_low[:, j]
-            wide = [width > 0.5 * sigma[run].min() for run in runs]
-            anywhere = np.flatnonzero(np.logical_or.reduce(wide))
-            if not anywhere.size:
+            low, high = candidates.cell_low[:, j], candidates.cell_high[:, j]
+            wide = np.flatnonzero(high - low > 0.5 * sigma.min())
+            if not wide.size:
                 continue
-            # Candidates share few cells: work once per distinct cell.
-            low, first, inverse = np.unique(cell_low[anywhere, j], return_index=True, return_inverse=True)
-            high, at = cell_high[anywhere, j][first], candidates.z[anywhere, dc + j][first]
-            exact = _log_cell_mass(low, high, mu, sigma)
-            t = (at[:, None] - mu) / sigma
-            midpoint = np.log(high - low)[:, None] - 0.5 * t**2 - np.log(sigma) - _LOG_SQRT_2PI
-            correction = (exact - midpoint)[inverse]
-            for run, in_run in zip(runs, wide):
-                rows = in_run[anywhere]
-                log_kernel[anywhere[rows], run] += correction[rows, run]
-
-
-def _log_cell_mass(low: np.ndarray, high: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """Log-mass of Gaussian kernels (m,) on cells ``[low, high]`` (U,): shape (U, m).
-
-    The CDF is evaluated once per distinct cell edge, always in its lower
-    tail (``Phi(-|t|)``), which keeps the precision of masses far out in
-    either tail.
-    """
-    edges, index = np.unique(np.concatenate([low, high]), return_inverse=True)
-    t = (edges[:, None] - mu) / sigma
-    tail = ndtr(-np.abs(t))  # Phi(t) below the centre, 1 - Phi(t) above it
-    a, b = t[index[: len(low)]], t[index[len(low) :]]
-    ta, tb = tail[index[: len(low)]], tail[index[len(low) :]]
-    mass = np.where(b <= 0, tb - ta, np.where(a >= 0, ta - tb, 1.0 - ta - tb))
-    return np.log(np.maximum(mass, _TINY))
+            low, high, at = low[wide, None], high[wide, None], candidates.z[wide, dc + j, None]
+            exact = log_gauss_mass((low - mu) / sigma, (high - mu) / sigma)
+            midpoint = np.log(high - low) - 0.5 * ((at - mu) / sigma) ** 2 - np.log(sigma) - _LOG_SQRT_2PI
+            log_kernel[wide] += exact - midpoint
 
 
 # Terms more than this far below a row's largest are left out of its sum:
@@ -404,7 +380,16 @@ def _logsumexp_runs(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 def log_cell_masses(edges: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """Log-mass of Gaussian kernels (m,) truncated to ``[0, 1]`` on each cell
-    of a grid whose ``edges`` run from 0 to 1: shape (m, n_cells)."""
-    log_mass = _log_cell_mass(edges[:-1], edges[1:], mu, sigma).T
+    of a grid whose ``edges`` run from 0 to 1: shape (m, n_cells).
+
+    The CDF is evaluated once per edge, always in its lower tail
+    (``Phi(-|t|)``), which keeps the precision of masses far out in either
+    tail.
+    """
+    t = (edges[:, None] - mu) / sigma
+    tail = ndtr(-np.abs(t))  # Phi(t) below the centre, 1 - Phi(t) above it
+    a, b, ta, tb = t[:-1], t[1:], tail[:-1], tail[1:]
+    mass = np.where(b <= 0, tb - ta, np.where(a >= 0, ta - tb, 1.0 - ta - tb))
+    log_mass = np.log(np.maximum(mass, _TINY)).T
     top = log_mass.max(axis=1, keepdims=True)
     return log_mass - (top + np.log(np.exp(log_mass - top).sum(axis=1, keepdims=True)))

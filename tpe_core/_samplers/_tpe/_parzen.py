@@ -35,7 +35,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import logsumexp, ndtr, ndtri
 
 __all__ = [
     "Candidates",
@@ -232,34 +232,32 @@ def kernel_terms(
 
 @dataclass(frozen=True)
 class ParzenMixtures:
-    """Parzen estimators that share one array of kernels, each a mixture of
-    a contiguous run of them; build them with :meth:`from_kernels`.
+    """Parzen estimators that share one array of kernels, each a weighted
+    mixture of some of them; build them with :meth:`from_kernels`.
 
     TPE's ``l(x)`` and ``g(x)`` are two such mixtures: evaluated together,
     every kernel of both costs one matrix product.
 
     Attributes
     ----------
-    log_weights : ndarray (m,)
-        Log weights of the kernels within their mixture (each mixture's sum to one).
+    weights : ndarray (m, S)
+        Weight of each kernel in each mixture (each column sums to one).
     mu, sigma : ndarray (m, dc + dd + dg)
         Kernel centres and bandwidths: continuous, stepped, then few-cell columns.
     coef : ndarray (m, 2 (dc + dd) + K)
         The kernels' coefficients of :attr:`Candidates.features` (see
         :func:`kernel_terms`).
     bias : ndarray (m,)
-        Log weight plus constant of each kernel.
-    starts : ndarray of int (S,)
-        Index of the first kernel of each mixture.
+        The kernels' constants; ``-inf`` for a kernel in no mixture, which
+        then adds nothing anywhere.
     spec : KernelSpec
     """
 
-    log_weights: np.ndarray
+    weights: np.ndarray
     mu: np.ndarray
     sigma: np.ndarray
     coef: np.ndarray
     bias: np.ndarray
-    starts: np.ndarray
     spec: KernelSpec
 
     @classmethod
@@ -269,10 +267,9 @@ class ParzenMixtures:
         sigma: np.ndarray,
         terms: tuple[np.ndarray, np.ndarray],
         weights: np.ndarray,
-        sizes: list[int],
         spec: KernelSpec,
     ) -> ParzenMixtures:
-        """Mixtures of consecutive kernels (observations and priors alike).
+        """Mixtures of the given kernels (observations and priors alike).
 
         Parameters
         ----------
@@ -282,19 +279,16 @@ class ParzenMixtures:
         terms : (coef, const)
             The kernels' :func:`kernel_terms` (a prior's:
             :attr:`KernelSpec.prior_terms`).
-        weights : ndarray (m,)
-            Kernel weights, need not sum to one within a mixture.
-        sizes : list of int
-            Kernels of each mixture, in order; they add up to ``m``.
+        weights : ndarray (m, S)
+            Weight of each kernel in each mixture, 0 where it has no part;
+            need not sum to one. Kernel 0 (the prior) must have a part in
+            every mixture.
         spec : KernelSpec
         """
-        starts = np.cumsum([0, *sizes[:-1]])
-        log_weights = np.log(weights) - np.repeat(np.log(np.add.reduceat(weights, starts)), sizes)
-        return cls(log_weights, mu, sigma, terms[0], log_weights + terms[1], starts, spec)
-
-    def _mixture(self, index: int) -> slice:
-        stop = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.bias)
-        return slice(self.starts[index], stop)
+        if not (weights[0] > 0).all():
+            raise ValueError("kernel 0 (the prior) must have a positive weight in every mixture")
+        weights = weights / weights.sum(axis=0)
+        return cls(weights, mu, sigma, terms[0], np.where(weights.any(axis=1), terms[1], -np.inf), spec)
 
     def sample(self, rng: np.random.Generator, size: int, mixture: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``size`` points from one mixture.
@@ -306,9 +300,9 @@ class ParzenMixtures:
         choices : ndarray of int (size, dk)
             Option indices of the categorical columns.
         """
-        kernels = self._mixture(mixture)
-        cdf = np.exp(self.log_weights[kernels]).cumsum()
-        k = kernels.start + np.minimum(cdf.searchsorted(rng.random(size) * cdf[-1], side="right"), len(cdf) - 1)
+        kernels = np.flatnonzero(self.weights[:, mixture])
+        cdf = self.weights[kernels, mixture].cumsum()
+        k = kernels[np.minimum(cdf.searchsorted(rng.random(size) * cdf[-1], side="right"), len(cdf) - 1)]
         mu, sigma = self.mu[k], self.sigma[k]
         # Inverse-CDF sampling of the truncated Gaussian.
         lo, hi = ndtr((0.0 - mu) / sigma), ndtr((1.0 - mu) / sigma)
@@ -331,7 +325,7 @@ class ParzenMixtures:
         Few-cell columns take each kernel's exact mass on the cell. On a
         stepped column the mass is taken by the midpoint rule,
         ``width * pdf(z)``, when the cell is at most half the smallest
-        bandwidth of the column among all kernels, ``h = width / sigma <= 1/2``
+        bandwidth of the column among the kernels, ``h = width / sigma <= 1/2``
         (relative error about ``h**2 (t**2 - 1) / 24`` for a kernel ``t``
         bandwidths away), which lets stepped columns join the quadratic
         form; wider cells get the exact Gaussian mass.
@@ -339,7 +333,7 @@ class ParzenMixtures:
         log_kernel = candidates.features @ self.coef.T + self.bias
         if candidates.cell_low.shape[1]:
             self._correct_wide_cells(log_kernel, candidates)
-        return _logsumexp_runs(log_kernel, self.starts) + candidates.log_width
+        return _log_mixture_sums(log_kernel, self.weights).T + candidates.log_width
 
     def _correct_wide_cells(self, log_kernel: np.ndarray, candidates: Candidates) -> None:
         """Replace the midpoint rule by the exact mass for the candidates whose
@@ -349,7 +343,7 @@ class ParzenMixtures:
         for j in range(candidates.cell_low.shape[1]):
             mu, sigma = self.mu[:, dc + j], self.sigma[:, dc + j]
             low, high = candidates.cell_low[:, j], candidates.cell_high[:, j]
-            wide = np.flatnonzero(high - low > 0.5 * sigma.min())
+            wide = np.flatnonzero(high - low > 0.5 * sigma[np.isfinite(self.bias)].min())
             if not wide.size:
                 continue
             low, high, at = low[wide, None], high[wide, None], candidates.z[wide, dc + j, None]
@@ -358,24 +352,33 @@ class ParzenMixtures:
             log_kernel[wide] += exact - midpoint
 
 
-# Terms more than this far below a row's largest are left out of its sum:
-# together (even thousands of them) they change it by less than 1e-13.
+# A term more than this far below every mixture's prior term is left out of
+# the sums: together (even thousands of such terms) they change none of them
+# by more than 1e-13 of itself.
 _NEGLIGIBLE = 40.0
 
 
-def _logsumexp_runs(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """``log(sum(exp(x)))`` over each run of columns beginning at ``starts``,
-    for every row: shape (len(starts), rows). Stable, and exponentiating
-    only the terms that can matter (most kernels are far from any one
-    candidate). Overwrites ``x``."""
-    bounds = [*starts, x.shape[1]]
-    top = np.empty((len(starts), len(x)))
-    for i in range(len(starts)):
-        run = x[:, bounds[i] : bounds[i + 1]]
-        top[i] = run.max(axis=1)
-        run -= top[i][:, None]
-    terms = np.exp(x, where=x > -_NEGLIGIBLE, out=np.zeros_like(x))
-    return top + np.log(np.add.reduceat(terms, starts, axis=1).T)
+def _log_mixture_sums(log_kernel: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``log(exp(log_kernel) @ weights)`` for kernel 0 in every mixture,
+    computed stably: shape (rows, S).
+
+    Each row is shifted by its largest term, which serves every mixture.
+    Kernel 0 (the prior) bounds each mixture's sum from below, so only
+    the terms that can matter are exponentiated (most kernels are far
+    from any one candidate). Should a mixture's terms all underflow
+    (more than about 700 below the row's largest), its sum is taken again
+    with its own largest term.
+    """
+    top = log_kernel.max(axis=1, keepdims=True)
+    floor = log_kernel[:, :1] + np.log(weights[0].min()) - _NEGLIGIBLE
+    shifted = log_kernel - top
+    mass = np.exp(shifted, where=log_kernel > floor, out=np.zeros_like(shifted)) @ weights
+    with np.errstate(divide="ignore"):
+        out = top + np.log(mass)
+    for row, mixture in np.argwhere(mass == 0):
+        kernels = np.flatnonzero(weights[:, mixture])
+        out[row, mixture] = logsumexp(log_kernel[row, kernels], b=weights[kernels, mixture])
+    return out
 
 
 def log_cell_masses(edges: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:

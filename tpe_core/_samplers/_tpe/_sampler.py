@@ -17,12 +17,9 @@ from tpe_core._samplers._tpe._columns import (
     columns_of,
 )
 from tpe_core._samplers._tpe._parzen import (
-    PRIOR_MU,
-    PRIOR_SIGMA,
     KernelSpec,
     ParzenMixtures,
     encode_candidates,
-    kernel_terms,
 )
 from tpe_core._samplers._tpe._unit import KernelMemo, UnitHistory
 from tpe_core._space import SearchSpace
@@ -362,25 +359,26 @@ class TPESampler(BaseSampler):
         *parts: tuple[np.ndarray, np.ndarray],
     ) -> ParzenMixtures:
         """The Parzen estimators of ``group``, one mixture per ``(trials, weights)``
-        part, each of its trials' kernels and a prior kernel.
+        part, each of its trials' kernels and the prior kernel.
 
-        The parts' kernels are laid out in one array, so that their terms
-        are looked up, and the changed ones computed, at once, and the
-        estimators evaluated with one matrix product.
+        Every kernel lives in ``memo``, one per trial: the changed ones
+        are computed at once, and the estimators are evaluated together
+        with one matrix product.
         """
-        slots = np.concatenate([np.append(trials + 1, 0) for trials, _ in parts])
-        prior = slots == 0
-        rows = unit.rows[np.maximum(slots - 1, 0)]
-        rows[prior] = 0.0  # placeholders: the prior's terms are never computed here
-        mu, choices = rows[:, group.numeric], rows[:, group.categorical].astype(np.intp)
-        mu[prior] = PRIOR_MU
-        prior_sigma = np.full((1, mu.shape[1]), PRIOR_SIGMA)
-        sigma = np.vstack([b for trials, _ in parts for b in (self._bandwidths(unit, group, trials), prior_sigma)])
-        terms = memo.terms(
-            slots, sigma, lambda changed: kernel_terms(mu[changed], sigma[changed], choices[changed], group.spec)
-        )
-        weights = np.concatenate([np.append(w, self.prior_weight) for _, w in parts])
-        return ParzenMixtures.from_kernels(mu, sigma, terms, weights, [len(t) + 1 for t, _ in parts], group.spec)
+        trials = np.concatenate([t for t, _ in parts])
+        sigma = np.vstack([self._bandwidths(unit, group, t) for t, _ in parts])
+        memo.update(trials, sigma, lambda t: self._centres(unit, group, t))
+        weights = np.zeros((len(unit.rows) + 1, len(parts)))
+        weights[0] = self.prior_weight
+        for mixture, (t, w) in enumerate(parts):
+            weights[t + 1, mixture] = w
+        return memo.mixtures(weights)
+
+    @staticmethod
+    def _centres(unit: UnitHistory, group: _Group, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Kernel centres (numeric columns) and observed options of ``trials``."""
+        rows = unit.rows[trials]
+        return rows[:, group.numeric], rows[:, group.categorical].astype(np.intp)
 
     def _bandwidths(self, unit: UnitHistory, group: _Group, trials: np.ndarray) -> np.ndarray:
         """Bandwidths of the kernels of ``trials``: the larger gap to a

@@ -18,7 +18,7 @@ import numpy as np
 
 from tpe_core._history import History, grown
 from tpe_core._samplers._tpe._columns import CategoricalColumn, NumericColumn
-from tpe_core._samplers._tpe._parzen import PRIOR_SIGMA, KernelSpec
+from tpe_core._samplers._tpe._parzen import PRIOR_MU, PRIOR_SIGMA, KernelSpec, ParzenMixtures, kernel_terms
 
 __all__ = ["KernelMemo", "UnitHistory"]
 
@@ -140,12 +140,13 @@ class UnitHistory:
 
 
 class KernelMemo:
-    """The kernel terms of each trial in one group, kept from one fit to the next.
+    """Every kernel of one group, one slot per trial, kept from one fit to the next.
 
     A kernel's terms (see ``kernel_terms``) depend on its trial's row and
     its bandwidths only; they are computed again only for the trials whose
     bandwidths changed since. Slot 0 holds the prior kernel; trial ``t`` is
-    slot ``t + 1``.
+    slot ``t + 1``. The estimators of a fit are mixtures over these slots
+    (:meth:`mixtures`), so a fit copies no kernel.
 
     Parameters
     ----------
@@ -156,38 +157,59 @@ class KernelMemo:
     def __init__(self, spec: KernelSpec) -> None:
         coef, const = spec.prior_terms
         d = spec.n_quadratic + len(spec.grid_edges)
+        self.spec = spec
         self._known = np.ones(1, dtype=bool)
+        self._mu = np.full((1, d), PRIOR_MU)
         self._sigma = np.full((1, d), PRIOR_SIGMA)
         self._coef = coef.copy()
         self._const = const.copy()
 
-    def terms(
+    def _reserve(self, n_slots: int) -> None:
+        """Room for ``n_slots`` slots; new ones hold a placeholder kernel
+        (finite, never computed, weighed by no mixture)."""
+        old = len(self._known)
+        if n_slots <= old:
+            return
+        length = max(2 * old, n_slots)
+        for name in ("_known", "_mu", "_sigma", "_coef", "_const"):
+            setattr(self, name, grown(getattr(self, name), length))
+        self._mu[old:], self._sigma[old:] = PRIOR_MU, PRIOR_SIGMA
+
+    def update(
         self,
-        slots: np.ndarray,
+        trials: np.ndarray,
         sigma: np.ndarray,
-        compute: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The terms ``(coef, const)`` of the kernels in ``slots`` with bandwidths ``sigma``.
+        rows: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    ) -> None:
+        """Give the kernels of ``trials`` the bandwidths ``sigma``.
 
         Parameters
         ----------
-        slots : ndarray of int (m,)
-            Kernels: 0 for the prior, ``t + 1`` for trial ``t``; a trial at
-            most once.
+        trials : ndarray of int (m,)
+            Distinct trial numbers.
         sigma : ndarray (m, n_numeric)
             Their bandwidths now.
-        compute : callable
-            Maps a boolean mask over ``slots`` (never selecting the prior) to
-            the terms of those kernels.
+        rows : callable
+            Maps trial numbers to their centres ``mu`` (n, n_numeric) and
+            option indices ``choices`` (n, n_categorical); called only for
+            the kernels whose terms must be computed.
         """
-        if slots.max() >= len(self._known):
-            length = 2 * int(slots.max()) + 2
-            for name in ("_known", "_sigma", "_coef", "_const"):
-                setattr(self, name, grown(getattr(self, name), length))
+        slots = trials + 1
+        self._reserve(int(slots.max()) + 1 if len(slots) else 0)
         changed = ~self._known[slots] | (self._sigma.take(slots, axis=0) != sigma).any(axis=1)
         if changed.any():
-            stale = slots[changed]
-            self._coef[stale], self._const[stale] = compute(changed)
-            self._sigma[stale] = sigma[changed]
+            stale, sigma = slots[changed], sigma[changed]
+            mu, choices = rows(trials[changed])
+            self._coef[stale], self._const[stale] = kernel_terms(mu, sigma, choices, self.spec)
+            self._mu[stale], self._sigma[stale] = mu, sigma
             self._known[stale] = True
-        return self._coef.take(slots, axis=0), self._const.take(slots)
+
+    def mixtures(self, weights: np.ndarray) -> ParzenMixtures:
+        """Mixtures of the kernels, with ``weights`` of shape (slots, S)
+        (row 0 for the prior); a slot weighed in some mixture must have
+        been given its bandwidths by :meth:`update`."""
+        n = len(weights)
+        self._reserve(n)
+        return ParzenMixtures.from_kernels(
+            self._mu[:n], self._sigma[:n], (self._coef[:n], self._const[:n]), weights, self.spec
+        )

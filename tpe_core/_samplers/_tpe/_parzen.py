@@ -330,15 +330,26 @@ class ParzenMixtures:
         bandwidths away), which lets stepped columns join the quadratic
         form; wider cells get the exact Gaussian mass.
         """
-        log_kernel = candidates.features @ self.coef.T + self.bias
+        log_kernel = candidates.features @ self.coef.T
+        log_kernel += self.bias
+        # Each mixture's sum is at least its prior term (kernel 0); a term
+        # more than _NEGLIGIBLE below every mixture's prior term is left out.
+        floor = log_kernel[:, 0] + np.log(self.weights[0].min()) - _NEGLIGIBLE
         if candidates.cell_low.shape[1]:
-            self._correct_wide_cells(log_kernel, candidates)
-        return _log_mixture_sums(log_kernel, self.weights).T + candidates.log_width
+            self._correct_wide_cells(log_kernel, candidates, floor)
+        return _log_mixture_sums(log_kernel, self.weights, floor).T + candidates.log_width
 
-    def _correct_wide_cells(self, log_kernel: np.ndarray, candidates: Candidates) -> None:
-        """Replace the midpoint rule by the exact mass for the candidates whose
-        cell is wider than half the smallest bandwidth of its column (in
-        place; every kernel of such a candidate gets the exact mass)."""
+    def _correct_wide_cells(self, log_kernel: np.ndarray, candidates: Candidates, floor: np.ndarray) -> None:
+        """Replace the midpoint rule by the exact mass (in place) for the
+        candidates whose cell is wider than half the smallest bandwidth of
+        its column.
+
+        Only the terms that may reach ``floor`` (per candidate) are
+        computed: with ``h = width / (2 sigma)`` a kernel ``t`` bandwidths
+        from the midpoint has an exact mass of at most its midpoint value
+        times ``exp(h |t|)``, and terms below the floor are left out of the
+        sums anyway.
+        """
         dc = self.spec.n_continuous
         for j in range(candidates.cell_low.shape[1]):
             mu, sigma = self.mu[:, dc + j], self.sigma[:, dc + j]
@@ -346,39 +357,48 @@ class ParzenMixtures:
             wide = np.flatnonzero(high - low > 0.5 * sigma[np.isfinite(self.bias)].min())
             if not wide.size:
                 continue
-            low, high, at = low[wide, None], high[wide, None], candidates.z[wide, dc + j, None]
-            exact = log_gauss_mass((low - mu) / sigma, (high - mu) / sigma)
-            midpoint = np.log(high - low) - 0.5 * ((at - mu) / sigma) ** 2 - np.log(sigma) - _LOG_SQRT_2PI
-            log_kernel[wide] += exact - midpoint
+            low, width = low[wide, None], (high - low)[wide, None]
+            t = (candidates.z[wide, dc + j, None] - mu) / sigma
+            rows, kernels = np.nonzero(log_kernel[wide] + (0.5 * width / sigma) * np.abs(t) > floor[wide, None])
+            mu, sigma, low, width, t = mu[kernels], sigma[kernels], low[rows, 0], width[rows, 0], t[rows, kernels]
+            exact = log_gauss_mass((low - mu) / sigma, (low + width - mu) / sigma)
+            midpoint = np.log(width) - 0.5 * t**2 - np.log(sigma) - _LOG_SQRT_2PI
+            log_kernel[wide[rows], kernels] += exact - midpoint
 
 
 # A term more than this far below every mixture's prior term is left out of
 # the sums: together (even thousands of such terms) they change none of them
 # by more than 1e-13 of itself.
 _NEGLIGIBLE = 40.0
+# Prior terms further than this below a row's largest term could underflow
+# once shifted by it.
+_UNDERFLOW = 600.0
 
 
-def _log_mixture_sums(log_kernel: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``log(exp(log_kernel) @ weights)`` for kernel 0 in every mixture,
-    computed stably: shape (rows, S).
+def _log_mixture_sums(log_kernel: np.ndarray, weights: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """``log(exp(log_kernel) @ weights)``, computed stably, leaving out the
+    terms of each row below its ``floor``: shape (rows, S). Overwrites
+    ``log_kernel``.
 
-    Each row is shifted by its largest term, which serves every mixture.
-    Kernel 0 (the prior) bounds each mixture's sum from below, so only
-    the terms that can matter are exponentiated (most kernels are far
-    from any one candidate). Should a mixture's terms all underflow
-    (more than about 700 below the row's largest), its sum is taken again
-    with its own largest term.
+    Each row is shifted by its largest term, which serves every mixture:
+    a mixture's sum is at least its prior term (kernel 0), which stays
+    representable unless it lies about 700 below the row's largest; in
+    that (extreme) case each mixture is summed with its own largest term.
     """
     top = log_kernel.max(axis=1, keepdims=True)
-    floor = log_kernel[:, :1] + np.log(weights[0].min()) - _NEGLIGIBLE
-    shifted = log_kernel - top
-    mass = np.exp(shifted, where=log_kernel > floor, out=np.zeros_like(shifted)) @ weights
-    with np.errstate(divide="ignore"):
-        out = top + np.log(mass)
-    for row, mixture in np.argwhere(mass == 0):
-        kernels = np.flatnonzero(weights[:, mixture])
-        out[row, mixture] = logsumexp(log_kernel[row, kernels], b=weights[kernels, mixture])
-    return out
+    if (log_kernel[:, :1] - top < -_UNDERFLOW).any():
+        return np.column_stack(
+            [
+                logsumexp(log_kernel[:, kernels], b=weights[kernels, mixture], axis=1)
+                for mixture in range(weights.shape[1])
+                for kernels in [np.flatnonzero(weights[:, mixture])]
+            ]
+        )
+    keep = log_kernel > floor[:, None]
+    log_kernel -= top
+    np.exp(log_kernel, out=log_kernel, where=keep)
+    np.copyto(log_kernel, 0.0, where=~keep)
+    return top + np.log(log_kernel @ weights)
 
 
 def log_cell_masses(edges: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:

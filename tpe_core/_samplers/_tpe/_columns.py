@@ -34,7 +34,7 @@ from tpe_core._space import (
     format_path,
 )
 
-__all__ = ["CategoricalColumn", "NumericColumn", "columns_of"]
+__all__ = ["CategoricalColumn", "NumericColumn", "UnitMap", "columns_of"]
 
 _TINY = np.finfo(float).tiny
 
@@ -122,6 +122,47 @@ class CategoricalColumn:
     """A categorical parameter: the prior ``weights`` of its options."""
 
     weights: np.ndarray
+
+
+@dataclass(frozen=True)
+class UnitMap:
+    """The unit-scale maps of several numeric columns, applied to all at once.
+
+    Build it with :meth:`of`; arrays are shaped (rows, columns).
+    """
+
+    log: np.ndarray
+    t_low: np.ndarray
+    t_span: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def of(cls, columns: list[NumericColumn]) -> UnitMap:
+        def field(name: str) -> np.ndarray:
+            return np.array([getattr(c, name) for c in columns], dtype=float)
+
+        return cls(
+            log=np.array([c.log for c in columns], dtype=bool),
+            t_low=field("t_low"),
+            t_span=field("t_high") - field("t_low"),
+            low=field("low"),
+            high=field("high"),
+        )
+
+    def to_unit(self, values: np.ndarray) -> np.ndarray:
+        """Unit-scale positions of ``values`` (NaN stays NaN); as
+        :meth:`NumericColumn.to_unit` column by column."""
+        t = values.copy()
+        t[:, self.log] = np.log(values[:, self.log])
+        return (t - self.t_low) / self.t_span
+
+    def continuous_values(self, z: np.ndarray) -> np.ndarray:
+        """Values of unit-scale points inside the bounds, for columns with no
+        step grid; as :meth:`NumericColumn.from_unit` column by column."""
+        values = self.t_low + np.clip(z, 0.0, 1.0) * self.t_span
+        values[:, self.log] = np.exp(values[:, self.log])
+        return np.clip(values, self.low, self.high)
 
 
 def _grid_span(low: float, high: float, step: float | None, log: bool) -> tuple[float, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from tpe_core._samplers._random import sample_prior
 from tpe_core._samplers._tpe._columns import (
     CategoricalColumn,
     NumericColumn,
+    UnitMap,
     columns_of,
 )
 from tpe_core._samplers._tpe._parzen import (
@@ -74,8 +76,9 @@ class _Group:
     categorical: np.ndarray
     branches_only: bool
     spec: KernelSpec
+    continuous_map: UnitMap
 
-    @property
+    @functools.cached_property
     def numeric(self) -> np.ndarray:
         return np.concatenate([self.continuous, self.stepped, self.grid])
 
@@ -110,7 +113,15 @@ def _make_group(
         prior_choice_weights=tuple(columns[c].weights for c in categorical),  # type: ignore[union-attr]
         categorical_smoothing=categorical_smoothing,
     )
-    return _Group(continuous, stepped, grid, categorical, all(c in branch_columns for c in cols), spec)
+    return _Group(
+        continuous,
+        stepped,
+        grid,
+        categorical,
+        all(c in branch_columns for c in cols),
+        spec,
+        UnitMap.of([columns[c] for c in continuous]),  # type: ignore[misc]
+    )
 
 
 def _make_layout(space: SearchSpace, multivariate: bool, categorical_smoothing: float) -> _Layout:
@@ -270,11 +281,12 @@ class TPESampler(BaseSampler):
         complete = states == STATE_CODES["COMPLETE"]
         pruned = states == STATE_CODES["PRUNED"]
         diverged = (states == STATE_CODES["FAIL"]) & history.diverged
-        ranked = np.flatnonzero(complete | pruned | diverged)
-        loss = np.nan_to_num(history.losses[ranked], nan=np.inf)
-        if complete[ranked].all():
-            ranked = ranked[np.argsort(loss, kind="stable")]
+        if not (pruned.any() or diverged.any()):  # complete losses are finite
+            ranked = np.flatnonzero(complete)
+            ranked = ranked[np.argsort(history.losses[ranked], kind="stable")]
         else:
+            ranked = np.flatnonzero(complete | pruned | diverged)
+            loss = np.nan_to_num(history.losses[ranked], nan=np.inf)
             tier = np.where(complete, 0, np.where(pruned, 1, 2))[ranked]
             step = np.nan_to_num(-history.steps[ranked], nan=0.0)
             ranked = ranked[np.lexsort((loss, step, tier))]
@@ -406,10 +418,11 @@ class TPESampler(BaseSampler):
         """
         n_candidates = 1 if group.branches_only else self.n_ei_candidates
         z, choices = estimators.sample(rng, n_candidates, mixture=0)
-        values = np.empty_like(z)
-        for i, c in enumerate(group.numeric):
-            values[:, i] = layout.columns[c].from_unit(z[:, i])  # type: ignore[union-attr]
         n_cont, n_step = len(group.continuous), len(group.stepped)
+        values = np.empty_like(z)
+        values[:, :n_cont] = group.continuous_map.continuous_values(z[:, :n_cont])
+        for i, c in enumerate(group.numeric[n_cont:], start=n_cont):
+            values[:, i] = layout.columns[c].from_unit(z[:, i])  # type: ignore[union-attr]
         cell_low = np.empty((len(z), n_step))
         cell_high = np.empty_like(cell_low)
         for i, c in enumerate(group.stepped):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tpe_core._history import History, grown
-from tpe_core._samplers._tpe._columns import CategoricalColumn, NumericColumn
+from tpe_core._samplers._tpe._columns import CategoricalColumn, NumericColumn, UnitMap
 from tpe_core._samplers._tpe._parzen import PRIOR_MU, PRIOR_SIGMA, KernelSpec, ParzenMixtures, kernel_terms
 
 __all__ = ["KernelMemo", "UnitHistory"]
@@ -49,6 +49,7 @@ class UnitHistory:
         self.history = history
         self.columns = columns
         self._numeric = np.array([j for j, c in enumerate(columns) if isinstance(c, NumericColumn)], dtype=np.intp)
+        self._unit_map = UnitMap.of([columns[j] for j in self._numeric])  # type: ignore[misc]
         self._rows = np.empty((8, len(columns)))
         self._order = np.empty((len(columns), 0), dtype=np.intp)
         self._sorted = np.empty((len(columns), 0))  # the values in that order
@@ -69,9 +70,8 @@ class UnitHistory:
             return
         if n > len(self._rows):
             self._rows = grown(self._rows, max(2 * len(self._rows), n))
-        new = self.history.rows[done:n]
-        for j, col in enumerate(self.columns):
-            self._rows[done:n, j] = col.to_unit(new[:, j]) if isinstance(col, NumericColumn) else new[:, j]
+        self._rows[done:n] = self.history.rows[done:n]  # categorical columns stay option indices
+        self._rows[done:n, self._numeric] = self._unit_map.to_unit(self._rows[done:n, self._numeric])
         self._n = n
         self._merge(done, n)
 

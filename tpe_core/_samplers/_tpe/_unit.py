@@ -121,21 +121,18 @@ class UnitHistory:
             Row ``i`` belongs to ``trials[i]``.
         """
         m, d = len(trials), len(cols)
-        member = np.zeros(self._n, dtype=bool)
-        member[trials] = True
-        order = self._order[cols, : self._n]
-        kept = member[order]
-        ranked = order[kept].reshape(d, m)  # each column's members, sorted
+        position = np.full(self._n, -1, dtype=np.intp)  # of each member in ``trials``
+        position[trials] = np.arange(m)
+        in_order = position[self._order[cols, : self._n]]
+        kept = in_order >= 0
         padded = np.empty((d, m + 2))
         padded[:, 0], padded[:, -1] = 0.0, 1.0
-        padded[:, 1:-1] = self._sorted[cols, : self._n][kept].reshape(d, m)
+        padded[:, 1:-1] = self._sorted[cols, : self._n][kept].reshape(d, m)  # each column's members, sorted
         left, right = padded[:, 1:-1] - padded[:, :-2], padded[:, 2:] - padded[:, 1:-1]
         if not consider_endpoints and m >= 2:
             left[:, 0], right[:, -1] = 0.0, 0.0
-        position = np.empty(self._n, dtype=np.intp)
-        position[trials] = np.arange(m)
         gaps = np.empty((d, m))  # a flat put: faster than two-dimensional fancy indexing
-        gaps.put(position[ranked] + m * np.arange(d)[:, None], np.maximum(left, right))
+        gaps.put(in_order[kept].reshape(d, m) + m * np.arange(d)[:, None], np.maximum(left, right))
         return gaps.T
 
 

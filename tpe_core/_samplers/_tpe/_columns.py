@@ -84,12 +84,12 @@ class NumericColumn:
 
     def from_unit(self, z: np.ndarray) -> np.ndarray:
         """Values for unit-scale points, on the grid and inside the bounds."""
-        t = self.t_low + np.clip(z, 0.0, 1.0) * (self.t_high - self.t_low)
+        t = self.t_low + np.minimum(np.maximum(z, 0.0), 1.0) * (self.t_high - self.t_low)
         values = np.exp(t) if self.log else t
         if self.step is not None:
             values = round_to_step(values, self.anchor, self.step)
-        values = np.clip(values, self.low, self.high)
-        return np.round(values) if self.integer else values
+        values = np.minimum(np.maximum(values, self.low), self.high)
+        return values.round() if self.integer else values
 
     def cells(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Unit-scale bounds of the grid cells of ``values`` (step grids only).
@@ -114,7 +114,7 @@ class NumericColumn:
         """Index of the cell of each grid value (columns with ``edges`` only)."""
         assert self.edges is not None
         inner = self.edges[1:-1]
-        return np.searchsorted(inner, self.to_unit(values))
+        return inner.searchsorted(self.to_unit(values))
 
 
 @dataclass(frozen=True)
@@ -160,9 +160,9 @@ class UnitMap:
     def continuous_values(self, z: np.ndarray) -> np.ndarray:
         """Values of unit-scale points inside the bounds, for columns with no
         step grid; as :meth:`NumericColumn.from_unit` column by column."""
-        values = self.t_low + np.clip(z, 0.0, 1.0) * self.t_span
+        values = self.t_low + np.minimum(np.maximum(z, 0.0), 1.0) * self.t_span
         values[:, self.log] = np.exp(values[:, self.log])
-        return np.clip(values, self.low, self.high)
+        return np.minimum(np.maximum(values, self.low), self.high)
 
 
 def _grid_span(low: float, high: float, step: float | None, log: bool) -> tuple[float, float]:

@@ -283,7 +283,7 @@ class TPESampler(BaseSampler):
         diverged = (states == STATE_CODES["FAIL"]) & history.diverged
         if not (pruned.any() or diverged.any()):  # complete losses are finite
             ranked = np.flatnonzero(complete)
-            ranked = ranked[np.argsort(history.losses[ranked], kind="stable")]
+            ranked = ranked[history.losses[ranked].argsort(kind="stable")]
         else:
             ranked = np.flatnonzero(complete | pruned | diverged)
             loss = np.nan_to_num(history.losses[ranked], nan=np.inf)
@@ -398,7 +398,7 @@ class TPESampler(BaseSampler):
         hyperopt's "magic clip"), at most 1."""
         floor = max(self.min_bandwidth, 1.0 / min(100, len(trials) + 2))
         gaps = unit.neighbour_gaps(trials, group.numeric, consider_endpoints=self.consider_endpoints)
-        return np.clip(gaps, floor, 1.0)
+        return np.minimum(np.maximum(gaps, floor), 1.0)
 
     def _propose(
         self,

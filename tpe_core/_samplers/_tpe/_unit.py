@@ -87,7 +87,7 @@ class UnitHistory:
             # above its own (NaN, inactive, sorts last), ties by trial number.
             for j in self._numeric:
                 value = self._rows[done, j]
-                at = np.searchsorted(values[j, :done], value, side="right")
+                at = values[j, :done].searchsorted(value, side="right")
                 order[j, at + 1 : n], values[j, at + 1 : n] = order[j, at:done], values[j, at:done]
                 order[j, at], values[j, at] = done, value
             return

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.special
 import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,7 +33,14 @@ from tpe_core import (
 )
 from tpe_core._history import History
 from tpe_core._samplers._tpe._columns import columns_of
-from tpe_core._samplers._tpe._parzen import KernelSpec, ParzenMixtures, encode_candidates, kernel_terms
+from tpe_core._samplers._tpe._parzen import (
+    _NEGLIGIBLE,
+    KernelSpec,
+    ParzenMixtures,
+    _log_mixture_sums,
+    encode_candidates,
+    kernel_terms,
+)
 from tpe_core._samplers._tpe._unit import KernelMemo, UnitHistory
 from tpe_core._space import SearchSpace
 
@@ -290,6 +298,28 @@ def test_remembered_kernel_terms_are_the_terms_of_the_current_bandwidths(data: s
         np.testing.assert_array_equal(est.coef[:1], spec.prior_terms[0])
         # Kernels outside the mixture add nothing.
         assert np.isneginf(np.delete(est.bias, np.append(trials + 1, 0))).all()
+
+
+@settings(max_examples=40)
+@given(seeds, st.sampled_from([30.0, 300.0, 3000.0]))
+def test_mixture_sums_equal_a_plain_log_sum_exp(seed: int, spread: float) -> None:
+    """Leaving out the terms far below each mixture's prior term (kernel 0)
+    changes no sum; with terms thousands apart (underflow once shifted by
+    the row's largest) every mixture is summed with its own largest."""
+    rng = np.random.default_rng(seed)
+    log_kernel = rng.uniform(-30.0, 10.0, (5, 30))
+    log_kernel[:, 0] -= spread  # the prior and mixture 1's own kernels lie
+    log_kernel[:, 15:] -= spread  # ``spread`` below mixture 0's
+    weights = rng.random((30, 2)) * (rng.random((30, 2)) < 0.6)
+    weights[1:15, 1] = weights[15:, 0] = 0.0
+    weights[0] = rng.uniform(0.01, 1.0, 2)
+    weights /= weights.sum(axis=0)
+    floor = log_kernel[:, 0] + np.log(weights[0].min()) - _NEGLIGIBLE
+    expected = np.column_stack(
+        [scipy.special.logsumexp(log_kernel, b=weights[:, m], axis=1) for m in range(2)]
+    )
+    got = _log_mixture_sums(log_kernel.copy(), weights, floor)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_parzen_density_integrates_to_one() -> None:

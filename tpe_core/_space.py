@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -334,8 +335,8 @@ class SearchSpace:
         ``index_categoricals`` is true (hyperopt's convention).
         """
         out: dict[str, Any] = {}
-        for x, p in zip(row, self.params):
-            if np.isnan(x):
+        for x, p in zip(row.tolist(), self.params):
+            if math.isnan(x):
                 continue
             if isinstance(p.distribution, Categorical) and (p.conditional or index_categoricals):
                 out[p.name] = int(x)
@@ -357,10 +358,12 @@ class SearchSpace:
         so are parameters of branches that are not chosen unless
         ``ignore_inactive`` is true.
         """
+        row = np.full(len(self.params), np.nan)
+        if not params:
+            return row
         unknown = [name for name in params if name not in self._columns]
         if unknown:
             raise SpaceError(self._unknown_message(unknown[0]))
-        row = np.full(len(self.params), np.nan)
         for j, p in enumerate(self.params):
             active = p.parent is None or row[p.parent] == p.branch
             if not active:
@@ -383,10 +386,12 @@ class SearchSpace:
         another branch is an error, and so are unknown names and values out
         of their distribution.
         """
+        row = np.full(len(self.params), np.nan)
+        if not params:
+            return row
         unknown = [name for name in params if name not in self._columns]
         if unknown:
             raise SpaceError(self._unknown_message(unknown[0]))
-        row = np.full(len(self.params), np.nan)
         for name, value in params.items():
             j = self._columns[name]
             row[j] = self._encode_one(self.params[j], value, False)

@@ -47,9 +47,11 @@ def forgetting_weights(n: int) -> np.ndarray:
 
     The newest 25 weigh 1; older ones ramp linearly from ``1 / n`` up.
     """
-    if n <= _FORGET_AFTER:
-        return np.ones(n)
-    return np.concatenate([np.linspace(1.0 / n, 1.0, n - _FORGET_AFTER), np.ones(_FORGET_AFTER)])
+    weights = np.ones(n)
+    if n > _FORGET_AFTER:  # the oldest ramp from 1 / n up to 1 in equal steps
+        ramp = n - _FORGET_AFTER
+        weights[:ramp] = 1.0 / n + np.arange(ramp) * ((1.0 - 1.0 / n) / max(ramp - 1, 1))
+    return weights
 
 
 def _weights_by_age(trials: np.ndarray, n_trials: int) -> np.ndarray:
@@ -429,16 +431,12 @@ class TPESampler(BaseSampler):
             column = layout.columns[c]
             z[:, n_cont + i] = column.to_unit(values[:, n_cont + i])  # type: ignore[union-attr]
             cell_low[:, i], cell_high[:, i] = column.cells(values[:, n_cont + i])  # type: ignore[union-attr]
-        q = n_cont + n_step
-        grid = [layout.columns[c] for c in group.grid]
-        cells = [column.cell_index(values[:, q + i]) for i, column in enumerate(grid)]  # type: ignore[union-attr]
-        candidates = encode_candidates(
-            z[:, :q],
-            cell_low,
-            cell_high,
-            np.column_stack([*cells, choices]),
-            group.spec,
-        )
+        q, n_grid = n_cont + n_step, len(group.grid)
+        indices = np.empty((len(z), n_grid + choices.shape[1]), dtype=np.intp)  # grid cells, then options
+        for i, c in enumerate(group.grid):
+            indices[:, i] = layout.columns[c].cell_index(values[:, q + i])  # type: ignore[union-attr]
+        indices[:, n_grid:] = choices
+        candidates = encode_candidates(z[:, :q], cell_low, cell_high, indices, group.spec)
         log_l, log_g = estimators.log_pdf(candidates)
         score = log_l - log_g
         best = int(np.argmax(score))

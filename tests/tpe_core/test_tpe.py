@@ -32,7 +32,7 @@ from tpe_core import (
     tpe,
 )
 from tpe_core._history import History
-from tpe_core._samplers._tpe._columns import columns_of
+from tpe_core._samplers._tpe._columns import NumericColumn, UnitMap, columns_of
 from tpe_core._samplers._tpe._parzen import (
     _NEGLIGIBLE,
     KernelSpec,
@@ -90,6 +90,24 @@ def test_same_seed_and_history_give_the_same_proposal(space, seed) -> None:
         study.optimize(pseudo_objective, n_trials=8)
         runs.append([params_key(t.params) for t in study.trials])
     assert runs[0] == runs[1]
+
+
+@settings(max_examples=30)
+@given(space=search_spaces(max_grid=5000, max_int_points=40), seed=seeds)
+def test_unit_maps_of_many_columns_match_each_column(space, seed) -> None:
+    """UnitMap, which maps all numeric columns at once, agrees with each
+    column's own maps (on random values and on unit-scale points)."""
+    columns = [c for c in columns_of(SearchSpace(space)) if isinstance(c, NumericColumn)]
+    rng = np.random.default_rng(seed)
+    values = np.column_stack([rng.uniform(c.low, c.high, 6) for c in columns]) if columns else np.empty((6, 0))
+    unit_map = UnitMap.of(columns)
+    expected = np.column_stack([c.to_unit(values[:, i]) for i, c in enumerate(columns)]) if columns else values
+    np.testing.assert_array_equal(unit_map.to_unit(values), expected)
+    continuous = [c for c in columns if c.step is None]
+    z = rng.uniform(-0.1, 1.1, (6, len(continuous)))  # outside [0, 1] too: clipped
+    got = UnitMap.of(continuous).continuous_values(z)
+    for i, c in enumerate(continuous):
+        np.testing.assert_array_equal(got[:, i], c.from_unit(z[:, i]))
 
 
 @settings(max_examples=30)

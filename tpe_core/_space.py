@@ -358,12 +358,10 @@ class SearchSpace:
         so are parameters of branches that are not chosen unless
         ``ignore_inactive`` is true.
         """
-        row = np.full(len(self.params), np.nan)
-        if not params:
-            return row
         unknown = [name for name in params if name not in self._columns]
         if unknown:
             raise SpaceError(self._unknown_message(unknown[0]))
+        row = np.full(len(self.params), np.nan)
         for j, p in enumerate(self.params):
             active = p.parent is None or row[p.parent] == p.branch
             if not active:

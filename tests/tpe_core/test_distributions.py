@@ -213,6 +213,9 @@ def test_encode_errors_name_the_path_and_suggest_names():
         space.encode_params({"opt/lr": 5.0})
     with pytest.raises(SpaceError, match="did you mean 'opt/lr'"):
         space.encode_params({"opt/lrr": 0.01})
+    with pytest.raises(SpaceError, match="'opt/lr' is missing"):
+        space.encode_params({})  # a full encoding needs every active parameter
+    assert np.isnan(space.encode_partial({})).all()  # a partial one needs none
 
 
 # ---------------------------------------------------------------- valid leaves

@@ -351,10 +351,11 @@ class ParzenMixtures:
         sums anyway.
         """
         dc = self.spec.n_continuous
+        live = np.isfinite(self.bias)  # the kernels of some mixture
         for j in range(candidates.cell_low.shape[1]):
             mu, sigma = self.mu[:, dc + j], self.sigma[:, dc + j]
             low, high = candidates.cell_low[:, j], candidates.cell_high[:, j]
-            wide = np.flatnonzero(high - low > 0.5 * sigma[np.isfinite(self.bias)].min())
+            wide = np.flatnonzero(high - low > 0.5 * sigma[live].min())
             if not wide.size:
                 continue
             low, width = low[wide, None], (high - low)[wide, None]

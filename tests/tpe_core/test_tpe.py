@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -41,6 +42,7 @@ from tpe_core._samplers._tpe._parzen import (
     encode_candidates,
     kernel_terms,
 )
+from tpe_core._samplers._tpe import _unit
 from tpe_core._samplers._tpe._unit import KernelMemo, UnitHistory
 from tpe_core._space import SearchSpace
 
@@ -407,12 +409,14 @@ def test_sorted_order_is_a_stable_sort_of_each_column(values: list[list[float]],
             np.testing.assert_array_equal(order[j], np.argsort(inactive[:, j], kind="stable"))
     unit, rows = _unit_history(values), np.array(values)
     trials = np.array(data.draw(st.lists(st.integers(0, len(values) - 1), min_size=1, unique=True)))
-    gaps = unit.neighbour_gaps(trials, np.array([0, 1]), consider_endpoints=True)
-    for j in range(2):  # against a direct computation on the members alone
-        ranked = trials[np.lexsort((trials, rows[trials, j]))]  # by value, ties by trial number
-        padded = np.concatenate([[0.0], rows[ranked, j], [1.0]])
-        expected = dict(zip(ranked, np.maximum(np.diff(padded)[:-1], np.diff(padded)[1:])))
-        np.testing.assert_allclose(gaps[:, j], [expected[t] for t in trials])
+    for share in (0.0, 2.0):  # from the whole history's order, or by sorting the members
+        with mock.patch.object(_unit, "_SORT_MEMBERS_BELOW", share):
+            gaps = unit.neighbour_gaps(trials, np.array([0, 1]), consider_endpoints=True)
+        for j in range(2):  # against a direct computation on the members alone
+            ranked = trials[np.lexsort((trials, rows[trials, j]))]  # by value, ties by trial number
+            padded = np.concatenate([[0.0], rows[ranked, j], [1.0]])
+            expected = dict(zip(ranked, np.maximum(np.diff(padded)[:-1], np.diff(padded)[1:])))
+            np.testing.assert_allclose(gaps[:, j], [expected[t] for t in trials])
 
 
 # ---------------------------------------------------------------- other distributions

@@ -22,6 +22,10 @@ from tpe_core._samplers._tpe._parzen import PRIOR_MU, PRIOR_SIGMA, KernelSpec, P
 
 __all__ = ["KernelMemo", "UnitHistory"]
 
+# Neighbour gaps of fewer trials than this share of the history are found by
+# sorting those trials' values, more from the whole history's sorted order.
+_SORT_MEMBERS_BELOW = 0.125
+
 
 class UnitHistory:
     """The rows of a :class:`History` on the unit scale, with sorted columns.
@@ -121,18 +125,28 @@ class UnitHistory:
             Row ``i`` belongs to ``trials[i]``.
         """
         m, d = len(trials), len(cols)
-        position = np.full(self._n, -1, dtype=np.intp)  # of each member in ``trials``
-        position[trials] = np.arange(m)
-        in_order = position[self._order[cols, : self._n]]
-        kept = in_order >= 0
         padded = np.empty((d, m + 2))
         padded[:, 0], padded[:, -1] = 0.0, 1.0
-        padded[:, 1:-1] = self._sorted[cols, : self._n][kept].reshape(d, m)  # each column's members, sorted
+        if m < _SORT_MEMBERS_BELOW * self._n:
+            # Few members: sorting them is cheaper than a pass over the
+            # whole history's order.
+            by_number = trials.argsort()
+            values = self._rows[trials[by_number]][:, cols].T
+            by_value = values.argsort(axis=1, kind="stable")  # ties by trial number
+            in_order = by_number[by_value]  # position in ``trials`` of each sorted value
+            padded[:, 1:-1] = np.sort(values, axis=1)
+        else:
+            position = np.full(self._n, -1, dtype=np.intp)  # of each member in ``trials``
+            position[trials] = np.arange(m)
+            in_order = position[self._order[cols, : self._n]]
+            kept = in_order >= 0
+            in_order = in_order[kept].reshape(d, m)
+            padded[:, 1:-1] = self._sorted[cols, : self._n][kept].reshape(d, m)  # each column's members, sorted
         left, right = padded[:, 1:-1] - padded[:, :-2], padded[:, 2:] - padded[:, 1:-1]
         if not consider_endpoints and m >= 2:
             left[:, 0], right[:, -1] = 0.0, 0.0
         gaps = np.empty((d, m))  # a flat put: faster than two-dimensional fancy indexing
-        gaps.put(in_order[kept].reshape(d, m) + m * np.arange(d)[:, None], np.maximum(left, right))
+        gaps.put(in_order + m * np.arange(d)[:, None], np.maximum(left, right))
         return gaps.T
 
 

@@ -279,7 +279,7 @@ def _mixture(obs: np.ndarray, choices: np.ndarray, bandwidth: float, spec: Kerne
         np.vstack([np.full((1, obs.shape[1]), 0.5), obs]),
         np.vstack([np.ones((1, obs.shape[1])), sigma]),
         (np.vstack([prior_coef, coef]), np.append(prior_const, const)),
-        np.ones((len(obs) + 1, 1)),
+        np.ones((1, len(obs) + 1)),
         spec,
     )
 
@@ -308,8 +308,8 @@ def test_remembered_kernel_terms_are_the_terms_of_the_current_bandwidths(data: s
         sigma = np.array(data.draw(st.lists(st.sampled_from([0.05, 0.1, 0.3]), min_size=2 * len(trials),
                                             max_size=2 * len(trials)))).reshape(-1, 2)
         memo.update(trials, sigma, lambda t: (mu[t], choices[t]))
-        weights = np.zeros((13, 1))
-        weights[0] = weights[trials + 1] = 1.0
+        weights = np.zeros((1, 13))
+        weights[0, 0] = weights[0, trials + 1] = 1.0
         est = memo.mixtures(weights)
         expected_coef, expected_const = kernel_terms(mu[trials], sigma, choices[trials], spec)
         np.testing.assert_array_equal(est.coef[trials + 1], expected_coef)
@@ -330,13 +330,13 @@ def test_mixture_sums_equal_a_plain_log_sum_exp(seed: int, spread: float) -> Non
     log_kernel = rng.uniform(-30.0, 10.0, (5, 30))
     log_kernel[:, 0] -= spread  # the prior and mixture 1's own kernels lie
     log_kernel[:, 15:] -= spread  # ``spread`` below mixture 0's
-    weights = rng.random((30, 2)) * (rng.random((30, 2)) < 0.6)
-    weights[1:15, 1] = weights[15:, 0] = 0.0
-    weights[0] = rng.uniform(0.01, 1.0, 2)
-    weights /= weights.sum(axis=0)
-    floor = log_kernel[:, 0] + np.log(weights[0].min()) - _NEGLIGIBLE
+    weights = rng.random((2, 30)) * (rng.random((2, 30)) < 0.6)
+    weights[1, 1:15] = weights[0, 15:] = 0.0
+    weights[:, 0] = rng.uniform(0.01, 1.0, 2)
+    weights /= weights.sum(axis=1, keepdims=True)
+    floor = log_kernel[:, 0] + np.log(weights[:, 0].min()) - _NEGLIGIBLE
     expected = np.column_stack(
-        [scipy.special.logsumexp(log_kernel, b=weights[:, m], axis=1) for m in range(2)]
+        [scipy.special.logsumexp(log_kernel, b=weights[m], axis=1) for m in range(2)]
     )
     got = _log_mixture_sums(log_kernel.copy(), weights, floor)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

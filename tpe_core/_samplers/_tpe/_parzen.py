@@ -240,8 +240,8 @@ class ParzenMixtures:
 
     Attributes
     ----------
-    weights : ndarray (m, S)
-        Weight of each kernel in each mixture (each column sums to one).
+    weights : ndarray (S, m)
+        Weight of each kernel in each mixture (each row sums to one).
     mu, sigma : ndarray (m, dc + dd + dg)
         Kernel centres and bandwidths: continuous, stepped, then few-cell columns.
     coef : ndarray (m, 2 (dc + dd) + K)
@@ -279,16 +279,16 @@ class ParzenMixtures:
         terms : (coef, const)
             The kernels' :func:`kernel_terms` (a prior's:
             :attr:`KernelSpec.prior_terms`).
-        weights : ndarray (m, S)
+        weights : ndarray (S, m)
             Weight of each kernel in each mixture, 0 where it has no part;
             need not sum to one. Kernel 0 (the prior) must have a part in
             every mixture.
         spec : KernelSpec
         """
-        if not (weights[0] > 0).all():
+        if not (weights[:, 0] > 0).all():
             raise ValueError("kernel 0 (the prior) must have a positive weight in every mixture")
-        weights = weights / weights.sum(axis=0)
-        return cls(weights, mu, sigma, terms[0], np.where(weights.any(axis=1), terms[1], -np.inf), spec)
+        weights = weights / weights.sum(axis=1, keepdims=True)
+        return cls(weights, mu, sigma, terms[0], np.where(weights.any(axis=0), terms[1], -np.inf), spec)
 
     def sample(self, rng: np.random.Generator, size: int, mixture: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``size`` points from one mixture.
@@ -300,8 +300,8 @@ class ParzenMixtures:
         choices : ndarray of int (size, dk)
             Option indices of the categorical columns.
         """
-        kernels = np.flatnonzero(self.weights[:, mixture])
-        cdf = self.weights[kernels, mixture].cumsum()
+        kernels = np.flatnonzero(self.weights[mixture])
+        cdf = self.weights[mixture, kernels].cumsum()
         k = kernels[np.minimum(cdf.searchsorted(rng.random(size) * cdf[-1], side="right"), len(cdf) - 1)]
         mu, sigma = self.mu[k], self.sigma[k]
         # Inverse-CDF sampling of the truncated Gaussian.
@@ -334,7 +334,7 @@ class ParzenMixtures:
         log_kernel += self.bias
         # Each mixture's sum is at least its prior term (kernel 0); a term
         # more than _NEGLIGIBLE below every mixture's prior term is left out.
-        floor = log_kernel[:, 0] + np.log(self.weights[0].min()) - _NEGLIGIBLE
+        floor = log_kernel[:, 0] + np.log(self.weights[:, 0].min()) - _NEGLIGIBLE
         if candidates.cell_low.shape[1]:
             self._correct_wide_cells(log_kernel, candidates, floor)
         return _log_mixture_sums(log_kernel, self.weights, floor).T + candidates.log_width
@@ -377,7 +377,7 @@ _UNDERFLOW = 600.0
 
 
 def _log_mixture_sums(log_kernel: np.ndarray, weights: np.ndarray, floor: np.ndarray) -> np.ndarray:
-    """``log(exp(log_kernel) @ weights)``, computed stably, leaving out the
+    """``log(exp(log_kernel) @ weights.T)``, computed stably, leaving out the
     terms of each row below its ``floor``: shape (rows, S). Overwrites
     ``log_kernel``.
 
@@ -390,16 +390,16 @@ def _log_mixture_sums(log_kernel: np.ndarray, weights: np.ndarray, floor: np.nda
     if (log_kernel[:, :1] - top < -_UNDERFLOW).any():
         return np.column_stack(
             [
-                logsumexp(log_kernel[:, kernels], b=weights[kernels, mixture], axis=1)
-                for mixture in range(weights.shape[1])
-                for kernels in [np.flatnonzero(weights[:, mixture])]
+                logsumexp(log_kernel[:, kernels], b=w[kernels], axis=1)
+                for w in weights
+                for kernels in [np.flatnonzero(w)]
             ]
         )
     keep = log_kernel > floor[:, None]
     log_kernel -= top
     np.exp(log_kernel, out=log_kernel, where=keep)
     np.copyto(log_kernel, 0.0, where=~keep)
-    return top + np.log(log_kernel @ weights)
+    return top + np.log(log_kernel @ weights.T)
 
 
 def log_cell_masses(edges: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:

@@ -382,10 +382,10 @@ class TPESampler(BaseSampler):
         trials = np.concatenate([t for t, _ in parts])
         sigma = np.vstack([self._bandwidths(unit, group, t) for t, _ in parts])
         memo.update(trials, sigma, lambda t: self._centres(unit, group, t))
-        weights = np.zeros((len(unit.rows) + 1, len(parts)))
-        weights[0] = self.prior_weight
+        weights = np.zeros((len(parts), len(unit.rows) + 1))
+        weights[:, 0] = self.prior_weight
         for mixture, (t, w) in enumerate(parts):
-            weights[t + 1, mixture] = w
+            weights[mixture, t + 1] = w
         return memo.mixtures(weights)
 
     @staticmethod

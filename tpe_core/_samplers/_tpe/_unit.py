@@ -216,10 +216,10 @@ class KernelMemo:
             self._known[stale] = True
 
     def mixtures(self, weights: np.ndarray) -> ParzenMixtures:
-        """Mixtures of the kernels, with ``weights`` of shape (slots, S)
-        (row 0 for the prior); a slot weighed in some mixture must have
+        """Mixtures of the kernels, with ``weights`` of shape (S, slots)
+        (column 0 for the prior); a slot weighed in some mixture must have
         been given its bandwidths by :meth:`update`."""
-        n = len(weights)
+        n = weights.shape[1]
         self._reserve(n)
         return ParzenMixtures.from_kernels(
             self._mu[:n], self._sigma[:n], (self._coef[:n], self._const[:n]), weights, self.spec

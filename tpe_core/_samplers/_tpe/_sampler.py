@@ -57,6 +57,8 @@ def forgetting_weights(n: int) -> np.ndarray:
 def _weights_by_age(trials: np.ndarray, n_trials: int) -> np.ndarray:
     """:func:`forgetting_weights` of distinct ``trials`` (numbers below
     ``n_trials``), given in any order."""
+    if len(trials) <= _FORGET_AFTER:
+        return np.ones(len(trials))
     member = np.zeros(n_trials, dtype=bool)
     member[trials] = True
     age = np.cumsum(member)[trials] - 1  # 0 for the oldest

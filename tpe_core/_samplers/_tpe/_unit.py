@@ -207,7 +207,10 @@ class KernelMemo:
         """
         slots = trials + 1
         self._reserve(int(slots.max()) + 1 if len(slots) else 0)
-        changed = ~self._known[slots] | (self._sigma.take(slots, axis=0) != sigma).any(axis=1)
+        changed = ~self._known[slots]
+        # Rows with a changed bandwidth, from the few changed entries (a
+        # reduction along each short row would cost more).
+        changed[np.flatnonzero(self._sigma.take(slots, axis=0) != sigma) // sigma.shape[1]] = True
         if changed.any():
             stale, sigma = slots[changed], sigma[changed]
             mu, choices = rows(trials[changed])

@@ -39,6 +39,9 @@ class History:
     diverged : ndarray of shape (n_trials,), bool
         FAIL trials whose objective returned NaN or an infinity (a diverged
         training run), as opposed to raising an exception.
+    finished : ndarray of shape (n_finished,), int
+        Numbers of the finished trials, in the order they finished (so a
+        reader can take in only those finished since it last looked).
     """
 
     def __init__(self, n_params: int, direction: str = "minimize") -> None:
@@ -48,7 +51,9 @@ class History:
         self._states = np.empty(8, dtype=np.int8)
         self._steps = np.empty(8)
         self._diverged = np.empty(8, dtype=bool)
+        self._finished = np.empty(8, dtype=np.intp)
         self._n = 0
+        self._n_finished = 0
 
     def __len__(self) -> int:
         return self._n
@@ -78,6 +83,10 @@ class History:
     def diverged(self) -> np.ndarray:
         return self._diverged[: self._n]
 
+    @property
+    def finished(self) -> np.ndarray:
+        return self._finished[: self._n_finished]
+
     def append(self, row: np.ndarray) -> int:
         """Add a running trial's row; return its index (its trial number)."""
         if self._n == len(self._values):
@@ -100,7 +109,21 @@ class History:
         step: int | None = None,
         diverged: bool = False,
     ) -> None:
-        """Record the final state, value, last step and divergence of trial ``index``."""
+        """Record the final state, value, last step and divergence of trial ``index``.
+
+        Raises
+        ------
+        IndexError
+            If there is no trial ``index``.
+        ValueError
+            If the trial has finished already (a finished trial is final).
+        """
+        if not 0 <= index < self._n:
+            raise IndexError(f"there is no trial {index} in a history of {self._n} trials")
+        if self._states[index] != STATE_CODES["RUNNING"]:
+            raise ValueError(f"trial {index} has finished already; a finished trial cannot finish again")
+        self._finished[self._n_finished] = index
+        self._n_finished += 1
         self._states[index] = STATE_CODES[state]
         self._values[index] = np.nan if value is None else value
         self._steps[index] = np.nan if step is None else step
@@ -108,7 +131,7 @@ class History:
 
     def _grow(self) -> None:
         capacity = 2 * len(self._values)
-        for name in ("_rows", "_values", "_states", "_steps", "_diverged"):
+        for name in ("_rows", "_values", "_states", "_steps", "_diverged", "_finished"):
             setattr(self, name, grown(getattr(self, name), capacity))
 
 

@@ -32,7 +32,7 @@ from tpe_core import (
     space_eval,
     tpe,
 )
-from tpe_core._history import History
+from tpe_core._history import STATE_CODES, History
 from tpe_core._samplers._tpe._columns import NumericColumn, UnitMap, columns_of
 from tpe_core._samplers._tpe._parzen import (
     _NEGLIGIBLE,
@@ -43,7 +43,7 @@ from tpe_core._samplers._tpe._parzen import (
     kernel_terms,
 )
 from tpe_core._samplers._tpe import _unit
-from tpe_core._samplers._tpe._unit import KernelMemo, UnitHistory
+from tpe_core._samplers._tpe._unit import KernelMemo, LossOrder, UnitHistory
 from tpe_core._space import SearchSpace
 
 seeds = st.integers(0, 2**32 - 1)
@@ -229,6 +229,39 @@ def test_ranking_puts_pruned_after_complete_and_diverged_last() -> None:
     assert running.tolist() == [7]
 
 
+def test_a_finished_trial_cannot_finish_again() -> None:
+    history = History(1)
+    history.finish(history.append(np.zeros(1)), "COMPLETE", 1.0)
+    with pytest.raises(ValueError, match="trial 0 has finished already"):
+        history.finish(0, "PRUNED", 2.0, step=1)
+    with pytest.raises(IndexError, match="no trial 1"):
+        history.finish(1, "COMPLETE", 1.0)
+    assert history.finished.tolist() == [0] and history.values.tolist() == [1.0]
+
+
+@settings(max_examples=40)
+@given(st.data(), st.sampled_from(["minimize", "maximize"]))
+def test_loss_order_is_a_sort_of_the_complete_trials(data: st.DataObject, direction: str) -> None:
+    """Trials finishing in any order, taken in one at a time or many at
+    once: the kept order is the complete trials by loss, ties by number."""
+    n = data.draw(st.integers(1, 40))
+    values = data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0]) | st.floats(-10, 10), min_size=n, max_size=n))
+    states = data.draw(st.lists(st.sampled_from(["COMPLETE", "COMPLETE", "PRUNED", "FAIL", "RUNNING"]),
+                                min_size=n, max_size=n))
+    history = History(1, direction)
+    for _ in range(n):
+        history.append(np.zeros(1))
+    order = LossOrder(history)
+    for trial in data.draw(st.permutations(range(n))):
+        if states[trial] != "RUNNING":
+            history.finish(trial, states[trial], values[trial], step=1 if states[trial] == "PRUNED" else None)
+        if data.draw(st.integers(0, 9)) == 0:  # otherwise the next update takes in several at once
+            order.update()
+    complete = np.flatnonzero(history.states == STATE_CODES["COMPLETE"])
+    expected = complete[np.lexsort((complete, history.losses[complete]))]
+    assert order.update().tolist() == expected.tolist()
+
+
 def test_tpe_learns_to_avoid_a_region_that_diverges() -> None:
     """The objective returns NaN for lr > 1e-2 (a diverged training run)."""
     space = {"lr": Float(1e-5, 1.0, log=True), "width": Float(0.0, 1.0)}
@@ -285,14 +318,17 @@ def _mixture(obs: np.ndarray, choices: np.ndarray, bandwidth: float, spec: Kerne
 
 
 def test_good_trials_weigh_their_improvement_on_the_bad_group() -> None:
-    history = History(1)
-    for value in (0.0, 1.0, 3.0, 4.0, 9.0):
-        history.finish(history.append(np.array([0.5])), "COMPLETE", value)
-    good, bad = np.array([0, 1, 2]), np.array([3, 4])
+    def history_of(third: str) -> History:
+        history = History(1)
+        for value, state in zip((0.0, 1.0, 3.0, 4.0, 9.0), ("COMPLETE", "COMPLETE", third, "COMPLETE", "COMPLETE")):
+            history.finish(history.append(np.array([0.5])), state, value, step=1 if state == "PRUNED" else None)
+        return history
+
+    history, good, bad = history_of("COMPLETE"), np.array([0, 1, 2]), np.array([3, 4])
     np.testing.assert_allclose(TPESampler()._improvement(history, good, bad), [1.0, 0.75, 0.25])
     assert TPESampler(good_weights="uniform")._improvement(history, good, bad).tolist() == [1.0, 1.0, 1.0]
-    history.finish(2, "PRUNED", 3.0, step=1)  # a pruned good trial has no comparable loss
-    assert TPESampler()._improvement(history, good, bad).tolist() == [1.0, 1.0, 1.0]
+    # A pruned good trial has no comparable loss.
+    assert TPESampler()._improvement(history_of("PRUNED"), good, bad).tolist() == [1.0, 1.0, 1.0]
 
 
 @settings(max_examples=30)

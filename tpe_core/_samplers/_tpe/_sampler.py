@@ -23,7 +23,7 @@ from tpe_core._samplers._tpe._parzen import (
     ParzenMixtures,
     encode_candidates,
 )
-from tpe_core._samplers._tpe._unit import KernelMemo, UnitHistory
+from tpe_core._samplers._tpe._unit import KernelMemo, LossOrder, UnitHistory
 from tpe_core._space import SearchSpace
 from tpe_core._validation import check_int
 
@@ -247,6 +247,7 @@ class TPESampler(BaseSampler):
         self.good_weights = good_weights
         self._layout_cache: tuple[SearchSpace, _Layout] | None = None
         self._unit: UnitHistory | None = None
+        self._loss_order: LossOrder | None = None
         self._memos: dict[tuple[tuple[int | None, int | None], int], KernelMemo] = {}
 
     # ------------------------------------------------------------ caches
@@ -281,19 +282,16 @@ class TPESampler(BaseSampler):
         first, then by loss), then FAIL trials whose objective diverged
         (returned NaN or inf). Trials that raised are left out.
         """
+        if self._loss_order is None or self._loss_order.history is not history:
+            self._loss_order = LossOrder(history)
+        ranked = self._loss_order.update()
         states = history.states
-        complete = states == STATE_CODES["COMPLETE"]
-        pruned = states == STATE_CODES["PRUNED"]
-        diverged = (states == STATE_CODES["FAIL"]) & history.diverged
-        if not (pruned.any() or diverged.any()):  # complete losses are finite
-            ranked = np.flatnonzero(complete)
-            ranked = ranked[history.losses[ranked].argsort(kind="stable")]
-        else:
-            ranked = np.flatnonzero(complete | pruned | diverged)
-            loss = np.nan_to_num(history.losses[ranked], nan=np.inf)
-            tier = np.where(complete, 0, np.where(pruned, 1, 2))[ranked]
-            step = np.nan_to_num(-history.steps[ranked], nan=0.0)
-            ranked = ranked[np.lexsort((loss, step, tier))]
+        pruned = np.flatnonzero(states == STATE_CODES["PRUNED"])
+        diverged = np.flatnonzero((states == STATE_CODES["FAIL"]) & history.diverged)
+        if len(pruned) or len(diverged):  # ties by trial number; diverged trials have no value
+            loss = np.nan_to_num(history.losses[pruned], nan=np.inf)
+            pruned = pruned[np.lexsort((loss, -history.steps[pruned]))]
+            ranked = np.concatenate([ranked, pruned, diverged])
         return ranked, np.flatnonzero(states == STATE_CODES["RUNNING"])
 
     def _split(

@@ -1,9 +1,10 @@
-"""The history as TPE reads it: on the unit scale, each numeric column kept sorted.
+"""The history as TPE reads it: on the unit scale, each numeric column kept
+sorted, and the complete trials kept in loss order.
 
-Both are grown in place as trials are added, so an ask never re-encodes or
+All are grown in place as trials are added, so an ask never re-encodes or
 re-sorts the history: it appends the new rows and inserts each into every
 column's sorted order (several new rows at once: a stable sort of an
-almost sorted array).
+almost sorted array), and inserts each newly complete trial by its loss.
 
 :class:`KernelMemo` keeps each trial's kernel terms from one ask to the
 next: most kernels keep their bandwidths, so only the few that changed are
@@ -16,11 +17,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tpe_core._history import History, grown
+from tpe_core._history import STATE_CODES, History, grown
 from tpe_core._samplers._tpe._columns import CategoricalColumn, NumericColumn, UnitMap
 from tpe_core._samplers._tpe._parzen import PRIOR_MU, PRIOR_SIGMA, KernelSpec, ParzenMixtures, kernel_terms
 
-__all__ = ["KernelMemo", "UnitHistory"]
+__all__ = ["KernelMemo", "LossOrder", "UnitHistory"]
+
+# More trials than this completed since the last look are sorted together
+# rather than inserted one by one.
+_INSERT_AT_MOST = 8
 
 # Neighbour gaps of fewer trials than this share of the history are found by
 # sorting those trials' values, more from the whole history's sorted order.
@@ -148,6 +153,48 @@ class UnitHistory:
         gaps = np.empty((d, m))  # a flat put: faster than two-dimensional fancy indexing
         gaps.put(in_order + m * np.arange(d)[:, None], np.maximum(left, right))
         return gaps.T
+
+
+class LossOrder:
+    """The COMPLETE trials of a :class:`History` by loss, ties by trial
+    number, kept in order as trials finish.
+
+    Each call of :meth:`update` takes in the trials finished since the last
+    one (``History.finished``) and inserts the complete ones where they
+    belong, so an ask costs no sort of the whole history.
+
+    Parameters
+    ----------
+    history : History
+    """
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self._taken = 0  # of ``history.finished``
+        self._trials = np.empty(0, dtype=np.intp)
+        self._losses = np.empty(0)
+
+    def update(self) -> np.ndarray:
+        """The complete trials from best to worst (do not modify)."""
+        finished = self.history.finished[self._taken :]
+        self._taken += len(finished)
+        new = finished[self.history.states[finished] == STATE_CODES["COMPLETE"]]
+        losses = self.history.losses[new]
+        trials, sorted_losses = self._trials, self._losses
+        if len(new) > _INSERT_AT_MOST:
+            trials, sorted_losses = np.append(trials, new), np.append(sorted_losses, losses)
+            order = np.lexsort((trials, sorted_losses))
+            trials, sorted_losses = trials[order], sorted_losses[order]
+        else:
+            for trial, loss in zip(new.tolist(), losses.tolist()):
+                # After the better trials and the tied ones of lower number.
+                low = int(sorted_losses.searchsorted(loss, side="left"))
+                high = int(sorted_losses.searchsorted(loss, side="right"))
+                at = low + int(trials[low:high].searchsorted(trial))
+                trials = np.concatenate((trials[:at], [trial], trials[at:]))
+                sorted_losses = np.concatenate((sorted_losses[:at], [loss], sorted_losses[at:]))
+        self._trials, self._losses = trials, sorted_losses
+        return trials
 
 
 class KernelMemo:

@@ -399,8 +399,9 @@ def _log_mixture_sums(log_kernel: np.ndarray, weights: np.ndarray, floor: np.nda
         )
     keep = log_kernel > floor[:, None]
     log_kernel -= top
-    np.exp(log_kernel, out=log_kernel, where=keep)
-    np.copyto(log_kernel, 0.0, where=~keep)
+    kept = np.exp(log_kernel[keep])  # most terms fall below the floor
+    log_kernel.fill(0.0)
+    log_kernel[keep] = kept
     return top + np.log(log_kernel @ weights.T)
 
 

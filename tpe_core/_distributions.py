@@ -114,11 +114,15 @@ def _check_step(dist: Distribution, low: float, high: float, step: float) -> Non
         )
 
 
-def round_to_step(x: np.ndarray, anchor: float, step: float) -> np.ndarray:
+def round_to_step(x: np.ndarray, anchor: float | np.ndarray, step: float | np.ndarray) -> np.ndarray:
     """The nearest points of the grid ``anchor + k * step``, rounded to 12
-    significant digits of the step (``0.3``, not ``0.30000000000000004``)."""
-    decimals = 12 - math.floor(math.log10(step))
-    return np.round(anchor + np.round((x - anchor) / step) * step, decimals)
+    significant digits of the step (``0.3``, not ``0.30000000000000004``).
+
+    ``anchor`` and ``step`` may be arrays that broadcast against ``x`` (one
+    grid per column).
+    """
+    scale = 10.0 ** (12 - np.floor(np.log10(step)))
+    return np.rint((anchor + np.rint((x - anchor) / step) * step) * scale) / scale
 
 
 class _Numeric(Distribution):

@@ -98,18 +98,25 @@ def test_same_seed_and_history_give_the_same_proposal(space, seed) -> None:
 @given(space=search_spaces(max_grid=5000, max_int_points=40), seed=seeds)
 def test_unit_maps_of_many_columns_match_each_column(space, seed) -> None:
     """UnitMap, which maps all numeric columns at once, agrees with each
-    column's own maps (on random values and on unit-scale points)."""
+    column's own map to the unit scale, and maps unit-scale points back to
+    the nearest grid value inside the bounds."""
     columns = [c for c in columns_of(SearchSpace(space)) if isinstance(c, NumericColumn)]
     rng = np.random.default_rng(seed)
     values = np.column_stack([rng.uniform(c.low, c.high, 6) for c in columns]) if columns else np.empty((6, 0))
     unit_map = UnitMap.of(columns)
     expected = np.column_stack([c.to_unit(values[:, i]) for i, c in enumerate(columns)]) if columns else values
     np.testing.assert_array_equal(unit_map.to_unit(values), expected)
-    continuous = [c for c in columns if c.step is None]
-    z = rng.uniform(-0.1, 1.1, (6, len(continuous)))  # outside [0, 1] too: clipped
-    got = UnitMap.of(continuous).continuous_values(z)
-    for i, c in enumerate(continuous):
-        np.testing.assert_array_equal(got[:, i], c.from_unit(z[:, i]))
+    z = rng.uniform(-0.1, 1.1, (6, len(columns)))  # outside [0, 1] too: clipped
+    got = unit_map.values(z)
+    for i, c in enumerate(columns):
+        for value, point in zip(got[:, i], z[:, i]):
+            t = c.t_low + min(max(point, 0.0), 1.0) * (c.t_high - c.t_low)
+            expected = math.exp(t) if c.log else t
+            if c.step is not None:
+                expected = c.anchor + round((expected - c.anchor) / c.step) * c.step
+            expected = min(max(expected, c.low), c.high)
+            assert value == pytest.approx(round(expected) if c.integer else expected, rel=1e-11, abs=1e-12)
+            assert not c.integer or value == round(value)
 
 
 @settings(max_examples=30)

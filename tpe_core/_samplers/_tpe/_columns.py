@@ -82,15 +82,6 @@ class NumericColumn:
         t = np.log(values) if self.log else values
         return (t - self.t_low) / (self.t_high - self.t_low)
 
-    def from_unit(self, z: np.ndarray) -> np.ndarray:
-        """Values for unit-scale points, on the grid and inside the bounds."""
-        t = self.t_low + np.minimum(np.maximum(z, 0.0), 1.0) * (self.t_high - self.t_low)
-        values = np.exp(t) if self.log else t
-        if self.step is not None:
-            values = round_to_step(values, self.anchor, self.step)
-        values = np.minimum(np.maximum(values, self.low), self.high)
-        return values.round() if self.integer else values
-
     def cells(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Unit-scale bounds of the grid cells of ``values`` (step grids only).
 
@@ -129,6 +120,8 @@ class UnitMap:
     """The unit-scale maps of several numeric columns, applied to all at once.
 
     Build it with :meth:`of`; arrays are shaped (rows, columns).
+    ``stepped`` marks the columns on a step grid; ``anchor`` and ``step``
+    are those columns' grids.
     """
 
     log: np.ndarray
@@ -136,18 +129,25 @@ class UnitMap:
     t_span: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    stepped: np.ndarray
+    anchor: np.ndarray
+    step: np.ndarray
 
     @classmethod
     def of(cls, columns: list[NumericColumn]) -> UnitMap:
-        def field(name: str) -> np.ndarray:
-            return np.array([getattr(c, name) for c in columns], dtype=float)
+        def field(name: str, among: list[NumericColumn] = columns) -> np.ndarray:
+            return np.array([getattr(c, name) for c in among], dtype=float)
 
+        stepped = [c for c in columns if c.step is not None]
         return cls(
             log=np.array([c.log for c in columns], dtype=bool),
             t_low=field("t_low"),
             t_span=field("t_high") - field("t_low"),
             low=field("low"),
             high=field("high"),
+            stepped=np.array([c.step is not None for c in columns], dtype=bool),
+            anchor=field("anchor", stepped),
+            step=field("step", stepped),
         )
 
     def to_unit(self, values: np.ndarray) -> np.ndarray:
@@ -157,12 +157,14 @@ class UnitMap:
         t[:, self.log] = np.log(values[:, self.log])
         return (t - self.t_low) / self.t_span
 
-    def continuous_values(self, z: np.ndarray) -> np.ndarray:
-        """Values of unit-scale points inside the bounds, for columns with no
-        step grid; as :meth:`NumericColumn.from_unit` column by column."""
+    def values(self, z: np.ndarray) -> np.ndarray:
+        """Values of unit-scale points (clipped to ``[0, 1]``), on their grids
+        and inside the bounds: the inverse of :meth:`to_unit` on grid values."""
         values = self.t_low + np.minimum(np.maximum(z, 0.0), 1.0) * self.t_span
         values[:, self.log] = np.exp(values[:, self.log])
-        return np.minimum(np.maximum(values, self.low), self.high)
+        if len(self.step):
+            values[:, self.stepped] = round_to_step(values[:, self.stepped], self.anchor, self.step)
+        return np.minimum(np.maximum(values, self.low), self.high)  # integer columns: integer grids
 
 
 def _grid_span(low: float, high: float, step: float | None, log: bool) -> tuple[float, float]:

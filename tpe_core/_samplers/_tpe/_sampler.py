@@ -80,7 +80,7 @@ class _Group:
     categorical: np.ndarray
     branches_only: bool
     spec: KernelSpec
-    continuous_map: UnitMap
+    numeric_map: UnitMap
 
     @functools.cached_property
     def numeric(self) -> np.ndarray:
@@ -124,7 +124,7 @@ def _make_group(
         categorical,
         all(c in branch_columns for c in cols),
         spec,
-        UnitMap.of([columns[c] for c in continuous]),  # type: ignore[misc]
+        UnitMap.of([columns[c] for c in np.concatenate([continuous, stepped, grid])]),  # type: ignore[misc]
     )
 
 
@@ -421,10 +421,7 @@ class TPESampler(BaseSampler):
         n_candidates = 1 if group.branches_only else self.n_ei_candidates
         z, choices = estimators.sample(rng, n_candidates, mixture=0)
         n_cont, n_step = len(group.continuous), len(group.stepped)
-        values = np.empty_like(z)
-        values[:, :n_cont] = group.continuous_map.continuous_values(z[:, :n_cont])
-        for i, c in enumerate(group.numeric[n_cont:], start=n_cont):
-            values[:, i] = layout.columns[c].from_unit(z[:, i])  # type: ignore[union-attr]
+        values = group.numeric_map.values(z)
         cell_low = np.empty((len(z), n_step))
         cell_high = np.empty_like(cell_low)
         for i, c in enumerate(group.stepped):

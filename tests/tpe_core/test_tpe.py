@@ -253,20 +253,23 @@ def test_loss_order_is_a_sort_of_the_complete_trials(data: st.DataObject, direct
     once: the kept order is the complete trials by loss, ties by number."""
     n = data.draw(st.integers(1, 40))
     values = data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0]) | st.floats(-10, 10), min_size=n, max_size=n))
-    states = data.draw(st.lists(st.sampled_from(["COMPLETE", "COMPLETE", "PRUNED", "FAIL", "RUNNING"]),
-                                min_size=n, max_size=n))
+    states = data.draw(st.lists(st.sampled_from(["COMPLETE", "COMPLETE", "COMPLETE", "PRUNED", "FAIL", "DIVERGED",
+                                                 "RUNNING"]), min_size=n, max_size=n))
     history = History(1, direction)
     for _ in range(n):
         history.append(np.zeros(1))
     order = LossOrder(history)
     for trial in data.draw(st.permutations(range(n))):
-        if states[trial] != "RUNNING":
+        if states[trial] == "DIVERGED":
+            history.finish(trial, "FAIL", None, diverged=True)
+        elif states[trial] != "RUNNING":
             history.finish(trial, states[trial], values[trial], step=1 if states[trial] == "PRUNED" else None)
         if data.draw(st.integers(0, 9)) == 0:  # otherwise the next update takes in several at once
             order.update()
     complete = np.flatnonzero(history.states == STATE_CODES["COMPLETE"])
     expected = complete[np.lexsort((complete, history.losses[complete]))]
     assert order.update().tolist() == expected.tolist()
+    assert order.only_complete == ("PRUNED" not in states and "DIVERGED" not in states)
 
 
 def test_tpe_learns_to_avoid_a_region_that_diverges() -> None:

@@ -286,9 +286,9 @@ class TPESampler(BaseSampler):
             self._loss_order = LossOrder(history)
         ranked = self._loss_order.update()
         states = history.states
-        pruned = np.flatnonzero(states == STATE_CODES["PRUNED"])
-        diverged = np.flatnonzero((states == STATE_CODES["FAIL"]) & history.diverged)
-        if len(pruned) or len(diverged):  # ties by trial number; diverged trials have no value
+        if not self._loss_order.only_complete:  # ties by trial number; diverged trials have no value
+            pruned = np.flatnonzero(states == STATE_CODES["PRUNED"])
+            diverged = np.flatnonzero((states == STATE_CODES["FAIL"]) & history.diverged)
             loss = np.nan_to_num(history.losses[pruned], nan=np.inf)
             pruned = pruned[np.lexsort((loss, -history.steps[pruned]))]
             ranked = np.concatenate([ranked, pruned, diverged])

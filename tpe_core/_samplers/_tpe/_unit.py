@@ -166,10 +166,17 @@ class LossOrder:
     Parameters
     ----------
     history : History
+
+    Attributes
+    ----------
+    only_complete : bool
+        Whether every finished trial taken in so far is COMPLETE or failed
+        by raising (none PRUNED, none diverged).
     """
 
     def __init__(self, history: History) -> None:
         self.history = history
+        self.only_complete = True
         self._taken = 0  # of ``history.finished``
         self._trials = np.empty(0, dtype=np.intp)
         self._losses = np.empty(0)
@@ -178,7 +185,11 @@ class LossOrder:
         """The complete trials from best to worst (do not modify)."""
         finished = self.history.finished[self._taken :]
         self._taken += len(finished)
-        new = finished[self.history.states[finished] == STATE_CODES["COMPLETE"]]
+        states = self.history.states[finished]
+        if self.only_complete:
+            other = (states == STATE_CODES["PRUNED"]) | self.history.diverged[finished]
+            self.only_complete = not other.any()
+        new = finished[states == STATE_CODES["COMPLETE"]]
         losses = self.history.losses[new]
         trials, sorted_losses = self._trials, self._losses
         if len(new) > _INSERT_AT_MOST:

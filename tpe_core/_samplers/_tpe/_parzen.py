@@ -309,15 +309,13 @@ class ParzenMixtures:
         u = lo + rng.random(mu.shape) * (hi - lo)
         z = np.minimum(np.maximum(mu + sigma * ndtri(np.minimum(np.maximum(u, _TINY), 1.0 - 1e-16)), 0.0), 1.0)
         spec = self.spec
-        dg, dk = len(spec.grid_edges), len(spec.prior_choice_weights)
-        choices = np.empty((size, dk), dtype=np.intp)
-        if dk:  # the option log-probabilities are the last block of ``coef``
-            first = spec.offsets[dg]
-            probabilities, draws = np.exp(self.coef[k, first:]), rng.random((size, dk))
-            for j, prior in enumerate(spec.prior_choice_weights):
-                at = spec.offsets[dg + j] - first
-                cdf = probabilities[:, at : at + len(prior)].cumsum(axis=1)
-                choices[:, j] = (draws[:, j, None] * cdf[:, -1:] > cdf).sum(axis=1)
+        choices = np.empty((size, len(spec.prior_choice_weights)), dtype=np.intp)
+        dg = len(spec.grid_edges)
+        for j, prior in enumerate(spec.prior_choice_weights):
+            at = spec.offsets[dg + j]
+            cdf = np.exp(self.coef[k, at : at + len(prior)]).cumsum(axis=1)
+            draws = rng.random((size, 1)) * cdf[:, -1:]
+            choices[:, j] = (draws > cdf).sum(axis=1)
         return z, choices
 
     def log_pdf(self, candidates: Candidates) -> np.ndarray:

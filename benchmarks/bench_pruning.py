@@ -15,6 +15,9 @@ trained, wall time, and the best validation accuracy among COMPLETE trials
 
 Needs optuna (the bench environment). Raw results go to
 ``benchmarks/results/pruning.json``; a rerun skips the runs it already has.
+The validation curves of the unpruned studies go to
+``benchmarks/results/pruning_curves.json``, where ``replay_pruning.py``
+replays pruners on them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 N_TRIALS = 40
 MAX_EPOCHS = 27
 RESULTS = Path(__file__).with_name("results") / "pruning.json"
+CURVES = Path(__file__).with_name("results") / "pruning_curves.json"
 
 CONFIGS = [
     "parzen/none",
@@ -106,7 +110,7 @@ def _run_parzen(pruner: str, seed: int) -> tuple[list[Any], float]:
     study.optimize(_objective(), n_trials=N_TRIALS)
     complete = study.get_trials([tpe_core.TrialState.COMPLETE])
     best = max(t.value for t in complete) if complete else float("nan")
-    return [len(t.intermediate_values) for t in study.trials], best
+    return [_curve(t.intermediate_values) for t in study.trials], best
 
 
 def _run_optuna(pruner: str, seed: int) -> tuple[list[Any], float]:
@@ -139,7 +143,12 @@ def _run_optuna(pruner: str, seed: int) -> tuple[list[Any], float]:
     study.optimize(optuna_objective, n_trials=N_TRIALS)
     complete = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
     best = max(t.value for t in complete) if complete else float("nan")
-    return [len(t.intermediate_values) for t in study.trials], best
+    return [_curve(t.intermediate_values) for t in study.trials], best
+
+
+def _curve(intermediate_values: dict[int, float]) -> list[float]:
+    """A trial's reported values in step order (epochs 1, 2, ...)."""
+    return [intermediate_values[step] for step in sorted(intermediate_values)]
 
 
 def run_one(job: tuple[str, int]) -> dict[str, Any]:
@@ -149,14 +158,15 @@ def run_one(job: tuple[str, int]) -> dict[str, Any]:
     config, seed = job
     library, pruner = config.split("/")
     start = time.perf_counter()
-    epochs, best = (_run_parzen if library == "parzen" else _run_optuna)(pruner, seed)
+    curves, best = (_run_parzen if library == "parzen" else _run_optuna)(pruner, seed)
     return {
         "config": config,
         "seed": seed,
-        "epochs": sum(epochs),
-        "n_complete": sum(e == MAX_EPOCHS for e in epochs),
+        "epochs": sum(len(c) for c in curves),
+        "n_complete": sum(len(c) == MAX_EPOCHS for c in curves),
         "best": best,
         "wall_s": time.perf_counter() - start,
+        "curves": curves,
     }
 
 
@@ -202,8 +212,13 @@ def main() -> None:
     results = _load()
     done = {(r["config"], r["seed"]) for r in results}
     todo = [(c, s) for s in range(args.seeds) for c in args.configs if (c, s) not in done]
+    curves = json.loads(CURVES.read_text()) if CURVES.exists() else {}
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for result in pool.imap_unordered(run_one, todo):
+            trial_curves = result.pop("curves")
+            if result["config"].endswith("/none"):
+                curves[f"{result['config']}/{result['seed']}"] = trial_curves
+                CURVES.write_text(json.dumps(curves, separators=(",", ":")))
             results.append(result)
             RESULTS.write_text(json.dumps(results, indent=1))
             print(json.dumps(result), flush=True)

@@ -290,7 +290,7 @@ class TPESampler(BaseSampler):
             pruned = np.flatnonzero(states == STATE_CODES["PRUNED"])
             diverged = np.flatnonzero((states == STATE_CODES["FAIL"]) & history.diverged)
             loss = np.nan_to_num(history.losses[pruned], nan=np.inf)
-            pruned = pruned[np.lexsort((loss, -history.steps[pruned]))]
+            pruned = pruned[np.lexsort((loss, np.nan_to_num(-history.steps[pruned], nan=0.0)))]
             ranked = np.concatenate([ranked, pruned, diverged])
         return ranked, np.flatnonzero(states == STATE_CODES["RUNNING"])
 

@@ -33,6 +33,7 @@ from tpe_core import (
     tpe,
 )
 from tpe_core._history import STATE_CODES, History
+from tpe_core._samplers._tpe import _unit
 from tpe_core._samplers._tpe._columns import NumericColumn, UnitMap, columns_of
 from tpe_core._samplers._tpe._parzen import (
     _NEGLIGIBLE,
@@ -42,7 +43,6 @@ from tpe_core._samplers._tpe._parzen import (
     encode_candidates,
     kernel_terms,
 )
-from tpe_core._samplers._tpe import _unit
 from tpe_core._samplers._tpe._unit import KernelMemo, LossOrder, UnitHistory
 from tpe_core._space import SearchSpace
 

@@ -4,12 +4,13 @@ number of trials, for ``perf stat`` to count what an ask+tell costs.
 Two runs that differ by 200 trials, one BLAS thread for every library::
 
     export OPENBLAS_NUM_THREADS=1
-    perf stat -e instructions:u,task-clock python benchmarks/ask_cost.py optuna-tpe 900
-    perf stat -e instructions:u,task-clock python benchmarks/ask_cost.py optuna-tpe 1100
+    perf stat -e instructions:u python benchmarks/ask_cost.py optuna-tpe 900
+    perf stat -e instructions:u python benchmarks/ask_cost.py optuna-tpe 1100
 
-The difference of the two counts over 200 is the cost of one ask+tell
-between trials 900 and 1100, whatever else loads the machine (instructions
-exactly; CPU time nearly). Needs the bench environment for the anchors.
+The difference of the two counts over 200 is the number of instructions
+of one ask+tell between trials 900 and 1100, whatever else loads the
+machine (not its time: how long an instruction takes differs from one
+library's code to another's). Needs the bench environment for the anchors.
 """
 
 from __future__ import annotations

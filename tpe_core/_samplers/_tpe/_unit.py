@@ -56,7 +56,6 @@ class UnitHistory:
 
     def __init__(self, history: History, columns: list[NumericColumn | CategoricalColumn]) -> None:
         self.history = history
-        self.columns = columns
         self._numeric = np.array([j for j, c in enumerate(columns) if isinstance(c, NumericColumn)], dtype=np.intp)
         self._unit_map = UnitMap.of([columns[j] for j in self._numeric])  # type: ignore[misc]
         self._rows = np.empty((8, len(columns)))

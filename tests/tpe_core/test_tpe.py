@@ -370,8 +370,8 @@ def test_remembered_kernel_terms_are_the_terms_of_the_current_bandwidths(data: s
 @given(seeds, st.sampled_from([30.0, 300.0, 3000.0]))
 def test_mixture_sums_equal_a_plain_log_sum_exp(seed: int, spread: float) -> None:
     """Leaving out the terms far below each mixture's prior term (kernel 0)
-    changes no sum; with terms thousands apart (underflow once shifted by
-    the row's largest) every mixture is summed with its own largest."""
+    changes no sum; with terms thousands apart (which would underflow if
+    shifted by the row's largest) each mixture is summed with its own."""
     rng = np.random.default_rng(seed)
     log_kernel = rng.uniform(-30.0, 10.0, (5, 30))
     log_kernel[:, 0] -= spread  # the prior and mixture 1's own kernels lie
@@ -381,11 +381,63 @@ def test_mixture_sums_equal_a_plain_log_sum_exp(seed: int, spread: float) -> Non
     weights[:, 0] = rng.uniform(0.01, 1.0, 2)
     weights /= weights.sum(axis=1, keepdims=True)
     floor = log_kernel[:, 0] + np.log(weights[:, 0].min()) - _NEGLIGIBLE
-    expected = np.column_stack(
-        [scipy.special.logsumexp(log_kernel, b=weights[m], axis=1) for m in range(2)]
-    )
-    got = _log_mixture_sums(log_kernel.copy(), weights, floor)
+    expected = np.vstack([scipy.special.logsumexp(log_kernel, b=w, axis=1) for w in weights])
+    terms = np.flatnonzero(log_kernel > floor[:, None])
+    rows, kernels = np.divmod(terms, log_kernel.shape[1])
+    got = _log_mixture_sums(log_kernel.take(terms), rows, kernels, weights, len(log_kernel))
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=30)
+@given(seeds)
+def test_log_pdf_equals_a_direct_sum_over_the_kernels(seed: int) -> None:
+    """Continuous, stepped (wide and narrow cells), few-cell and categorical
+    columns at once, against a kernel-by-kernel log-sum-exp: the exact mass
+    of a stepped cell wider than half the column's smallest bandwidth, the
+    midpoint rule on a narrower one."""
+    rng = np.random.default_rng(seed)
+    edges = np.array([0.0, 0.3, 0.45, 1.0])
+    prior = np.array([0.2, 0.3, 0.5])
+    spec = KernelSpec(1, 2, (edges,), (prior,), categorical_smoothing=2.0)
+    m, n_candidates = 40, 30
+    mu = rng.random((m, 4))
+    sigma = np.exp(rng.uniform(np.log(0.004), np.log(0.6), (m, 4)))
+    choices = rng.integers(0, 3, (m, 1))
+    coef, const = kernel_terms(mu, sigma, choices, spec)
+    weights = rng.random((2, m + 1)) * (rng.random((2, m + 1)) < 0.7)
+    weights[:, 0] = rng.uniform(0.01, 1.0, 2)  # the prior is in every mixture
+    est = ParzenMixtures.from_kernels(
+        np.vstack([np.full((1, 4), 0.5), mu]),
+        np.vstack([np.ones((1, 4)), sigma]),
+        (np.vstack([spec.prior_terms[0], coef]), np.append(spec.prior_terms[1], const)),
+        weights,
+        spec,
+    )
+    widths = np.column_stack([np.full(n_candidates, 0.001), rng.choice([0.001, 0.02, 0.2], n_candidates)])
+    z = np.column_stack([rng.random(n_candidates), rng.uniform(widths / 2, 1 - widths / 2)])
+    indices = np.column_stack([rng.integers(0, 3, n_candidates), rng.integers(0, 3, n_candidates)])
+    got = est.log_pdf(encode_candidates(z, z[:, 1:] - widths / 2, z[:, 1:] + widths / 2, indices, spec))
+
+    with np.errstate(divide="ignore"):  # terms far out in a tail are -inf here
+        live = est.weights.any(axis=0)
+        mu_all, sigma_all = est.mu[live], est.sigma[live]
+        option_p = np.vstack([(2.0 * prior + np.eye(3)[choices[:, 0]]) / 3.0, prior[None]])  # observations, then prior
+        option_p = np.vstack([option_p[-1:], option_p[:-1]])[live]
+        unit = scipy.stats.norm.cdf((1 - mu_all) / sigma_all) - scipy.stats.norm.cdf(-mu_all / sigma_all)
+        log_terms = np.log(scipy.stats.norm.pdf(z[:, :1], mu_all[:, 0], sigma_all[:, 0]) / unit[:, 0])
+        for j in (1, 2):
+            low, high = (z[:, j, None] - widths[:, j - 1, None] / 2), (z[:, j, None] + widths[:, j - 1, None] / 2)
+            exact = scipy.stats.norm.cdf(high, mu_all[:, j], sigma_all[:, j]) - scipy.stats.norm.cdf(
+                low, mu_all[:, j], sigma_all[:, j]
+            )
+            midpoint = widths[:, j - 1, None] * scipy.stats.norm.pdf(z[:, j, None], mu_all[:, j], sigma_all[:, j])
+            wide = widths[:, j - 1, None] > 0.5 * sigma_all[:, j].min()
+            log_terms += np.log(np.where(wide, exact, midpoint) / unit[:, j])
+        cells = np.diff(scipy.stats.norm.cdf(edges[:, None], mu_all[:, 3], sigma_all[:, 3]), axis=0)
+        log_terms += np.log(cells / cells.sum(axis=0))[indices[:, 0]]
+        log_terms += np.log(option_p[:, indices[:, 1]].T)
+        expected = np.vstack([scipy.special.logsumexp(log_terms, b=w[live] / w.sum(), axis=1) for w in weights])
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
 
 
 def test_parzen_density_integrates_to_one() -> None:

@@ -35,7 +35,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp, ndtr, ndtri
+from scipy.special import ndtr, ndtri
 
 __all__ = [
     "Candidates",
@@ -329,42 +329,62 @@ class ParzenMixtures:
         (relative error about ``h**2 (t**2 - 1) / 24`` for a kernel ``t``
         bandwidths away), which lets stepped columns join the quadratic
         form; wider cells get the exact Gaussian mass.
+
+        Each mixture's sum is at least its prior term (kernel 0), and a
+        term more than ``_NEGLIGIBLE`` below every mixture's prior term is
+        left out: most terms are, so the sums are taken over the few
+        others, listed by their flat index ``candidate * m + kernel``.
         """
         log_kernel = candidates.features @ self.coef.T
         log_kernel += self.bias
-        # Each mixture's sum is at least its prior term (kernel 0); a term
-        # more than _NEGLIGIBLE below every mixture's prior term is left out.
         floor = log_kernel[:, 0] + np.log(self.weights[:, 0].min()) - _NEGLIGIBLE
-        if candidates.cell_low.shape[1]:
-            self._correct_wide_cells(log_kernel, candidates, floor)
-        return _log_mixture_sums(log_kernel, self.weights, floor).T + candidates.log_width
+        wide, reach = self._wide_cells(candidates)
+        terms = np.flatnonzero(log_kernel > (floor - reach)[:, None])  # those that may count
+        rows, kernels = np.divmod(terms, log_kernel.shape[1])
+        values = log_kernel.take(terms)
+        for j in np.flatnonzero(wide.any(axis=0)):
+            at = np.flatnonzero(wide[rows, j])
+            values[at] += self._wide_cell_correction(candidates, j, rows[at], kernels[at])
+        kept = values > floor[rows]
+        sums = _log_mixture_sums(values[kept], rows[kept], kernels[kept], self.weights, len(log_kernel))
+        return sums + candidates.log_width
 
-    def _correct_wide_cells(self, log_kernel: np.ndarray, candidates: Candidates, floor: np.ndarray) -> None:
-        """Replace the midpoint rule by the exact mass (in place) for the
-        candidates whose cell is wider than half the smallest bandwidth of
-        its column.
+    def _wide_cells(self, candidates: Candidates) -> tuple[np.ndarray, np.ndarray]:
+        """Where the exact mass of a stepped cell replaces the midpoint rule,
+        and how much it may raise a candidate's log-terms at most.
 
-        Only the terms that may reach ``floor`` (per candidate) are
-        computed: with ``h = width / (2 sigma)`` a kernel ``t`` bandwidths
-        from the midpoint has an exact mass of at most its midpoint value
-        times ``exp(h |t|)``, and terms below the floor are left out of the
-        sums anyway.
+        Returns
+        -------
+        wide : ndarray of bool (C, dd)
+            The cells wider than half the smallest bandwidth of their column.
+        reach : ndarray (C,)
+            With ``h = width / (2 sigma)``, a kernel ``t`` bandwidths from a
+            cell's midpoint has an exact mass of at most its midpoint value
+            times ``exp(h |t|)``, and ``h |t| = width |z - mu| / (2 sigma**2)``
+            is at most ``width max(z, 1 - z) / (2 min(sigma)**2)``: the sum
+            of that bound over the candidate's wide cells.
         """
         dc = self.spec.n_continuous
-        live = np.isfinite(self.bias)  # the kernels of some mixture
-        for j in range(candidates.cell_low.shape[1]):
-            mu, sigma = self.mu[:, dc + j], self.sigma[:, dc + j]
-            low, high = candidates.cell_low[:, j], candidates.cell_high[:, j]
-            wide = np.flatnonzero(high - low > 0.5 * sigma[live].min())
-            if not wide.size:
-                continue
-            low, width = low[wide, None], (high - low)[wide, None]
-            t = (candidates.z[wide, dc + j, None] - mu) / sigma
-            rows, kernels = np.nonzero(log_kernel[wide] + (0.5 * width / sigma) * np.abs(t) > floor[wide, None])
-            mu, sigma, low, width, t = mu[kernels], sigma[kernels], low[rows, 0], width[rows, 0], t[rows, kernels]
-            exact = log_gauss_mass((low - mu) / sigma, (low + width - mu) / sigma)
-            midpoint = np.log(width) - 0.5 * t**2 - np.log(sigma) - _LOG_SQRT_2PI
-            log_kernel[wide[rows], kernels] += exact - midpoint
+        width = candidates.cell_high - candidates.cell_low
+        smallest = self.sigma[np.isfinite(self.bias), dc : dc + width.shape[1]].min(axis=0, initial=np.inf)
+        wide = width > 0.5 * smallest
+        z = candidates.z[:, dc:]
+        reach = (np.where(wide, width, 0.0) * np.maximum(z, 1.0 - z) / (2.0 * smallest**2)).sum(axis=1)
+        return wide, reach
+
+    def _wide_cell_correction(
+        self, candidates: Candidates, j: int, rows: np.ndarray, kernels: np.ndarray
+    ) -> np.ndarray:
+        """Exact minus midpoint log-mass of stepped column ``j``'s cell, for
+        the terms ``(rows, kernels)``."""
+        column = self.spec.n_continuous + j
+        mu, sigma = self.mu[kernels, column], self.sigma[kernels, column]
+        low = candidates.cell_low[rows, j]
+        width = candidates.cell_high[rows, j] - low
+        t = (candidates.z[rows, column] - mu) / sigma
+        exact = log_gauss_mass((low - mu) / sigma, (low + width - mu) / sigma)
+        midpoint = np.log(width) - 0.5 * t**2 - np.log(sigma) - _LOG_SQRT_2PI
+        return exact - midpoint
 
 
 # A term more than this far below every mixture's prior term is left out of
@@ -376,31 +396,26 @@ _NEGLIGIBLE = 40.0
 _UNDERFLOW = 600.0
 
 
-def _log_mixture_sums(log_kernel: np.ndarray, weights: np.ndarray, floor: np.ndarray) -> np.ndarray:
-    """``log(exp(log_kernel) @ weights.T)``, computed stably, leaving out the
-    terms of each row below its ``floor``: shape (rows, S). Overwrites
-    ``log_kernel``.
+def _log_mixture_sums(
+    terms: np.ndarray, rows: np.ndarray, kernels: np.ndarray, weights: np.ndarray, n_rows: int
+) -> np.ndarray:
+    """``log(sum_k weights[s, k] exp(term))`` over the terms of each row, for
+    each mixture ``s``: shape (S, n_rows).
 
-    Each row is shifted by its largest term, which serves every mixture:
-    a mixture's sum is at least its prior term (kernel 0), which stays
-    representable unless it lies about 700 below the row's largest; in
-    that (extreme) case each mixture is summed with its own largest term.
+    ``rows`` is sorted, and the first term of each row is its prior term
+    (kernel 0), which is in every mixture. The terms are shifted by the
+    row's largest, which serves every mixture unless some prior term lies
+    so far below it that it would underflow; then each mixture is shifted
+    by its own largest term.
     """
-    top = log_kernel.max(axis=1, keepdims=True)
-    if (log_kernel[:, :1] - top < -_UNDERFLOW).any():
-        return np.column_stack(
-            [
-                logsumexp(log_kernel[:, kernels], b=w[kernels], axis=1)
-                for w in weights
-                for kernels in [np.flatnonzero(w)]
-            ]
-        )
-    keep = log_kernel > floor[:, None]
-    log_kernel -= top
-    kept = np.exp(log_kernel[keep])  # most terms fall below the floor
-    log_kernel.fill(0.0)
-    log_kernel[keep] = kept
-    return top + np.log(log_kernel @ weights.T)
+    starts = rows.searchsorted(np.arange(n_rows))
+    top = np.maximum.reduceat(terms, starts)
+    weights = weights.take(kernels, axis=1)  # (S, terms)
+    if (terms[starts] - top > -_UNDERFLOW).all():
+        return top + np.log(np.add.reduceat(weights * np.exp(terms - top[rows]), starts, axis=1))
+    own = np.where(weights > 0, terms, -np.inf)
+    top = np.maximum.reduceat(own, starts, axis=1)
+    return top + np.log(np.add.reduceat(weights * np.exp(own - top[:, rows]), starts, axis=1))
 
 
 def log_cell_masses(edges: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:

@@ -43,7 +43,7 @@ from tpe_core._samplers._tpe._parzen import (
     encode_candidates,
     kernel_terms,
 )
-from tpe_core._samplers._tpe._unit import KernelMemo, LossOrder, UnitHistory
+from tpe_core._samplers._tpe._unit import BandwidthMemo, KernelMemo, LossOrder, UnitHistory
 from tpe_core._space import SearchSpace
 
 seeds = st.integers(0, 2**32 - 1)
@@ -488,17 +488,41 @@ def _unit_history(values: list[list[float]], *, batch: int = 1) -> UnitHistory:
     return unit
 
 
-def test_neighbour_gaps() -> None:
+def test_bandwidths_are_the_larger_gap_to_a_neighbour() -> None:
     unit = _unit_history([[0.5], [0.1], [0.3], [0.9]])
     trials, cols = np.array([2, 0, 1]), np.array([0])
-    np.testing.assert_allclose(unit.neighbour_gaps(trials, cols, consider_endpoints=True)[:, 0], [0.2, 0.5, 0.2])
-    np.testing.assert_allclose(unit.neighbour_gaps(trials, cols, consider_endpoints=False)[:, 0], [0.2, 0.2, 0.2])
-    np.testing.assert_allclose(unit.neighbour_gaps(np.array([3]), cols, consider_endpoints=False), [[0.9]])
+    for consider_endpoints, expected in ((True, [0.2, 0.5, 0.2]), (False, [0.2, 0.2, 0.2])):
+        changed, sigma = BandwidthMemo(unit, cols, 0.01, consider_endpoints).update(trials)
+        assert changed.tolist() == trials.tolist()
+        np.testing.assert_allclose(sigma[:, 0], expected)
+    # A single trial has the ends of the range as its neighbours.
+    np.testing.assert_allclose(BandwidthMemo(unit, cols, 0.01, False).update(np.array([3]))[1], [[0.9]])
+
+
+def _direct_bandwidths(rows: np.ndarray, trials: np.ndarray, consider_endpoints: bool) -> dict[int, np.ndarray]:
+    """The neighbour-gap bandwidth of each trial, column by column, from scratch."""
+    floor = max(0.01, 1.0 / min(100, len(trials) + 2))
+    out = {t: np.empty(rows.shape[1]) for t in trials.tolist()}
+    for j in range(rows.shape[1]):
+        ranked = trials[np.lexsort((trials, rows[trials, j]))]  # by value, ties by trial number
+        gaps = np.diff(np.concatenate([[0.0], rows[ranked, j], [1.0]]))
+        left, right = gaps[:-1], gaps[1:]
+        if not consider_endpoints and len(trials) >= 2:
+            left[0], right[-1] = 0.0, 0.0
+        for t, gap in zip(ranked.tolist(), np.maximum(left, right)):
+            out[t][j] = min(max(gap, floor), 1.0)
+    return out
 
 
 @settings(max_examples=40)
-@given(st.lists(st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0, 1), min_size=2, max_size=2),
-                min_size=1, max_size=30), st.data())
+@given(
+    st.lists(
+        st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0, 1), min_size=2, max_size=2),
+        min_size=1,
+        max_size=30,
+    ),
+    st.data(),
+)
 def test_sorted_order_is_a_stable_sort_of_each_column(values: list[list[float]], data: st.DataObject) -> None:
     inactive = np.array([[np.nan if v == 0.25 else v for v in row] for row in values])
     for batch in (1, 3, len(values)):  # one new row at a time, or several
@@ -509,12 +533,42 @@ def test_sorted_order_is_a_stable_sort_of_each_column(values: list[list[float]],
     trials = np.array(data.draw(st.lists(st.integers(0, len(values) - 1), min_size=1, unique=True)))
     for share in (0.0, 2.0):  # from the whole history's order, or by sorting the members
         with mock.patch.object(_unit, "_SORT_MEMBERS_BELOW", share):
-            gaps = unit.neighbour_gaps(trials, np.array([0, 1]), consider_endpoints=True)
-        for j in range(2):  # against a direct computation on the members alone
+            sorted_values, ids = unit.sorted_members(trials, np.array([0, 1]))
+        for j in range(2):
             ranked = trials[np.lexsort((trials, rows[trials, j]))]  # by value, ties by trial number
-            padded = np.concatenate([[0.0], rows[ranked, j], [1.0]])
-            expected = dict(zip(ranked, np.maximum(np.diff(padded)[:-1], np.diff(padded)[1:])))
-            np.testing.assert_allclose(gaps[:, j], [expected[t] for t in trials])
+            np.testing.assert_array_equal(ids[j], ranked)
+            np.testing.assert_array_equal(sorted_values[j], rows[ranked, j])
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0, 1), min_size=2, max_size=2),
+        min_size=2,
+        max_size=40,
+    ),
+    st.booleans(),
+    st.data(),
+)
+def test_bandwidth_memo_follows_changing_members(
+    values: list[list[float]], consider_endpoints: bool, data: st.DataObject
+) -> None:
+    """Members joining and leaving a few at a time (kept sorted in place) or
+    many at once: every member's bandwidth, as last reported, is the one
+    computed from scratch; ties (repeated values) go by trial number."""
+    unit, rows = _unit_history(values), np.array(values)
+    memo = BandwidthMemo(unit, np.array([0, 1]), 0.01, consider_endpoints)
+    members: set[int] = set()
+    reported: dict[int, np.ndarray] = {}
+    for _ in range(8):
+        toggled = data.draw(st.lists(st.integers(0, len(values) - 1), max_size=len(values) if len(members) < 2 else 6))
+        members ^= set(toggled)
+        trials = np.array(data.draw(st.permutations(sorted(members))), dtype=np.intp)
+        changed, sigma = memo.update(trials)
+        assert set(changed.tolist()) <= members
+        reported.update(zip(changed.tolist(), sigma))
+        for t, expected in _direct_bandwidths(rows, trials, consider_endpoints).items():
+            np.testing.assert_allclose(reported[t], expected, rtol=0, atol=1e-15)
 
 
 # ---------------------------------------------------------------- other distributions

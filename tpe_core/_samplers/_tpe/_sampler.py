@@ -23,7 +23,7 @@ from tpe_core._samplers._tpe._parzen import (
     ParzenMixtures,
     encode_candidates,
 )
-from tpe_core._samplers._tpe._unit import KernelMemo, LossOrder, UnitHistory
+from tpe_core._samplers._tpe._unit import BandwidthMemo, KernelMemo, LossOrder, UnitHistory
 from tpe_core._space import SearchSpace
 from tpe_core._validation import check_int
 
@@ -248,7 +248,7 @@ class TPESampler(BaseSampler):
         self._layout_cache: tuple[SearchSpace, _Layout] | None = None
         self._unit: UnitHistory | None = None
         self._loss_order: LossOrder | None = None
-        self._memos: dict[tuple[tuple[int | None, int | None], int], KernelMemo] = {}
+        self._memos: dict[tuple[tuple[int | None, int | None], int], tuple[KernelMemo, tuple[BandwidthMemo, ...]]] = {}
 
     # ------------------------------------------------------------ caches
     def _layout(self, space: SearchSpace) -> _Layout:
@@ -351,13 +351,17 @@ class TPESampler(BaseSampler):
             good, good_w, bad, bad_w = self._split(ranked, running, active)
             improvement = self._improvement(history, good, bad)
             for i, group in enumerate(layout.scopes[key]):
-                memo = self._memos.get((key, i))
-                if memo is None:
-                    memo = self._memos[key, i] = KernelMemo(group.spec)
+                memos = self._memos.get((key, i))
+                if memos is None:  # kernels; bandwidths of the good, and of the bad group
+                    bandwidths = tuple(
+                        BandwidthMemo(unit, group.numeric, self.min_bandwidth, self.consider_endpoints)
+                        for _ in range(2)
+                    )
+                    memos = self._memos[key, i] = (KernelMemo(group.spec), bandwidths)
                 # Branch choices keep uniform weights: weighting them by
                 # improvement locks onto the branch that did well first.
                 l_w = good_w if group.branches_only else good_w * improvement
-                estimators = self._fit(unit, group, memo, (good, l_w), (bad, bad_w))
+                estimators = self._fit(unit, group, *memos, (good, l_w), (bad, bad_w))
                 self._propose(layout, group, estimators, rng, row)
             for j in layout.branch_columns[key]:
                 child = (j, int(row[j]))
@@ -370,18 +374,24 @@ class TPESampler(BaseSampler):
         unit: UnitHistory,
         group: _Group,
         memo: KernelMemo,
+        bandwidths: tuple[BandwidthMemo, ...],
         *parts: tuple[np.ndarray, np.ndarray],
     ) -> ParzenMixtures:
         """The Parzen estimators of ``group``, one mixture per ``(trials, weights)``
         part, each of its trials' kernels and the prior kernel.
 
-        Every kernel lives in ``memo``, one per trial: the changed ones
-        are computed at once, and the estimators are evaluated together
-        with one matrix product.
+        A kernel's bandwidths come from the neighbours among its part's
+        trials, kept by that part's entry of ``bandwidths``; every kernel
+        lives in ``memo``, one per trial. Only the kernels whose bandwidths
+        changed are computed again (at once), and the estimators are
+        evaluated together with one matrix product.
         """
-        trials = np.concatenate([t for t, _ in parts])
-        sigma = np.vstack([self._bandwidths(unit, group, t) for t, _ in parts])
-        memo.update(trials, sigma, lambda t: self._centres(unit, group, t))
+        updates = [memo_of_part.update(t) for memo_of_part, (t, _) in zip(bandwidths, parts)]
+        memo.update(
+            np.concatenate([changed for changed, _ in updates]),
+            np.vstack([sigma for _, sigma in updates]),
+            lambda t: self._centres(unit, group, t),
+        )
         weights = np.zeros((len(parts), len(unit.rows) + 1))
         weights[:, 0] = self.prior_weight
         for mixture, (t, w) in enumerate(parts):
@@ -393,14 +403,6 @@ class TPESampler(BaseSampler):
         """Kernel centres (numeric columns) and observed options of ``trials``."""
         rows = unit.rows[trials]
         return rows[:, group.numeric], rows[:, group.categorical].astype(np.intp)
-
-    def _bandwidths(self, unit: UnitHistory, group: _Group, trials: np.ndarray) -> np.ndarray:
-        """Bandwidths of the kernels of ``trials``: the larger gap to a
-        neighbour, at least the floor (and at least ``1 / min(100, n + 2)``:
-        hyperopt's "magic clip"), at most 1."""
-        floor = max(self.min_bandwidth, 1.0 / min(100, len(trials) + 2))
-        gaps = unit.neighbour_gaps(trials, group.numeric, consider_endpoints=self.consider_endpoints)
-        return np.minimum(np.maximum(gaps, floor), 1.0)
 
     def _propose(
         self,

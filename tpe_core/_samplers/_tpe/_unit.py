@@ -6,9 +6,12 @@ re-sorts the history: it appends the new rows and inserts each into every
 column's sorted order (several new rows at once: a stable sort of an
 almost sorted array), and inserts each newly complete trial by its loss.
 
-:class:`KernelMemo` keeps each trial's kernel terms from one ask to the
-next: most kernels keep their bandwidths, so only the few that changed are
-computed again (their CDF evaluations are the costly part of a fit).
+:class:`BandwidthMemo` keeps a group's members sorted in each column and
+their bandwidths from one ask to the next: a trial or two join or leave
+the bad group between asks, and only the bandwidths of their neighbours
+change. :class:`KernelMemo` keeps each trial's kernel terms, so only the
+kernels whose bandwidths changed are computed again (their CDF evaluations
+are the costly part of a fit).
 """
 
 from __future__ import annotations
@@ -21,14 +24,18 @@ from tpe_core._history import STATE_CODES, History, grown
 from tpe_core._samplers._tpe._columns import CategoricalColumn, NumericColumn, UnitMap
 from tpe_core._samplers._tpe._parzen import PRIOR_MU, PRIOR_SIGMA, KernelSpec, ParzenMixtures, kernel_terms
 
-__all__ = ["KernelMemo", "LossOrder", "UnitHistory"]
+__all__ = ["BandwidthMemo", "KernelMemo", "LossOrder", "UnitHistory"]
 
 # More trials than this completed since the last look are sorted together
 # rather than inserted one by one.
 _INSERT_AT_MOST = 8
 
-# Neighbour gaps of fewer trials than this share of the history are found by
-# sorting those trials' values, more from the whole history's sorted order.
+# Members that changed by more trials than this since the last update are
+# sorted again rather than inserted and deleted in place.
+_UPDATE_AT_MOST = 4
+
+# Fewer members than this share of the history are sorted by their values,
+# more are picked out of the whole history's sorted order.
 _SORT_MEMBERS_BELOW = 0.125
 
 
@@ -108,13 +115,8 @@ class UnitHistory:
         order[num, :n] = np.take_along_axis(order[num, :n], perm, axis=1)
         values[num, :n] = np.take_along_axis(values[num, :n], perm, axis=1)
 
-    def neighbour_gaps(self, trials: np.ndarray, cols: np.ndarray, *, consider_endpoints: bool) -> np.ndarray:
-        """Per kernel and column, the larger gap to its neighbours among ``trials``
-        (hyperopt's bandwidth rule).
-
-        The ends of ``[0, 1]`` count as the neighbours of the smallest and the
-        largest value when ``consider_endpoints`` is true, or when there is a
-        single trial; otherwise those two take their one inner gap.
+    def sorted_members(self, trials: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The values of ``trials`` in each of ``cols``, sorted (ties by trial number).
 
         Parameters
         ----------
@@ -125,33 +127,162 @@ class UnitHistory:
 
         Returns
         -------
-        ndarray (m, d)
-            Row ``i`` belongs to ``trials[i]``.
+        values : ndarray (d, m)
+            Each column's values in ascending order.
+        ids : ndarray of int (d, m)
+            The trial of each of them.
         """
         m, d = len(trials), len(cols)
-        padded = np.empty((d, m + 2))
-        padded[:, 0], padded[:, -1] = 0.0, 1.0
         if m < _SORT_MEMBERS_BELOW * self._n:
             # Few members: sorting them is cheaper than a pass over the
             # whole history's order.
-            by_number = trials.argsort()
-            values = self._rows[trials[by_number]][:, cols].T
+            ids = np.sort(trials)
+            values = self._rows[ids][:, cols].T
             by_value = values.argsort(axis=1, kind="stable")  # ties by trial number
-            in_order = by_number[by_value]  # position in ``trials`` of each sorted value
-            padded[:, 1:-1] = np.sort(values, axis=1)
+            return np.take_along_axis(values, by_value, axis=1), ids[by_value]
+        member = np.zeros(self._n, dtype=bool)
+        member[trials] = True
+        kept = member[self._order[cols, : self._n]]
+        return self._sorted[cols, : self._n][kept].reshape(d, m), self._order[cols, : self._n][kept].reshape(d, m)
+
+
+def _gaps_in_order(padded: np.ndarray, consider_endpoints: bool) -> np.ndarray:
+    """The larger gap of each sorted value to its neighbours, in ``padded``
+    (each row's sorted values between a 0 and a 1): shape (d, m).
+
+    The ends of ``[0, 1]`` count as the neighbours of the smallest and the
+    largest value when ``consider_endpoints`` is true, or when there is a
+    single value; otherwise those two take their one inner gap.
+    """
+    left, right = padded[:, 1:-1] - padded[:, :-2], padded[:, 2:] - padded[:, 1:-1]
+    if not consider_endpoints and padded.shape[1] > 3:
+        left[:, 0], right[:, -1] = 0.0, 0.0
+    return np.maximum(left, right)
+
+
+class BandwidthMemo:
+    """Kernel bandwidths of a set of trials that changes little from one ask
+    to the next (a group of TPE's split), by the neighbour-gap rule.
+
+    A kernel's bandwidth is the larger gap to its neighbours among the
+    members (hyperopt's rule, see :func:`_gaps_in_order`), clipped to
+    ``[floor, 1]`` with ``floor = max(min_bandwidth, 1 / min(100, m + 2))``
+    for ``m`` members (hyperopt's "magic clip"). Each column's members are
+    kept sorted: a trial that joins or leaves is inserted or deleted in
+    place, and only the gaps beside it are computed again.
+
+    Parameters
+    ----------
+    unit : UnitHistory
+    cols : ndarray of int (d,)
+        Numeric columns.
+    min_bandwidth : float
+    consider_endpoints : bool
+    """
+
+    def __init__(self, unit: UnitHistory, cols: np.ndarray, min_bandwidth: float, consider_endpoints: bool) -> None:
+        self.unit = unit
+        self.cols = cols
+        self.min_bandwidth = min_bandwidth
+        self.consider_endpoints = consider_endpoints
+        d = len(cols)
+        self._floor = np.nan
+        self._member = np.zeros(0, dtype=bool)  # by trial number
+        self._m = 0
+        # Each column's members' values sorted, between a 0 and a 1 (room
+        # for more after them), and the trial of each.
+        self._padded = np.zeros((d, 2))
+        self._ids = np.empty((d, 0), dtype=np.intp)
+        self._gaps = np.empty((0, d))  # by trial number; current in the members' rows
+
+    def update(self, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Make ``trials`` (distinct, active in every column) the members.
+
+        Returns
+        -------
+        changed : ndarray of int
+            The members whose bandwidths may have changed since the last
+            update: every new member, and every one if the floor moved.
+        sigma : ndarray (len(changed), d)
+            Their bandwidths.
+        """
+        if not len(self.cols):
+            return trials, np.empty((len(trials), 0))
+        n = len(self.unit.rows)
+        if n > len(self._member):
+            length = max(2 * len(self._member), n)
+            self._member, self._gaps = grown(self._member, length), grown(self._gaps, length)
+        member = np.zeros(len(self._member), dtype=bool)
+        member[trials] = True
+        added = trials[~self._member[trials]]
+        removed = np.flatnonzero(self._member & ~member)
+        self._member = member
+        if len(added) + len(removed) > _UPDATE_AT_MOST or min(self._m - len(removed), len(trials)) < 2:
+            self._rebuild(trials)
+            changed = trials
+        elif len(added) + len(removed):
+            touched = [self._delete(t) for t in removed.tolist()] + [self._insert(t) for t in added.tolist()]
+            changed = np.unique(np.concatenate(touched))
+            changed = changed[member[changed]]  # not deleted after being touched
         else:
-            position = np.full(self._n, -1, dtype=np.intp)  # of each member in ``trials``
-            position[trials] = np.arange(m)
-            in_order = position[self._order[cols, : self._n]]
-            kept = in_order >= 0
-            in_order = in_order[kept].reshape(d, m)
-            padded[:, 1:-1] = self._sorted[cols, : self._n][kept].reshape(d, m)  # each column's members, sorted
-        left, right = padded[:, 1:-1] - padded[:, :-2], padded[:, 2:] - padded[:, 1:-1]
-        if not consider_endpoints and m >= 2:
-            left[:, 0], right[:, -1] = 0.0, 0.0
-        gaps = np.empty((d, m))  # a flat put: faster than two-dimensional fancy indexing
-        gaps.put(in_order + m * np.arange(d)[:, None], np.maximum(left, right))
-        return gaps.T
+            changed = added  # none
+        floor = max(self.min_bandwidth, 1.0 / min(100, len(trials) + 2))
+        if floor != self._floor:
+            self._floor, changed = floor, trials
+        return changed, np.minimum(np.maximum(self._gaps[changed], floor), 1.0)
+
+    def _rebuild(self, trials: np.ndarray) -> None:
+        values, ids = self.unit.sorted_members(trials, self.cols)
+        (d, m), room = values.shape, max(2 * len(trials), 8)
+        self._m = m
+        self._padded = np.empty((d, room + 2))
+        self._padded[:, 0], self._padded[:, 1 : m + 1], self._padded[:, m + 1] = 0.0, values, 1.0
+        self._ids = np.empty((d, room), dtype=np.intp)
+        self._ids[:, :m] = ids
+        # A flat put: faster than two-dimensional fancy indexing.
+        gaps = _gaps_in_order(self._padded[:, : m + 2], self.consider_endpoints)
+        self._gaps.put(ids * d + np.arange(d)[:, None], gaps)
+
+    def _insert(self, trial: int) -> np.ndarray:
+        """Insert ``trial`` in every column's order; the trials whose gaps changed."""
+        m, d = self._m, len(self.cols)
+        if m + 1 > self._ids.shape[1]:
+            self._ids, self._padded = grown(self._ids, 2 * m, axis=1), grown(self._padded, 2 * m + 2, axis=1)
+        at = np.empty(d, dtype=np.intp)
+        for j, value in enumerate(self.unit.rows[trial, self.cols].tolist()):
+            row = self._padded[j, 1 : m + 1]
+            k = int(row.searchsorted(value))
+            if k < m and row[k] == value:  # after the equal values of smaller trials
+                k += int(self._ids[j, k : int(row.searchsorted(value, side="right"))].searchsorted(trial))
+            self._padded[j, k + 2 : m + 3] = self._padded[j, k + 1 : m + 2]
+            self._ids[j, k + 1 : m + 1] = self._ids[j, k:m]
+            self._padded[j, k + 1], self._ids[j, k], at[j] = value, trial, k
+        self._m = m + 1
+        return self._regap(at[:, None] + np.array([-1, 0, 1]))
+
+    def _delete(self, trial: int) -> np.ndarray:
+        """Delete ``trial`` from every column's order; the trials whose gaps changed."""
+        m = self._m
+        at = (self._ids[:, :m] == trial).argmax(axis=1)
+        for j, k in enumerate(at.tolist()):
+            self._padded[j, k + 1 : m + 1] = self._padded[j, k + 2 : m + 2]
+            self._ids[j, k : m - 1] = self._ids[j, k + 1 : m]
+        self._m = m - 1
+        return self._regap(at[:, None] + np.array([-1, 0]))
+
+    def _regap(self, at: np.ndarray) -> np.ndarray:
+        """Compute again the gaps at sorted positions ``at`` (d, k), each
+        clipped into ``0 .. m-1``; the trials there."""
+        m = self._m
+        at = np.minimum(np.maximum(at, 0), m - 1)
+        col = np.arange(len(at))[:, None]
+        padded = self._padded
+        left, right = padded[col, at + 1] - padded[col, at], padded[col, at + 2] - padded[col, at + 1]
+        if not self.consider_endpoints:
+            left[at == 0], right[at == m - 1] = 0.0, 0.0
+        trials = self._ids[col, at]
+        self._gaps[trials, col] = np.maximum(left, right)
+        return trials.ravel()
 
 
 class LossOrder:

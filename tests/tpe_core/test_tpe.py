@@ -514,15 +514,14 @@ def _direct_bandwidths(rows: np.ndarray, trials: np.ndarray, consider_endpoints:
     return out
 
 
+def _unit_rows(min_size: int, max_size: int) -> st.SearchStrategy[list[list[float]]]:
+    """Rows of two unit-scale columns, with repeated values (ties) likely."""
+    value = st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0, 1)
+    return st.lists(st.lists(value, min_size=2, max_size=2), min_size=min_size, max_size=max_size)
+
+
 @settings(max_examples=40)
-@given(
-    st.lists(
-        st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0, 1), min_size=2, max_size=2),
-        min_size=1,
-        max_size=30,
-    ),
-    st.data(),
-)
+@given(_unit_rows(1, 30), st.data())
 def test_sorted_order_is_a_stable_sort_of_each_column(values: list[list[float]], data: st.DataObject) -> None:
     inactive = np.array([[np.nan if v == 0.25 else v for v in row] for row in values])
     for batch in (1, 3, len(values)):  # one new row at a time, or several
@@ -541,15 +540,7 @@ def test_sorted_order_is_a_stable_sort_of_each_column(values: list[list[float]],
 
 
 @settings(max_examples=60)
-@given(
-    st.lists(
-        st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0, 1), min_size=2, max_size=2),
-        min_size=2,
-        max_size=40,
-    ),
-    st.booleans(),
-    st.data(),
-)
+@given(_unit_rows(2, 40), st.booleans(), st.data())
 def test_bandwidth_memo_follows_changing_members(
     values: list[list[float]], consider_endpoints: bool, data: st.DataObject
 ) -> None:

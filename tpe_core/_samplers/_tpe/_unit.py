@@ -146,18 +146,31 @@ class UnitHistory:
         return self._sorted[cols, : self._n][kept].reshape(d, m), self._order[cols, : self._n][kept].reshape(d, m)
 
 
-def _gaps_in_order(padded: np.ndarray, consider_endpoints: bool) -> np.ndarray:
-    """The larger gap of each sorted value to its neighbours, in ``padded``
-    (each row's sorted values between a 0 and a 1): shape (d, m).
+def _gaps_at(padded: np.ndarray, at: np.ndarray, m: int, consider_endpoints: bool) -> np.ndarray:
+    """The larger gap to its neighbours of the value at sorted position ``at``
+    (d, k) of each row of ``padded`` (each row's ``m`` sorted values between
+    a 0 and a 1): shape (d, k).
 
     The ends of ``[0, 1]`` count as the neighbours of the smallest and the
     largest value when ``consider_endpoints`` is true, or when there is a
     single value; otherwise those two take their one inner gap.
     """
-    left, right = padded[:, 1:-1] - padded[:, :-2], padded[:, 2:] - padded[:, 1:-1]
-    if not consider_endpoints and padded.shape[1] > 3:
-        left[:, 0], right[:, -1] = 0.0, 0.0
+    col = np.arange(len(padded))[:, None]
+    value = padded[col, at + 1]
+    left, right = value - padded[col, at], padded[col, at + 2] - value
+    if not consider_endpoints and m >= 2:
+        left[at == 0], right[at == m - 1] = 0.0, 0.0
     return np.maximum(left, right)
+
+
+def _position(values: np.ndarray, ids: np.ndarray, value: float, trial: int) -> int:
+    """Where ``value`` of ``trial`` goes in ``values``, sorted with ties by
+    trial number (``ids``): after the smaller values and after the equal
+    ones of smaller trials."""
+    low = int(values.searchsorted(value))
+    if low == len(values) or values[low] != value:
+        return low
+    return low + int(ids[low : int(values.searchsorted(value, side="right"))].searchsorted(trial))
 
 
 class BandwidthMemo:
@@ -165,7 +178,7 @@ class BandwidthMemo:
     to the next (a group of TPE's split), by the neighbour-gap rule.
 
     A kernel's bandwidth is the larger gap to its neighbours among the
-    members (hyperopt's rule, see :func:`_gaps_in_order`), clipped to
+    members (hyperopt's rule, see :func:`_gaps_at`), clipped to
     ``[floor, 1]`` with ``floor = max(min_bandwidth, 1 / min(100, m + 2))``
     for ``m`` members (hyperopt's "magic clip"). Each column's members are
     kept sorted: a trial that joins or leaves is inserted or deleted in
@@ -240,7 +253,7 @@ class BandwidthMemo:
         self._ids = np.empty((d, room), dtype=np.intp)
         self._ids[:, :m] = ids
         # A flat put: faster than two-dimensional fancy indexing.
-        gaps = _gaps_in_order(self._padded[:, : m + 2], self.consider_endpoints)
+        gaps = _gaps_at(self._padded, np.broadcast_to(np.arange(m), (d, m)), m, self.consider_endpoints)
         self._gaps.put(ids * d + np.arange(d)[:, None], gaps)
 
     def _insert(self, trial: int) -> np.ndarray:
@@ -250,10 +263,7 @@ class BandwidthMemo:
             self._ids, self._padded = grown(self._ids, 2 * m, axis=1), grown(self._padded, 2 * m + 2, axis=1)
         at = np.empty(d, dtype=np.intp)
         for j, value in enumerate(self.unit.rows[trial, self.cols].tolist()):
-            row = self._padded[j, 1 : m + 1]
-            k = int(row.searchsorted(value))
-            if k < m and row[k] == value:  # after the equal values of smaller trials
-                k += int(self._ids[j, k : int(row.searchsorted(value, side="right"))].searchsorted(trial))
+            k = _position(self._padded[j, 1 : m + 1], self._ids[j, :m], value, trial)
             self._padded[j, k + 2 : m + 3] = self._padded[j, k + 1 : m + 2]
             self._ids[j, k + 1 : m + 1] = self._ids[j, k:m]
             self._padded[j, k + 1], self._ids[j, k], at[j] = value, trial, k
@@ -276,12 +286,8 @@ class BandwidthMemo:
         m = self._m
         at = np.minimum(np.maximum(at, 0), m - 1)
         col = np.arange(len(at))[:, None]
-        padded = self._padded
-        left, right = padded[col, at + 1] - padded[col, at], padded[col, at + 2] - padded[col, at + 1]
-        if not self.consider_endpoints:
-            left[at == 0], right[at == m - 1] = 0.0, 0.0
         trials = self._ids[col, at]
-        self._gaps[trials, col] = np.maximum(left, right)
+        self._gaps[trials, col] = _gaps_at(self._padded, at, m, self.consider_endpoints)
         return trials.ravel()
 
 
@@ -328,10 +334,7 @@ class LossOrder:
             trials, sorted_losses = trials[order], sorted_losses[order]
         else:
             for trial, loss in zip(new.tolist(), losses.tolist()):
-                # After the better trials and the tied ones of lower number.
-                low = int(sorted_losses.searchsorted(loss, side="left"))
-                high = int(sorted_losses.searchsorted(loss, side="right"))
-                at = low + int(trials[low:high].searchsorted(trial))
+                at = _position(sorted_losses, trials, loss, trial)
                 trials = np.concatenate((trials[:at], [trial], trials[at:]))
                 sorted_losses = np.concatenate((sorted_losses[:at], [loss], sorted_losses[at:]))
         self._trials, self._losses = trials, sorted_losses

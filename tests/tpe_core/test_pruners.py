@@ -110,6 +110,31 @@ class TestSuccessiveHalving:
                     break
             assert got == expected
 
+    @given(
+        values=st.lists(st.integers(0, 20).map(float), min_size=1, max_size=30),
+        eta=st.integers(2, 4),
+        bootstrap_count=st.integers(1, 5),
+    )
+    def test_bootstrap_stops_the_first_trials_at_the_first_rung(self, values, eta, bootstrap_count):
+        pruner = SuccessiveHalvingPruner(min_resource=1, reduction_factor=eta, bootstrap_count=bootstrap_count)
+        pruned = run_curves(pruner, [[v] for v in values])
+        expected = [
+            None if i + 1 >= bootstrap_count and promoted_by_the_published_rule(v, values[:i], eta) else 1
+            for i, v in enumerate(values)
+        ]
+        assert pruned == expected
+
+    def test_bootstrap_leaves_the_later_rungs_alone(self):
+        pruner = SuccessiveHalvingPruner(min_resource=1, reduction_factor=2, bootstrap_count=2, max_resource=4)
+        # trial 0 stops at the first rung; trial 1, the first to reach rung 2, goes on alone
+        assert run_curves(pruner, [[1.0] * 4, [1.0] * 4, [0.0, 5.0, 5.0, 5.0]]) == [1, None, 2]
+
+    def test_bootstrap_and_min_trials_at_rung_exclude_each_other(self):
+        with pytest.raises(ValueError, match="bootstrap_count=3, min_trials_at_rung=2"):
+            SuccessiveHalvingPruner(bootstrap_count=3, min_trials_at_rung=2)
+        with pytest.raises(ValueError, match="bootstrap_count=0"):
+            SuccessiveHalvingPruner(bootstrap_count=0)
+
     def test_judged_only_at_rungs_and_at_the_first_step_past_one(self):
         pruner = SuccessiveHalvingPruner(min_resource=2, reduction_factor=2)
         assert pruner.rungs(max_resource=20) == [2, 4, 8, 16]

@@ -43,12 +43,15 @@ def prune_at_rungs(
     reduction_factor: int,
     others: list[Trial],
     min_trials_at_rung: int,
+    bootstrap_count: int = 1,
 ) -> bool:
     """Successive halving of ``trial`` against ``others`` at the given rungs.
 
     The trial is judged once per rung, at its first reported step at or past
     the rung, by its value there, against the values of every other trial
-    that reached the rung (running, complete or pruned).
+    that reached the rung (running, complete or pruned). At the first rung,
+    a trial stops whatever its value while fewer than ``bootstrap_count``
+    trials (itself included) have reached it.
     """
     step = trial.last_step
     if step is None:
@@ -59,6 +62,8 @@ def prune_at_rungs(
         value = first_value_from(trial, rung, study.direction)
         assert value is not None
         competitors = [v for t in others if (v := first_value_from(t, rung, study.direction)) is not None]
+        if rung == rungs[0] and len(competitors) + 1 < bootstrap_count:
+            return True
         if len(competitors) + 1 >= min_trials_at_rung and not is_promoted(value, competitors, reduction_factor):
             return True
     return False
@@ -84,10 +89,20 @@ class SuccessiveHalvingPruner(BasePruner):
     min_trials_at_rung : int, default=1
         Never prune at a rung that fewer trials have reached (this one
         included); a value above 1 protects the first trials.
-    max_resource : int, optional
-        The last step of a full training (e.g. ``max_epochs``): no rung is
-        placed there or beyond, so a trial that trained to the end is never
-        pruned at its last step and ends COMPLETE.
+    bootstrap_count : int, default=1
+        Stop every trial at the first rung until this many trials (this one
+        included) have reached it; from then on the rule above applies. The
+        rule alone promotes the first trials for want of competitors (the
+        very first always goes on), so a study trains its first, often
+        random, configurations to the end. With ``bootstrap_count=reduction_factor``
+        nobody is promoted before the rung holds ``reduction_factor`` trials,
+        as in the paper's ASHA (which pauses trials rather than stopping
+        them). On the digits benchmark (``benchmarks/pruning.md``, 40 seeds),
+        3 trained 13 % fewer epochs with no measurable change in the best
+        accuracy. Only the first rung bootstraps: every trial reaches it,
+        whereas the few trials that reach a later rung would all be stopped
+        there, leaving the study with no trial trained to the end. Cannot be
+        combined with ``min_trials_at_rung > 1``.
 
     Examples
     --------
@@ -102,12 +117,20 @@ class SuccessiveHalvingPruner(BasePruner):
         min_early_stopping_rate: int = 0,
         min_trials_at_rung: int = 1,
         max_resource: int | None = None,
+        bootstrap_count: int = 1,
     ) -> None:
         self.min_resource = check_int("min_resource", min_resource, minimum=1)
         self.reduction_factor = check_int("reduction_factor", reduction_factor, minimum=2)
         self.min_early_stopping_rate = check_int("min_early_stopping_rate", min_early_stopping_rate, minimum=0)
         self.min_trials_at_rung = check_int("min_trials_at_rung", min_trials_at_rung, minimum=1)
         self.max_resource = check_int("max_resource", max_resource, minimum=1, allow_none=True)
+        self.bootstrap_count = check_int("bootstrap_count", bootstrap_count, minimum=1)
+        if self.bootstrap_count > 1 and self.min_trials_at_rung > 1:
+            raise ValueError(
+                "bootstrap_count and min_trials_at_rung contradict each other at the first rung (one stops, the "
+                f"other protects the first trials); got bootstrap_count={bootstrap_count!r}, "
+                f"min_trials_at_rung={min_trials_at_rung!r}: set one of them to 1"
+            )
 
     def rungs(self, max_resource: int | None = None) -> list[int]:
         """The rung steps below ``max_resource`` (the pruner's own by default)."""
@@ -121,5 +144,8 @@ class SuccessiveHalvingPruner(BasePruner):
         if step is None:
             return False
         below = step + 1 if self.max_resource is None else min(step + 1, self.max_resource)
+        rungs = self.rungs(below)
         others = reported_trials(study, trial)
-        return prune_at_rungs(study, trial, self.rungs(below), self.reduction_factor, others, self.min_trials_at_rung)
+        return prune_at_rungs(
+            study, trial, rungs, self.reduction_factor, others, self.min_trials_at_rung, self.bootstrap_count
+        )

@@ -16,8 +16,12 @@ trained, wall time, and the best validation accuracy among COMPLETE trials
 Needs optuna (the bench environment). Raw results go to
 ``benchmarks/results/pruning.json``; a rerun skips the runs it already has.
 The validation curves of the unpruned studies go to
-``benchmarks/results/pruning_curves.json``, where ``replay_pruning.py``
-replays pruners on them.
+``benchmarks/results/pruning_curves.json`` (their configurations to
+``pruning_params.json``), where ``replay_pruning.py`` replays pruners on
+them and ``screening_bound.py`` fits learning-curve models; more seeds of curves alone, leaving the results
+file as it is::
+
+    python benchmarks/bench_pruning.py --seeds 40 --configs parzen/none --curves-only
 """
 
 from __future__ import annotations
@@ -37,12 +41,14 @@ N_TRIALS = 40
 MAX_EPOCHS = 27
 RESULTS = Path(__file__).with_name("results") / "pruning.json"
 CURVES = Path(__file__).with_name("results") / "pruning_curves.json"
+PARAMS = Path(__file__).with_name("results") / "pruning_params.json"
 
 CONFIGS = [
     "parzen/none",
     "parzen/median",
     "parzen/asha",
     "parzen/hyperband",
+    "parzen/asha-bootstrap",
     "optuna/none",
     "optuna/median",
     "optuna/asha",
@@ -77,6 +83,9 @@ def _parzen_pruner(name: str) -> Any:
         "none": None,
         "median": tpe_core.MedianPruner(n_startup_trials=5),
         "asha": tpe_core.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, max_resource=MAX_EPOCHS),
+        "asha-bootstrap": tpe_core.SuccessiveHalvingPruner(
+            min_resource=1, reduction_factor=3, max_resource=MAX_EPOCHS, bootstrap_count=3
+        ),
         "hyperband": tpe_core.HyperbandPruner(min_resource=1, max_resource=MAX_EPOCHS, reduction_factor=3),
     }[name]
 
@@ -92,7 +101,7 @@ def _optuna_pruner(name: str) -> Any:
     }[name]
 
 
-def _run_parzen(pruner: str, seed: int) -> tuple[list[Any], float]:
+def _run_parzen(pruner: str, seed: int) -> tuple[list[Any], list[Any], float]:
     import tpe_core
     from tpe_core import Categorical, Float, Int, Study, TPESampler
 
@@ -110,10 +119,10 @@ def _run_parzen(pruner: str, seed: int) -> tuple[list[Any], float]:
     study.optimize(_objective(), n_trials=N_TRIALS)
     complete = study.get_trials([tpe_core.TrialState.COMPLETE])
     best = max(t.value for t in complete) if complete else float("nan")
-    return [_curve(t.intermediate_values) for t in study.trials], best
+    return [_curve(t.intermediate_values) for t in study.trials], [t.params for t in study.trials], best
 
 
-def _run_optuna(pruner: str, seed: int) -> tuple[list[Any], float]:
+def _run_optuna(pruner: str, seed: int) -> tuple[list[Any], list[Any], float]:
     import optuna
 
     import tpe_core
@@ -143,7 +152,7 @@ def _run_optuna(pruner: str, seed: int) -> tuple[list[Any], float]:
     study.optimize(optuna_objective, n_trials=N_TRIALS)
     complete = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
     best = max(t.value for t in complete) if complete else float("nan")
-    return [_curve(t.intermediate_values) for t in study.trials], best
+    return [_curve(t.intermediate_values) for t in study.trials], [t.params for t in study.trials], best
 
 
 def _curve(intermediate_values: dict[int, float]) -> list[float]:
@@ -158,7 +167,7 @@ def run_one(job: tuple[str, int]) -> dict[str, Any]:
     config, seed = job
     library, pruner = config.split("/")
     start = time.perf_counter()
-    curves, best = (_run_parzen if library == "parzen" else _run_optuna)(pruner, seed)
+    curves, params, best = (_run_parzen if library == "parzen" else _run_optuna)(pruner, seed)
     return {
         "config": config,
         "seed": seed,
@@ -167,11 +176,23 @@ def run_one(job: tuple[str, int]) -> dict[str, Any]:
         "best": best,
         "wall_s": time.perf_counter() - start,
         "curves": curves,
+        "params": params,
     }
 
 
-def _load() -> list[dict[str, Any]]:
-    return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+def _load(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _unpruned_from_curves(library: str) -> dict[int, dict[str, Any]]:
+    """Per seed, the unpruned study's epochs and best value, read from its recorded curves."""
+    curves = json.loads(CURVES.read_text()) if CURVES.exists() else {}
+    prefix = f"{library}/none/"
+    return {
+        int(key[len(prefix) :]): {"epochs": sum(map(len, c)), "best": max(map(max, c))}
+        for key, c in curves.items()
+        if key.startswith(prefix)
+    }
 
 
 def report(results: list[dict[str, Any]]) -> str:
@@ -186,7 +207,7 @@ def report(results: list[dict[str, Any]]) -> str:
     for config in [c for c in CONFIGS if c in by_config] + sorted(set(by_config) - set(CONFIGS)):
         runs = sorted(by_config[config], key=lambda r: r["seed"])
         library = config.split("/")[0]
-        base = {r["seed"]: r for r in by_config.get(f"{library}/none", [])}
+        base = _unpruned_from_curves(library) | {r["seed"]: r for r in by_config.get(f"{library}/none", [])}
         paired = [r for r in runs if r["seed"] in base]
         epochs = statistics.mean(r["epochs"] for r in runs)
         ratio = statistics.mean(r["epochs"] / base[r["seed"]]["epochs"] for r in paired) if paired else float("nan")
@@ -207,21 +228,35 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--configs", nargs="*", default=CONFIGS)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="raw results file (default: %(default)s)")
+    parser.add_argument(
+        "--curves-only", action="store_true", help="record the unpruned studies' curves, not their results"
+    )
     args = parser.parse_args()
 
-    results = _load()
-    done = {(r["config"], r["seed"]) for r in results}
-    todo = [(c, s) for s in range(args.seeds) for c in args.configs if (c, s) not in done]
+    results = _load(args.results)
     curves = json.loads(CURVES.read_text()) if CURVES.exists() else {}
+    params = json.loads(PARAMS.read_text()) if PARAMS.exists() else {}
+    if args.curves_only:
+        args.configs = [c for c in args.configs if c.endswith("/none")]
+        done = {(config, int(seed)) for config, seed in (key.rsplit("/", 1) for key in curves)}
+    else:
+        done = {(r["config"], r["seed"]) for r in results}
+    todo = [(c, s) for s in range(args.seeds) for c in args.configs if (c, s) not in done]
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for result in pool.imap_unordered(run_one, todo):
-            trial_curves = result.pop("curves")
+            trial_curves, trial_params = result.pop("curves"), result.pop("params")
             if result["config"].endswith("/none"):
-                curves[f"{result['config']}/{result['seed']}"] = trial_curves
+                key = f"{result['config']}/{result['seed']}"
+                curves[key], params[key] = trial_curves, trial_params
                 CURVES.write_text(json.dumps(curves, separators=(",", ":")))
-            results.append(result)
-            RESULTS.write_text(json.dumps(results, indent=1))
+                PARAMS.write_text(json.dumps(params, separators=(",", ":")))
             print(json.dumps(result), flush=True)
+            if not args.curves_only:
+                results.append(result)
+                args.results.write_text(json.dumps(results, indent=1))
+    if args.curves_only:
+        return
     table = report(results)
     print(table)
     if args.out is not None:

@@ -35,22 +35,35 @@ import tpe_core  # noqa: E402
 from tpe_core import Float, RandomSampler, Study, TrialPruned  # noqa: E402
 
 
-def replay(curves: list[list[float]], pruner: Any) -> tuple[int, float]:
-    """Epochs trained and best complete value of a study that replays ``curves`` under ``pruner``."""
+def replay(curves: list[list[float]], pruner: Any, reported: list[list[float]] | None = None) -> tuple[int, int]:
+    """Epochs trained, and the number of the best complete trial, of a study that replays ``curves`` under ``pruner``.
+
+    A trial reports ``reported`` (its curve by default) epoch by epoch, so a
+    pruner may be shown another score than the accuracy, and returns the
+    best epoch of its curve.
+    """
+    reported = curves if reported is None else reported
     study = Study({"x": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0), direction="maximize", pruner=pruner)
 
     def objective(config: dict[str, Any], trial: tpe_core.Trial) -> float:
-        curve = curves[trial.number]
-        for epoch, value in enumerate(curve, start=1):
+        for epoch, value in enumerate(reported[trial.number], start=1):
             trial.report(value, epoch)
             if trial.should_prune():
                 raise TrialPruned(f"pruned at epoch {epoch}")
-        return max(curve)
+        return max(curves[trial.number])
 
     study.optimize(objective, n_trials=len(curves))
     epochs = sum(len(t.intermediate_values) for t in study.trials)
-    complete = study.get_trials([tpe_core.TrialState.COMPLETE])
-    return epochs, max((t.value for t in complete), default=float("nan"))
+    return epochs, study.best_trial.number
+
+
+def _plateau(curve: list[float]) -> float:
+    """Mean of a curve's last five epochs: its level, with less of the noise its best epoch picks."""
+    return statistics.mean(curve[-5:])
+
+
+def _standard_error(values: list[float]) -> float:
+    return statistics.stdev(values) / len(values) ** 0.5
 
 
 def main() -> None:
@@ -64,20 +77,25 @@ def main() -> None:
     if not studies:
         raise SystemExit(f"no recorded curves of {args.studies!r} in {CURVES}")
     print(f"{len(studies)} studies of {args.studies}\n")
-    print("| pruner | epochs / unpruned | best valid accuracy (mean) | vs unpruned (pp) | seeds where worse |")
-    print("|---|---|---|---|---|")
+    print(
+        "| pruner | epochs / unpruned | best valid accuracy (mean) | vs unpruned (pp) | standard error (pp) | "
+        "seeds where worse | chosen trial's last-5-epoch mean vs unpruned's (pp, ± standard error) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for name in args.pruners:
-        ratios, bests, deltas = [], [], []
+        ratios, bests, deltas, levels = [], [], [], []
         for curves in studies.values():
-            epochs, best = replay(curves, _parzen_pruner(name))
-            unpruned = max(max(c) for c in curves)
+            epochs, chosen = replay(curves, _parzen_pruner(name))
+            unpruned = max(range(len(curves)), key=lambda i: max(curves[i]))
             ratios.append(epochs / sum(len(c) for c in curves))
-            bests.append(best)
-            deltas.append(100 * (best - unpruned))
+            bests.append(max(curves[chosen]))
+            deltas.append(100 * (max(curves[chosen]) - max(curves[unpruned])))
+            levels.append(100 * (_plateau(curves[chosen]) - _plateau(curves[unpruned])))
         worse = sum(d < 0 for d in deltas)
         print(
             f"| {name} | {statistics.mean(ratios):.2f} | {statistics.mean(bests):.4f} | "
-            f"{statistics.mean(deltas):+.2f} | {worse} of {len(deltas)} |"
+            f"{statistics.mean(deltas):+.2f} | {_standard_error(deltas):.2f} | "
+            f"{worse} of {len(deltas)} | {statistics.mean(levels):+.2f} ± {_standard_error(levels):.2f} |"
         )
 
 

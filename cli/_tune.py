@@ -134,8 +134,10 @@ def _pruner(settings: Settings, space: dict[str, Any]) -> tpe_core.BasePruner | 
     epochs = epochs if isinstance(epochs, int) else 20
     if settings.pruner == "median":
         return tpe_core.MedianPruner(n_startup_trials=5)
-    if settings.pruner == "asha":
-        return tpe_core.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, max_resource=epochs)
+    if settings.pruner == "asha":  # the bootstrap saves the first trials' full trainings (benchmarks/pruning.md)
+        return tpe_core.SuccessiveHalvingPruner(
+            min_resource=1, reduction_factor=3, max_resource=epochs, bootstrap_count=3
+        )
     if settings.pruner == "hyperband":
         return tpe_core.HyperbandPruner(min_resource=1, max_resource=max(epochs, 2), reduction_factor=3)
     return None

@@ -66,6 +66,15 @@ def test_a_second_tune_resumes_the_study(run):
     assert len(load_study(storage=run.storage, study_name="iris-mlp").trials) == 5
 
 
+def test_asha_stops_the_first_two_trials_at_the_first_epoch(run):
+    result = run("tune", "--dataset", "iris", "--storage", run.storage, "--pruner", "asha",
+                 "--max-epochs", "4", "--n-trials", "4", "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    trials = load_study(storage=run.storage, study_name="iris-mlp").trials
+    assert [t.state for t in trials[:2]] == [TrialState.PRUNED] * 2  # bootstrap_count=3 at rung 1
+    assert [sorted(t.intermediate_values) for t in trials[:2]] == [[1], [1]]
+
+
 def test_show_best_and_studies(tuned):
     shown = tuned("show", "iris-mlp", "--storage", tuned.storage, "--sort", "value", "--limit", "2")
     assert shown.exit_code == 0

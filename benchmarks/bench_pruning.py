@@ -102,7 +102,9 @@ def _optuna_pruner(name: str) -> Any:
     }[name]
 
 
-def _run_parzen(pruner: str, seed: int) -> tuple[list[Any], list[Any], float]:
+def _run_parzen(pruner: str, seed: int, rung_ranking: bool = False) -> tuple[list[Any], list[Any], float]:
+    from rung_tpe import RungTPESampler
+
     import tpe_core
     from tpe_core import Categorical, Float, Int, Study, TPESampler
 
@@ -116,7 +118,9 @@ def _run_parzen(pruner: str, seed: int) -> tuple[list[Any], list[Any], float]:
         "weight_decay": Float(1e-6, 1e-2, log=True),
         "optimizer": Categorical(_OPTIMIZERS),
     }
-    study = Study(space, sampler=TPESampler(seed=seed), direction="maximize", pruner=_parzen_pruner(pruner))
+    sampler = RungTPESampler(seed=seed) if rung_ranking else TPESampler(seed=seed)
+    study = Study(space, sampler=sampler, direction="maximize", pruner=_parzen_pruner(pruner))
+    sampler.study = study  # read by RungTPESampler only
     study.optimize(_objective(), n_trials=N_TRIALS)
     complete = study.get_trials([tpe_core.TrialState.COMPLETE])
     best = max(t.value for t in complete) if complete else float("nan")
@@ -168,7 +172,10 @@ def run_one(job: tuple[str, int]) -> dict[str, Any]:
     config, seed = job
     library, pruner = config.split("/")
     start = time.perf_counter()
-    curves, params, best = (_run_parzen if library == "parzen" else _run_optuna)(pruner, seed)
+    if library == "optuna":
+        curves, params, best = _run_optuna(pruner, seed)
+    else:  # "parzen", or "parzen-rung": the prototype sampler of rung_tpe.py
+        curves, params, best = _run_parzen(pruner, seed, rung_ranking=library == "parzen-rung")
     return {
         "config": config,
         "seed": seed,
@@ -207,7 +214,7 @@ def report(results: list[dict[str, Any]]) -> str:
     ]
     for config in [c for c in CONFIGS if c in by_config] + sorted(set(by_config) - set(CONFIGS)):
         runs = sorted(by_config[config], key=lambda r: r["seed"])
-        library = config.split("/")[0]
+        library = config.split("/")[0].split("-")[0]  # parzen-rung is parzen when nothing is pruned
         base = _unpruned_from_curves(library) | {r["seed"]: r for r in by_config.get(f"{library}/none", [])}
         paired = [r for r in runs if r["seed"] in base]
         epochs = statistics.mean(r["epochs"] for r in runs)

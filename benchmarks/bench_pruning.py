@@ -18,8 +18,8 @@ Needs optuna (the bench environment). Raw results go to
 The validation curves of the unpruned studies go to
 ``benchmarks/results/pruning_curves.json`` (their configurations to
 ``pruning_params.json``), where ``replay_pruning.py`` replays pruners on
-them and ``screening_bound.py`` fits learning-curve models; more seeds of curves alone, leaving the results
-file as it is::
+them and ``screening_bound.py`` fits learning-curve models. More seeds of
+curves alone, leaving the results file as it is::
 
     python benchmarks/bench_pruning.py --seeds 40 --configs parzen/none --curves-only
 """

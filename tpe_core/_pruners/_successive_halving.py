@@ -89,6 +89,10 @@ class SuccessiveHalvingPruner(BasePruner):
     min_trials_at_rung : int, default=1
         Never prune at a rung that fewer trials have reached (this one
         included); a value above 1 protects the first trials.
+    max_resource : int, optional
+        The last step of a full training (e.g. ``max_epochs``): no rung is
+        placed there or beyond, so a trial that trained to the end is never
+        pruned at its last step and ends COMPLETE.
     bootstrap_count : int, default=1
         Stop every trial at the first rung until this many trials (this one
         included) have reached it; from then on the rule above applies. The

@@ -31,7 +31,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_pruning import CURVES, MAX_EPOCHS, PARAMS  # noqa: E402
+from bench_pruning import _ACTIVATIONS, _OPTIMIZERS, CURVES, MAX_EPOCHS, PARAMS  # noqa: E402
 from replay_pruning import replay  # noqa: E402
 
 from tpe_core import SuccessiveHalvingPruner  # noqa: E402
@@ -58,8 +58,8 @@ def _features(curves: np.ndarray, params: list[dict[str, Any]], rung: int, with_
             p["n_layers"],
             p["dropout"],
             math.log10(p["weight_decay"]),
-            ["sgd", "adam", "rmsprop", "adamw"].index(p["optimizer"]),
-            ["relu", "tanh", "elu", "gelu"].index(p["activation"]),
+            _OPTIMIZERS.index(p["optimizer"]),
+            _ACTIVATIONS.index(p["activation"]),
         ]
         for p in params
     ]

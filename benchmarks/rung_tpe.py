@@ -53,9 +53,6 @@ class RungTPESampler(TPESampler):
             if len(values) >= self.n_min:
                 break
         top = sorted(values, key=lambda i: (-values[i] if self.study.direction == "maximize" else values[i], i))
-        rest = np.array([i for i in finished if i not in values], dtype=np.intp)
-        loss = np.nan_to_num(history.losses[rest], nan=np.inf)
-        rest = rest[np.lexsort((loss, np.nan_to_num(-history.steps[rest], nan=0.0)))]
-        diverged = np.flatnonzero((states == STATE_CODES["FAIL"]) & history.diverged)
-        ranked = np.concatenate([np.array(top, dtype=np.intp), rest, diverged])
+        rest = np.array([i for i in finished if i not in values], dtype=np.intp)  # all PRUNED
+        ranked = np.concatenate([np.array(top, dtype=np.intp), self._below_complete(history, rest)])
         return ranked, np.flatnonzero(states == STATE_CODES["RUNNING"])

@@ -286,13 +286,18 @@ class TPESampler(BaseSampler):
             self._loss_order = LossOrder(history)
         ranked = self._loss_order.update()
         states = history.states
-        if not self._loss_order.only_complete:  # ties by trial number; diverged trials have no value
+        if not self._loss_order.only_complete:
             pruned = np.flatnonzero(states == STATE_CODES["PRUNED"])
-            diverged = np.flatnonzero((states == STATE_CODES["FAIL"]) & history.diverged)
-            loss = np.nan_to_num(history.losses[pruned], nan=np.inf)
-            pruned = pruned[np.lexsort((loss, np.nan_to_num(-history.steps[pruned], nan=0.0)))]
-            ranked = np.concatenate([ranked, pruned, diverged])
+            ranked = np.concatenate([ranked, self._below_complete(history, pruned)])
         return ranked, np.flatnonzero(states == STATE_CODES["RUNNING"])
+
+    @staticmethod
+    def _below_complete(history: History, pruned: np.ndarray) -> np.ndarray:
+        """The ``pruned`` trials, further along first, then by loss (ties by trial
+        number), followed by the FAIL trials whose objective diverged (no value)."""
+        loss = np.nan_to_num(history.losses[pruned], nan=np.inf)
+        pruned = pruned[np.lexsort((loss, np.nan_to_num(-history.steps[pruned], nan=0.0)))]
+        return np.concatenate([pruned, np.flatnonzero((history.states == STATE_CODES["FAIL"]) & history.diverged)])
 
     def _split(
         self, ranked: np.ndarray, running: np.ndarray, active: np.ndarray

@@ -7,6 +7,8 @@ re-encodes the history from dicts at every ask.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 __all__ = ["History", "STATE_CODES", "grown"]
@@ -42,6 +44,10 @@ class History:
     finished : ndarray of shape (n_finished,), int
         Numbers of the finished trials, in the order they finished (so a
         reader can take in only those finished since it last looked).
+    reports : tuple of three ndarrays of shape (n_reports,)
+        The intermediate values of the finished trials, one entry per
+        reported step: trial numbers, steps and values, in the order the
+        trials finished.
     """
 
     def __init__(self, n_params: int, direction: str = "minimize") -> None:
@@ -52,8 +58,12 @@ class History:
         self._steps = np.empty(8)
         self._diverged = np.empty(8, dtype=bool)
         self._finished = np.empty(8, dtype=np.intp)
+        self._report_trials = np.empty(8, dtype=np.intp)
+        self._report_steps = np.empty(8, dtype=np.int64)
+        self._report_values = np.empty(8)
         self._n = 0
         self._n_finished = 0
+        self._n_reports = 0
 
     def __len__(self) -> int:
         return self._n
@@ -87,6 +97,11 @@ class History:
     def finished(self) -> np.ndarray:
         return self._finished[: self._n_finished]
 
+    @property
+    def reports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = self._n_reports
+        return self._report_trials[:n], self._report_steps[:n], self._report_values[:n]
+
     def append(self, row: np.ndarray) -> int:
         """Add a running trial's row; return its index (its trial number)."""
         if self._n == len(self._values):
@@ -108,8 +123,10 @@ class History:
         *,
         step: int | None = None,
         diverged: bool = False,
+        reports: Mapping[int, float] | None = None,
     ) -> None:
-        """Record the final state, value, last step and divergence of trial ``index``.
+        """Record the final state, value, last step, divergence and
+        intermediate values (``reports``, step to value) of trial ``index``.
 
         Raises
         ------
@@ -128,6 +145,19 @@ class History:
         self._values[index] = np.nan if value is None else value
         self._steps[index] = np.nan if step is None else step
         self._diverged[index] = diverged
+        if reports:
+            self._add_reports(index, reports)
+
+    def _add_reports(self, index: int, reports: Mapping[int, float]) -> None:
+        start, end = self._n_reports, self._n_reports + len(reports)
+        if end > len(self._report_values):
+            capacity = max(end, 2 * len(self._report_values))
+            for name in ("_report_trials", "_report_steps", "_report_values"):
+                setattr(self, name, grown(getattr(self, name), capacity))
+        self._report_trials[start:end] = index
+        self._report_steps[start:end] = list(reports.keys())
+        self._report_values[start:end] = list(reports.values())
+        self._n_reports = end
 
     def _grow(self) -> None:
         capacity = 2 * len(self._values)

@@ -511,7 +511,9 @@ class Study:
         trial.value = value
         trial.error = error
         trial.datetime_complete = datetime_complete
-        self._history.finish(trial.number, state.value, value, step=step, diverged=diverged)
+        self._history.finish(
+            trial.number, state.value, value, step=step, diverged=diverged, reports=trial.intermediate_values
+        )
 
     # ------------------------------------------------------------ optimize
     def optimize(

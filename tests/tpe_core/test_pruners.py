@@ -17,8 +17,10 @@ from tpe_core import (
     RandomSampler,
     Study,
     SuccessiveHalvingPruner,
+    TPESampler,
     TrialPruned,
     TrialState,
+    load_study,
 )
 
 SPACE = {"x": Float(0.0, 1.0)}
@@ -219,6 +221,25 @@ def test_decisions_are_deterministic_and_shared_through_storage(pruner, tmp_path
     for trial, at in zip(reader.trials, pruned):  # the other process sees the same trials and reports
         assert trial.state is (TrialState.COMPLETE if at is None else TrialState.PRUNED)
         assert sorted(trial.intermediate_values) == list(range(1, (at or 9) + 1))
+
+
+def test_tpe_ranks_pruned_trials_alike_after_a_storage_round_trip(tmp_path):
+    """The reports that rank trials at a step reach the sampler of a study
+    that shares the storage, and of one that resumes it."""
+    curves = [[abs(math.sin(7 * n + s)) + 0.1 * s for s in range(1, 10)] for n in range(20)]
+    url = f"sqlite:///{tmp_path}/p.db"
+    pruner = SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    writer = Study(SPACE, sampler=RandomSampler(seed=0), pruner=pruner, storage=url, study_name="p")
+    reader = Study(SPACE, sampler=RandomSampler(seed=0), pruner=pruner, storage=url, study_name="p")
+    run_curves(pruner, curves, study=writer)
+    reader._sync()
+    resumed = load_study(storage=url, study_name="p")
+    sampler = TPESampler(seed=0, min_trials_at_step=5)
+    ranked, _, by_value = sampler._rank(writer._history)
+    assert not by_value  # fewer than 5 COMPLETE: ranked at a step
+    for study in (reader, resumed):
+        other, _, other_by_value = TPESampler(seed=0, min_trials_at_step=5)._rank(study._history)
+        assert other.tolist() == ranked.tolist() and not other_by_value
 
 
 def test_should_prune_drives_optimize():

@@ -212,7 +212,7 @@ def test_without_the_liar_running_trials_do_not_count() -> None:
     for value in (3.0, 1.0, 2.0):
         history.finish(history.append(np.array([value])), "COMPLETE", value)
     history.append(np.array([0.5]))  # running
-    ranked, running = TPESampler(seed=0)._rank(history)
+    ranked, running, _ = TPESampler(seed=0)._rank(history)
     active = np.ones(len(history), dtype=bool)
     _, _, bad_liar, _ = TPESampler(seed=0, constant_liar=True)._split(ranked, running, active)
     _, _, bad_plain, _ = TPESampler(seed=0, constant_liar=False)._split(ranked, running, active)
@@ -231,9 +231,99 @@ def test_ranking_puts_pruned_after_complete_and_diverged_last() -> None:
     history.finish(history.append(next(rows)), "COMPLETE", 1.0)  # 5
     history.finish(history.append(next(rows)), "PRUNED", 0.2, step=7)  # 6
     history.append(next(rows))  # 7: running
-    ranked, running = TPESampler(seed=0)._rank(history)
+    ranked, running, by_value = TPESampler(seed=0)._rank(history)
     assert ranked.tolist() == [5, 0, 6, 3, 2, 1]
-    assert running.tolist() == [7]
+    assert running.tolist() == [7] and by_value
+
+
+def _history_with_reports(direction: str) -> History:
+    """Two COMPLETE trials (27 steps), four PRUNED at steps 9, 9, 3 and 1, a
+    diverged one that reported, a running one; values negated to minimize."""
+    sign = 1.0 if direction == "maximize" else -1.0
+    history = History(1, direction)
+    trials = [
+        ("COMPLETE", 0.90, {1: 0.5, 3: 0.7, 9: 0.80, 27: 0.88}),
+        ("COMPLETE", 0.95, {1: 0.6, 3: 0.7, 9: 0.85, 27: 0.95}),
+        ("PRUNED", 0.90, {1: 0.7, 3: 0.8, 9: 0.90}),
+        ("PRUNED", 0.70, {1: 0.4, 3: 0.6, 9: 0.70}),
+        ("PRUNED", 0.50, {1: 0.3, 3: 0.5}),
+        ("PRUNED", 0.20, {1: 0.2}),
+        ("FAIL", None, {1: 0.99}),
+    ]
+    for state, value, reports in trials:
+        index = history.append(np.zeros(1))
+        history.finish(
+            index,
+            state,
+            None if value is None else sign * value,
+            step=max(reports) if state == "PRUNED" else None,
+            diverged=state == "FAIL",
+            reports={step: sign * v for step, v in reports.items()},
+        )
+    history.append(np.zeros(1))
+    return history
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+@pytest.mark.parametrize(
+    ("min_trials_at_step", "expected", "expected_by_value"),
+    [
+        (3, [2, 1, 0, 3, 4, 5, 6], False),  # step 9: four trials reached it, two the end
+        (5, [2, 0, 1, 3, 4, 5, 6], False),  # step 3 (0 and 1 tie: by number)
+        (6, [2, 1, 0, 3, 4, 5, 6], False),  # step 1; the diverged trial does not count
+        (7, [1, 0, 2, 3, 4, 5, 6], True),  # no step reached by seven: COMPLETE first
+        (2, [1, 0, 2, 3, 4, 5, 6], True),  # two COMPLETE trials are enough
+        (None, [1, 0, 2, 3, 4, 5, 6], True),
+    ],
+)
+def test_few_complete_trials_rank_at_the_deepest_step_enough_trials_reached(
+    direction: str, min_trials_at_step: int | None, expected: list[int], expected_by_value: bool
+) -> None:
+    sampler = TPESampler(seed=0, min_trials_at_step=min_trials_at_step)
+    ranked, running, by_value = sampler._rank(_history_with_reports(direction))
+    assert ranked.tolist() == expected and running.tolist() == [7] and by_value == expected_by_value
+
+
+@settings(max_examples=40)
+@given(st.data(), st.sampled_from(["minimize", "maximize"]), st.integers(1, 6))
+def test_ranking_at_a_step_matches_the_reports(data: st.DataObject, direction: str, n_min: int) -> None:
+    """Random studies with reports: the ranking holds the trials of the stock
+    one, and those ranked at a step come first, as read from their reports."""
+    n = data.draw(st.integers(1, 25))
+    history = History(1, direction)
+    reports: dict[int, dict[int, float]] = {}
+    states: dict[int, str] = {}
+    for number in range(n):
+        history.append(np.zeros(1))
+        state = data.draw(st.sampled_from(["COMPLETE", "PRUNED", "PRUNED", "PRUNED", "FAIL", "DIVERGED", "RUNNING"]))
+        steps = data.draw(st.sets(st.integers(0, 5), max_size=4))
+        if state == "RUNNING":
+            continue
+        values = data.draw(st.lists(st.sampled_from([0.0, 1.0, math.nan]) | st.floats(-5, 5), min_size=len(steps),
+                                    max_size=len(steps)))
+        reports[number], states[number] = dict(zip(sorted(steps), values)), state
+        value = data.draw(st.floats(-5, 5))
+        history.finish(
+            number,
+            "FAIL" if state == "DIVERGED" else state,
+            None if state in ("FAIL", "DIVERGED") else value,
+            step=max(steps, default=0) if state == "PRUNED" else None,
+            diverged=state == "DIVERGED",
+            reports=reports[number],
+        )
+    stock, _, _ = TPESampler(seed=0, min_trials_at_step=None)._rank(history)
+    ranked, _, by_value = TPESampler(seed=0, min_trials_at_step=n_min)._rank(history)
+    assert sorted(ranked.tolist()) == sorted(stock.tolist())
+    counted = [t for t in reports if states[t] in ("COMPLETE", "PRUNED")]
+    deep = [s for s in range(6) if sum(s in reports[t] for t in counted) >= n_min]
+    n_complete = sum(state == "COMPLETE" for state in states.values())
+    if n_complete >= n_min or "PRUNED" not in states.values() or not deep:
+        assert ranked.tolist() == stock.tolist() and by_value
+        return
+    sign = 1.0 if direction == "minimize" else -1.0
+    loss = {t: sign * reports[t][deep[-1]] for t in counted if deep[-1] in reports[t]}
+    top = sorted(loss, key=lambda t: (math.inf if math.isnan(loss[t]) else loss[t], t))
+    assert ranked.tolist() == top + [t for t in stock.tolist() if t not in loss] and not by_value
 
 
 def test_a_finished_trial_cannot_finish_again() -> None:
@@ -335,10 +425,11 @@ def test_good_trials_weigh_their_improvement_on_the_bad_group() -> None:
         return history
 
     history, good, bad = history_of("COMPLETE"), np.array([0, 1, 2]), np.array([3, 4])
-    np.testing.assert_allclose(TPESampler()._improvement(history, good, bad), [1.0, 0.75, 0.25])
-    assert TPESampler(good_weights="uniform")._improvement(history, good, bad).tolist() == [1.0, 1.0, 1.0]
-    # A pruned good trial has no comparable loss.
-    assert TPESampler()._improvement(history_of("PRUNED"), good, bad).tolist() == [1.0, 1.0, 1.0]
+    np.testing.assert_allclose(TPESampler()._improvement(history, good, bad, True), [1.0, 0.75, 0.25])
+    assert TPESampler(good_weights="uniform")._improvement(history, good, bad, True).tolist() == [1.0, 1.0, 1.0]
+    # A pruned good trial has no comparable loss; nor do trials ranked at a step.
+    assert TPESampler()._improvement(history_of("PRUNED"), good, bad, True).tolist() == [1.0, 1.0, 1.0]
+    assert TPESampler()._improvement(history, good, bad, False).tolist() == [1.0, 1.0, 1.0]
 
 
 @settings(max_examples=30)

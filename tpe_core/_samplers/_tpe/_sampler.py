@@ -186,6 +186,12 @@ class TPESampler(BaseSampler):
         the best bad trial, relative to the best good one (so the best
         weighs 1 and one at the threshold almost 0; Watanabe, 2023), or all
         equal. Branch choices are always sampled with equal weights.
+    min_trials_at_step : int or None, default=10
+        In a study with PRUNED trials and fewer than this many COMPLETE
+        ones, rank the finished trials by the value they reported at the
+        deepest step that at least this many of them reached (BOHB's rule,
+        Falkner et al., 2018), instead of the few COMPLETE trials first.
+        ``None`` always ranks COMPLETE trials first.
 
     Notes
     -----
@@ -193,6 +199,14 @@ class TPESampler(BaseSampler):
     first (by last reported step, then value); then FAIL trials whose
     objective returned NaN or inf (a diverged training), which so teach TPE
     to avoid that region. Trials that raised are ignored.
+
+    Under a pruner, most trials stop early and the few that went to the end
+    would make the whole good group, however few they are. So while fewer
+    than ``min_trials_at_step`` trials are COMPLETE, the trials (COMPLETE
+    or PRUNED) that reported a value at the deepest step reached by at
+    least that many come first instead, by that value; the others follow in
+    the order above. The good group then uses equal weights, as the
+    trials' final values do not give its order.
 
     Conditional spaces: the parameters of each branch are modelled only on
     the trials where that branch was chosen, split into good and bad among
@@ -215,10 +229,13 @@ class TPESampler(BaseSampler):
         categorical_smoothing: float = 3.0,
         consider_endpoints: bool = False,
         good_weights: str = "improvement",
+        min_trials_at_step: int | None = 10,
     ) -> None:
         super().__init__(seed)
         check_int("n_startup_trials", n_startup_trials, minimum=0)
         check_int("n_ei_candidates", n_ei_candidates, minimum=1)
+        if min_trials_at_step is not None:
+            check_int("min_trials_at_step", min_trials_at_step, minimum=1)
         if gamma is not None and not callable(gamma) and not (
             isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and 0 < gamma <= 1
         ):
@@ -245,6 +262,7 @@ class TPESampler(BaseSampler):
         self.categorical_smoothing = float(categorical_smoothing)
         self.consider_endpoints = bool(consider_endpoints)
         self.good_weights = good_weights
+        self.min_trials_at_step = None if min_trials_at_step is None else int(min_trials_at_step)
         self._layout_cache: tuple[SearchSpace, _Layout] | None = None
         self._unit: UnitHistory | None = None
         self._loss_order: LossOrder | None = None
@@ -275,29 +293,53 @@ class TPESampler(BaseSampler):
             k = math.ceil(self.gamma * n)
         return min(max(k, 1), n)
 
-    def _rank(self, history: History) -> tuple[np.ndarray, np.ndarray]:
-        """Finished trials from best to worst, and the running trials.
+    def _rank(self, history: History) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Finished trials from best to worst, the running trials, and whether
+        the order is that of the trials' final values.
 
         COMPLETE trials come first by loss, then PRUNED ones (further along
         first, then by loss), then FAIL trials whose objective diverged
-        (returned NaN or inf). Trials that raised are left out.
+        (returned NaN or inf). Trials that raised are left out. With fewer
+        than ``min_trials_at_step`` COMPLETE trials, those ranked at a step
+        (:meth:`_ranked_at_step`) go before all others.
         """
         if self._loss_order is None or self._loss_order.history is not history:
             self._loss_order = LossOrder(history)
         ranked = self._loss_order.update()
         states = history.states
-        if not self._loss_order.only_complete:
-            pruned = np.flatnonzero(states == STATE_CODES["PRUNED"])
-            ranked = np.concatenate([ranked, self._below_complete(history, pruned)])
-        return ranked, np.flatnonzero(states == STATE_CODES["RUNNING"])
-
-    @staticmethod
-    def _below_complete(history: History, pruned: np.ndarray) -> np.ndarray:
-        """The ``pruned`` trials, further along first, then by loss (ties by trial
-        number), followed by the FAIL trials whose objective diverged (no value)."""
+        running = np.flatnonzero(states == STATE_CODES["RUNNING"])
+        if self._loss_order.only_complete:
+            return ranked, running, True
+        n_complete = len(ranked)
+        pruned = np.flatnonzero(states == STATE_CODES["PRUNED"])
+        diverged = np.flatnonzero((states == STATE_CODES["FAIL"]) & history.diverged)
         loss = np.nan_to_num(history.losses[pruned], nan=np.inf)
         pruned = pruned[np.lexsort((loss, np.nan_to_num(-history.steps[pruned], nan=0.0)))]
-        return np.concatenate([pruned, np.flatnonzero((history.states == STATE_CODES["FAIL"]) & history.diverged)])
+        ranked = np.concatenate([ranked, pruned, diverged])
+        if self.min_trials_at_step is None or n_complete >= self.min_trials_at_step or not len(pruned):
+            return ranked, running, True
+        top = self._ranked_at_step(history, self.min_trials_at_step)
+        if not len(top):
+            return ranked, running, True
+        return np.concatenate([top, ranked[~np.isin(ranked, top)]]), running, False
+
+    @staticmethod
+    def _ranked_at_step(history: History, n_min: int) -> np.ndarray:
+        """The COMPLETE and PRUNED trials that reported a value at the deepest
+        step that at least ``n_min`` of them reported, by that value (ties by
+        trial number); empty when no step was reported by that many."""
+        trials, steps, values = history.reports
+        states = history.states[trials]
+        counted = (states == STATE_CODES["COMPLETE"]) | (states == STATE_CODES["PRUNED"])
+        trials, steps, values = trials[counted], steps[counted], values[counted]
+        reported, counts = np.unique(steps, return_counts=True)
+        deep = reported[counts >= n_min]
+        if not len(deep):
+            return np.empty(0, dtype=np.intp)
+        at = steps == deep[-1]
+        trials, values = trials[at], values[at]
+        loss = np.nan_to_num(values if history.direction == "minimize" else -values, nan=np.inf)
+        return trials[np.lexsort((trials, loss))]
 
     def _split(
         self, ranked: np.ndarray, running: np.ndarray, active: np.ndarray
@@ -318,17 +360,18 @@ class TPESampler(BaseSampler):
         n = len(active)
         return good, _weights_by_age(good, n), bad, _weights_by_age(bad, n)
 
-    def _improvement(self, history: History, good: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    def _improvement(self, history: History, good: np.ndarray, bad: np.ndarray, by_value: bool) -> np.ndarray:
         """Weights of the good trials by how far each improves on the bad
         group: ``(threshold - loss) / (threshold - best loss)``, where the
         threshold is the best bad loss (Watanabe, 2023, "EI" weighting).
 
-        All 1 when ``good_weights="uniform"``, or when a good trial is not
-        COMPLETE (pruned and diverged trials have no comparable loss).
+        All 1 when ``good_weights="uniform"``, when a good trial is not
+        COMPLETE (pruned and diverged trials have no comparable loss), or when
+        the trials were not ranked ``by_value`` (but at a step).
         """
         ones = np.ones(len(good))
         complete = history.states[good] == STATE_CODES["COMPLETE"]
-        if self.good_weights == "uniform" or len(good) < 2 or not complete.all():
+        if self.good_weights == "uniform" or len(good) < 2 or not complete.all() or not by_value:
             return ones
         loss = history.losses[good]
         threshold = loss.max()
@@ -343,7 +386,7 @@ class TPESampler(BaseSampler):
     # ------------------------------------------------------------ sampling
     def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
         rng = self._rng(number)
-        ranked, running = self._rank(history)
+        ranked, running, by_value = self._rank(history)
         if len(ranked) < max(self.n_startup_trials, 1) or not len(space):
             return sample_prior(space, rng, 1)[0]
         layout = self._layout(space)
@@ -354,7 +397,7 @@ class TPESampler(BaseSampler):
             key = pending.pop()
             active = ~np.isnan(unit.rows[:, layout.first_column[key]])
             good, good_w, bad, bad_w = self._split(ranked, running, active)
-            improvement = self._improvement(history, good, bad)
+            improvement = self._improvement(history, good, bad, by_value)
             for i, group in enumerate(layout.scopes[key]):
                 memos = self._memos.get((key, i))
                 if memos is None:  # kernels; bandwidths of the good, and of the bad group

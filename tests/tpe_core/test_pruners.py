@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -235,11 +236,13 @@ def test_tpe_ranks_pruned_trials_alike_after_a_storage_round_trip(tmp_path):
     reader._sync()
     resumed = load_study(storage=url, study_name="p")
     sampler = TPESampler(seed=0, min_trials_at_step=5)
-    ranked, _, by_value = sampler._rank(writer._history)
-    assert not by_value  # fewer than 5 COMPLETE: ranked at a step
+    ranked, _, loss = sampler._rank(writer._history)
+    assert len(writer.get_trials([TrialState.COMPLETE])) < 5  # so ranked at a step
+    assert not np.isnan(loss[[t.number for t in writer.get_trials([TrialState.PRUNED])]]).all()
     for study in (reader, resumed):
-        other, _, other_by_value = TPESampler(seed=0, min_trials_at_step=5)._rank(study._history)
-        assert other.tolist() == ranked.tolist() and not other_by_value
+        other, _, other_loss = TPESampler(seed=0, min_trials_at_step=5)._rank(study._history)
+        assert other.tolist() == ranked.tolist()
+        np.testing.assert_array_equal(other_loss, loss)
 
 
 def test_should_prune_drives_optimize():

@@ -231,26 +231,30 @@ def test_ranking_puts_pruned_after_complete_and_diverged_last() -> None:
     history.finish(history.append(next(rows)), "COMPLETE", 1.0)  # 5
     history.finish(history.append(next(rows)), "PRUNED", 0.2, step=7)  # 6
     history.append(next(rows))  # 7: running
-    ranked, running, by_value = TPESampler(seed=0)._rank(history)
+    ranked, running, loss = TPESampler(seed=0)._rank(history)
     assert ranked.tolist() == [5, 0, 6, 3, 2, 1]
-    assert running.tolist() == [7] and by_value
+    assert running.tolist() == [7]
+    np.testing.assert_array_equal(loss, [5.0, np.nan, np.nan, np.nan, np.nan, 1.0, np.nan, np.nan])
+
+
+# Two COMPLETE trials (27 steps), four PRUNED at steps 9, 9, 3 and 1, a
+# diverged one that reported: (state, value, reports), to maximize.
+_REPORTING_TRIALS = [
+    ("COMPLETE", 0.90, {1: 0.5, 3: 0.7, 9: 0.80, 27: 0.88}),
+    ("COMPLETE", 0.95, {1: 0.6, 3: 0.7, 9: 0.85, 27: 0.95}),
+    ("PRUNED", 0.90, {1: 0.7, 3: 0.8, 9: 0.90}),
+    ("PRUNED", 0.70, {1: 0.4, 3: 0.6, 9: 0.70}),
+    ("PRUNED", 0.50, {1: 0.3, 3: 0.5}),
+    ("PRUNED", 0.20, {1: 0.2}),
+    ("FAIL", None, {1: 0.99}),
+]
 
 
 def _history_with_reports(direction: str) -> History:
-    """Two COMPLETE trials (27 steps), four PRUNED at steps 9, 9, 3 and 1, a
-    diverged one that reported, a running one; values negated to minimize."""
+    """``_REPORTING_TRIALS`` then a running trial; values negated to minimize."""
     sign = 1.0 if direction == "maximize" else -1.0
     history = History(1, direction)
-    trials = [
-        ("COMPLETE", 0.90, {1: 0.5, 3: 0.7, 9: 0.80, 27: 0.88}),
-        ("COMPLETE", 0.95, {1: 0.6, 3: 0.7, 9: 0.85, 27: 0.95}),
-        ("PRUNED", 0.90, {1: 0.7, 3: 0.8, 9: 0.90}),
-        ("PRUNED", 0.70, {1: 0.4, 3: 0.6, 9: 0.70}),
-        ("PRUNED", 0.50, {1: 0.3, 3: 0.5}),
-        ("PRUNED", 0.20, {1: 0.2}),
-        ("FAIL", None, {1: 0.99}),
-    ]
-    for state, value, reports in trials:
+    for state, value, reports in _REPORTING_TRIALS:
         index = history.append(np.zeros(1))
         history.finish(
             index,
@@ -266,22 +270,28 @@ def _history_with_reports(direction: str) -> History:
 
 @pytest.mark.parametrize("direction", ["maximize", "minimize"])
 @pytest.mark.parametrize(
-    ("min_trials_at_step", "expected", "expected_by_value"),
+    ("min_trials_at_step", "expected", "step"),
     [
-        (3, [2, 1, 0, 3, 4, 5, 6], False),  # step 9: four trials reached it, two the end
-        (5, [2, 0, 1, 3, 4, 5, 6], False),  # step 3 (0 and 1 tie: by number)
-        (6, [2, 1, 0, 3, 4, 5, 6], False),  # step 1; the diverged trial does not count
-        (7, [1, 0, 2, 3, 4, 5, 6], True),  # no step reached by seven: COMPLETE first
-        (2, [1, 0, 2, 3, 4, 5, 6], True),  # two COMPLETE trials are enough
-        (None, [1, 0, 2, 3, 4, 5, 6], True),
+        (3, [2, 1, 0, 3, 4, 5, 6], 9),  # four trials reached step 9, two the end
+        (5, [2, 0, 1, 3, 4, 5, 6], 3),  # 0 and 1 tie at step 3: by number
+        (6, [2, 1, 0, 3, 4, 5, 6], 1),  # the diverged trial does not count
+        (7, [1, 0, 2, 3, 4, 5, 6], None),  # no step reached by seven: COMPLETE first
+        (2, [1, 0, 2, 3, 4, 5, 6], None),  # two COMPLETE trials are enough
+        (None, [1, 0, 2, 3, 4, 5, 6], None),
     ],
 )
 def test_few_complete_trials_rank_at_the_deepest_step_enough_trials_reached(
-    direction: str, min_trials_at_step: int | None, expected: list[int], expected_by_value: bool
+    direction: str, min_trials_at_step: int | None, expected: list[int], step: int | None
 ) -> None:
     sampler = TPESampler(seed=0, min_trials_at_step=min_trials_at_step)
-    ranked, running, by_value = sampler._rank(_history_with_reports(direction))
-    assert ranked.tolist() == expected and running.tolist() == [7] and by_value == expected_by_value
+    ranked, running, loss = sampler._rank(_history_with_reports(direction))
+    assert ranked.tolist() == expected and running.tolist() == [7]
+    if step is None:  # ranked by the final values of the COMPLETE trials
+        expected_loss = [-value if state == "COMPLETE" else np.nan for state, value, _ in _REPORTING_TRIALS]
+    else:  # by the values at that step of the COMPLETE and PRUNED trials
+        expected_loss = [-reports.get(step, np.nan) if state != "FAIL" else np.nan
+                         for state, _, reports in _REPORTING_TRIALS]
+    np.testing.assert_allclose(loss, [*expected_loss, np.nan])  # the same losses either way
 
 
 @settings(max_examples=40)
@@ -312,18 +322,19 @@ def test_ranking_at_a_step_matches_the_reports(data: st.DataObject, direction: s
             reports=reports[number],
         )
     stock, _, _ = TPESampler(seed=0, min_trials_at_step=None)._rank(history)
-    ranked, _, by_value = TPESampler(seed=0, min_trials_at_step=n_min)._rank(history)
+    ranked, _, rank_loss = TPESampler(seed=0, min_trials_at_step=n_min)._rank(history)
     assert sorted(ranked.tolist()) == sorted(stock.tolist())
     counted = [t for t in reports if states[t] in ("COMPLETE", "PRUNED")]
     deep = [s for s in range(6) if sum(s in reports[t] for t in counted) >= n_min]
     n_complete = sum(state == "COMPLETE" for state in states.values())
     if n_complete >= n_min or "PRUNED" not in states.values() or not deep:
-        assert ranked.tolist() == stock.tolist() and by_value
+        assert ranked.tolist() == stock.tolist()
         return
     sign = 1.0 if direction == "minimize" else -1.0
     loss = {t: sign * reports[t][deep[-1]] for t in counted if deep[-1] in reports[t]}
     top = sorted(loss, key=lambda t: (math.inf if math.isnan(loss[t]) else loss[t], t))
-    assert ranked.tolist() == top + [t for t in stock.tolist() if t not in loss] and not by_value
+    assert ranked.tolist() == top + [t for t in stock.tolist() if t not in loss]
+    np.testing.assert_array_equal(rank_loss, [loss.get(t, np.nan) for t in range(n)])
 
 
 def test_a_finished_trial_cannot_finish_again() -> None:
@@ -418,18 +429,14 @@ def _mixture(obs: np.ndarray, choices: np.ndarray, bandwidth: float, spec: Kerne
 
 
 def test_good_trials_weigh_their_improvement_on_the_bad_group() -> None:
-    def history_of(third: str) -> History:
-        history = History(1)
-        for value, state in zip((0.0, 1.0, 3.0, 4.0, 9.0), ("COMPLETE", "COMPLETE", third, "COMPLETE", "COMPLETE")):
-            history.finish(history.append(np.array([0.5])), state, value, step=1 if state == "PRUNED" else None)
-        return history
-
-    history, good, bad = history_of("COMPLETE"), np.array([0, 1, 2]), np.array([3, 4])
-    np.testing.assert_allclose(TPESampler()._improvement(history, good, bad, True), [1.0, 0.75, 0.25])
-    assert TPESampler(good_weights="uniform")._improvement(history, good, bad, True).tolist() == [1.0, 1.0, 1.0]
-    # A pruned good trial has no comparable loss; nor do trials ranked at a step.
-    assert TPESampler()._improvement(history_of("PRUNED"), good, bad, True).tolist() == [1.0, 1.0, 1.0]
-    assert TPESampler()._improvement(history, good, bad, False).tolist() == [1.0, 1.0, 1.0]
+    loss, good, bad = np.array([0.0, 1.0, 3.0, 4.0, 9.0]), np.array([0, 1, 2]), np.array([3, 4])
+    np.testing.assert_allclose(TPESampler()._improvement(loss, good, bad), [1.0, 0.75, 0.25])
+    assert TPESampler(good_weights="uniform")._improvement(loss, good, bad).tolist() == [1.0, 1.0, 1.0]
+    # A good trial without a loss to rank by (pruned, under the stock ranking): equal weights.
+    assert TPESampler()._improvement(np.array([0.0, 1.0, np.nan, 4.0, 9.0]), good, bad).tolist() == [1.0, 1.0, 1.0]
+    # The best bad trial without a loss: the worst good one is the threshold.
+    np.testing.assert_allclose(TPESampler()._improvement(np.array([0.0, 1.0, 3.0, np.nan, 9.0]), good, bad),
+                               [1.0, 2 / 3, 1e-3])
 
 
 @settings(max_examples=30)

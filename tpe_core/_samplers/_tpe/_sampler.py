@@ -205,8 +205,8 @@ class TPESampler(BaseSampler):
     than ``min_trials_at_step`` trials are COMPLETE, the trials (COMPLETE
     or PRUNED) that reported a value at the deepest step reached by at
     least that many come first instead, by that value; the others follow in
-    the order above. The good group then uses equal weights, as the
-    trials' final values do not give its order.
+    the order above. The good group's improvement weights are then taken
+    from the values at that step.
 
     Conditional spaces: the parameters of each branch are modelled only on
     the trials where that branch was chosen, split into good and bad among
@@ -293,41 +293,46 @@ class TPESampler(BaseSampler):
             k = math.ceil(self.gamma * n)
         return min(max(k, 1), n)
 
-    def _rank(self, history: History) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Finished trials from best to worst, the running trials, and whether
-        the order is that of the trials' final values.
+    def _rank(self, history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Finished trials from best to worst, the running trials, and the loss
+        each trial was ranked by (one per trial; NaN for trials ranked below
+        those with a loss, and for running ones).
 
         COMPLETE trials come first by loss, then PRUNED ones (further along
         first, then by loss), then FAIL trials whose objective diverged
         (returned NaN or inf). Trials that raised are left out. With fewer
         than ``min_trials_at_step`` COMPLETE trials, those ranked at a step
-        (:meth:`_ranked_at_step`) go before all others.
+        (:meth:`_ranked_at_step`) go before all others, by their loss there.
         """
         if self._loss_order is None or self._loss_order.history is not history:
             self._loss_order = LossOrder(history)
         ranked = self._loss_order.update()
         states = history.states
         running = np.flatnonzero(states == STATE_CODES["RUNNING"])
-        if self._loss_order.only_complete:
-            return ranked, running, True
+        if self._loss_order.only_complete:  # only COMPLETE trials have a value
+            return ranked, running, history.losses
         n_complete = len(ranked)
+        final = np.where(states == STATE_CODES["COMPLETE"], history.losses, np.nan)
         pruned = np.flatnonzero(states == STATE_CODES["PRUNED"])
         diverged = np.flatnonzero((states == STATE_CODES["FAIL"]) & history.diverged)
         loss = np.nan_to_num(history.losses[pruned], nan=np.inf)
         pruned = pruned[np.lexsort((loss, np.nan_to_num(-history.steps[pruned], nan=0.0)))]
         ranked = np.concatenate([ranked, pruned, diverged])
         if self.min_trials_at_step is None or n_complete >= self.min_trials_at_step or not len(pruned):
-            return ranked, running, True
-        top = self._ranked_at_step(history, self.min_trials_at_step)
+            return ranked, running, final
+        top, top_loss = self._ranked_at_step(history, self.min_trials_at_step)
         if not len(top):
-            return ranked, running, True
-        return np.concatenate([top, ranked[~np.isin(ranked, top)]]), running, False
+            return ranked, running, final
+        at_step = np.full(len(states), np.nan)
+        at_step[top] = top_loss
+        return np.concatenate([top, ranked[~np.isin(ranked, top)]]), running, at_step
 
     @staticmethod
-    def _ranked_at_step(history: History, n_min: int) -> np.ndarray:
+    def _ranked_at_step(history: History, n_min: int) -> tuple[np.ndarray, np.ndarray]:
         """The COMPLETE and PRUNED trials that reported a value at the deepest
-        step that at least ``n_min`` of them reported, by that value (ties by
-        trial number); empty when no step was reported by that many."""
+        step that at least ``n_min`` of them reported, by their loss there
+        (ties by trial number; a NaN value last), and those losses; empty
+        when no step was reported by that many."""
         trials, steps, values = history.reports
         states = history.states[trials]
         counted = (states == STATE_CODES["COMPLETE"]) | (states == STATE_CODES["PRUNED"])
@@ -335,11 +340,12 @@ class TPESampler(BaseSampler):
         reported, counts = np.unique(steps, return_counts=True)
         deep = reported[counts >= n_min]
         if not len(deep):
-            return np.empty(0, dtype=np.intp)
+            return np.empty(0, dtype=np.intp), np.empty(0)
         at = steps == deep[-1]
         trials, values = trials[at], values[at]
-        loss = np.nan_to_num(values if history.direction == "minimize" else -values, nan=np.inf)
-        return trials[np.lexsort((trials, loss))]
+        loss = values if history.direction == "minimize" else -values
+        order = np.lexsort((trials, np.nan_to_num(loss, nan=np.inf)))
+        return trials[order], loss[order]
 
     def _split(
         self, ranked: np.ndarray, running: np.ndarray, active: np.ndarray
@@ -360,23 +366,23 @@ class TPESampler(BaseSampler):
         n = len(active)
         return good, _weights_by_age(good, n), bad, _weights_by_age(bad, n)
 
-    def _improvement(self, history: History, good: np.ndarray, bad: np.ndarray, by_value: bool) -> np.ndarray:
+    def _improvement(self, loss: np.ndarray, good: np.ndarray, bad: np.ndarray) -> np.ndarray:
         """Weights of the good trials by how far each improves on the bad
         group: ``(threshold - loss) / (threshold - best loss)``, where the
-        threshold is the best bad loss (Watanabe, 2023, "EI" weighting).
+        threshold is the best bad loss (Watanabe, 2023, "EI" weighting), with
+        ``loss`` the losses the trials were ranked by (see :meth:`_rank`).
 
-        All 1 when ``good_weights="uniform"``, when a good trial is not
-        COMPLETE (pruned and diverged trials have no comparable loss), or when
-        the trials were not ranked ``by_value`` (but at a step).
+        All 1 when ``good_weights="uniform"``, or when a good trial has no
+        such loss (a trial ranked below those that have one: pruned and
+        diverged trials under the stock ranking).
         """
         ones = np.ones(len(good))
-        complete = history.states[good] == STATE_CODES["COMPLETE"]
-        if self.good_weights == "uniform" or len(good) < 2 or not complete.all() or not by_value:
+        if self.good_weights == "uniform" or len(good) < 2 or np.isnan(loss[good]).any():
             return ones
-        loss = history.losses[good]
-        threshold = loss.max()
-        if len(bad) and history.states[bad[0]] == STATE_CODES["COMPLETE"]:
-            threshold = history.losses[bad[0]]
+        threshold = loss[good].max()
+        if len(bad) and not np.isnan(loss[bad[0]]):
+            threshold = loss[bad[0]]
+        loss = loss[good]
         span = threshold - loss.min()
         if not np.isfinite(span) or span <= 0:
             return ones
@@ -386,7 +392,7 @@ class TPESampler(BaseSampler):
     # ------------------------------------------------------------ sampling
     def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
         rng = self._rng(number)
-        ranked, running, by_value = self._rank(history)
+        ranked, running, rank_loss = self._rank(history)
         if len(ranked) < max(self.n_startup_trials, 1) or not len(space):
             return sample_prior(space, rng, 1)[0]
         layout = self._layout(space)
@@ -397,7 +403,7 @@ class TPESampler(BaseSampler):
             key = pending.pop()
             active = ~np.isnan(unit.rows[:, layout.first_column[key]])
             good, good_w, bad, bad_w = self._split(ranked, running, active)
-            improvement = self._improvement(history, good, bad, by_value)
+            improvement = self._improvement(rank_loss, good, bad)
             for i, group in enumerate(layout.scopes[key]):
                 memos = self._memos.get((key, i))
                 if memos is None:  # kernels; bandwidths of the good, and of the bad group

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from unittest import mock
 
 import numpy as np
@@ -235,6 +236,20 @@ def test_ranking_puts_pruned_after_complete_and_diverged_last() -> None:
     assert ranked.tolist() == [5, 0, 6, 3, 2, 1]
     assert running.tolist() == [7]
     np.testing.assert_array_equal(loss, [5.0, np.nan, np.nan, np.nan, np.nan, 1.0, np.nan, np.nan])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_trials_at_step": 0}, "min_trials_at_step must be None or an integer >= 1, got min_trials_at_step=0"),
+        ({"min_trials_at_step": 2.5}, "got min_trials_at_step=2.5"),
+        ({"n_ei_candidates": 0}, "n_ei_candidates must be an integer >= 1"),
+        ({"gamma": 1.5}, "gamma must be a fraction"),
+    ],
+)
+def test_bad_arguments_name_the_parameter(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TPESampler(**kwargs)
 
 
 # Two COMPLETE trials (27 steps), four PRUNED at steps 9, 9, 3 and 1, a

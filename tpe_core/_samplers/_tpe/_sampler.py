@@ -234,8 +234,7 @@ class TPESampler(BaseSampler):
         super().__init__(seed)
         check_int("n_startup_trials", n_startup_trials, minimum=0)
         check_int("n_ei_candidates", n_ei_candidates, minimum=1)
-        if min_trials_at_step is not None:
-            check_int("min_trials_at_step", min_trials_at_step, minimum=1)
+        min_trials_at_step = check_int("min_trials_at_step", min_trials_at_step, minimum=1, allow_none=True)
         if gamma is not None and not callable(gamma) and not (
             isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and 0 < gamma <= 1
         ):
@@ -262,7 +261,7 @@ class TPESampler(BaseSampler):
         self.categorical_smoothing = float(categorical_smoothing)
         self.consider_endpoints = bool(consider_endpoints)
         self.good_weights = good_weights
-        self.min_trials_at_step = None if min_trials_at_step is None else int(min_trials_at_step)
+        self.min_trials_at_step = min_trials_at_step
         self._layout_cache: tuple[SearchSpace, _Layout] | None = None
         self._unit: UnitHistory | None = None
         self._loss_order: LossOrder | None = None

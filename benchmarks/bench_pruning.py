@@ -11,7 +11,11 @@ the same budget; only the sampler and the pruner differ. Reported: epochs
 trained, wall time, and the best validation accuracy among COMPLETE trials
 (what ``study.best_value`` gives), per configuration::
 
-    python benchmarks/bench_pruning.py --seeds 10 --jobs 2 --out benchmarks/pruning.md
+    python benchmarks/bench_pruning.py --seeds 10 --jobs 2
+
+A configuration is ``library/pruner``: library ``parzen`` (the default
+``TPESampler``), ``parzen-stock`` (``TPESampler(min_trials_at_step=None)``:
+COMPLETE trials ranked first always) or ``optuna``.
 
 Needs optuna (the bench environment). Raw results go to
 ``benchmarks/results/pruning.json``; a rerun skips the runs it already has.
@@ -102,9 +106,8 @@ def _optuna_pruner(name: str) -> Any:
     }[name]
 
 
-def _run_parzen(pruner: str, seed: int, rung_ranking: bool = False) -> tuple[list[Any], list[Any], float]:
-    from rung_tpe import RungTPESampler
-
+def _run_parzen(pruner: str, seed: int, stock: bool = False) -> tuple[list[Any], list[Any], float]:
+    """One parzen study; ``stock`` ranks COMPLETE trials first always (``min_trials_at_step=None``)."""
     import tpe_core
     from tpe_core import Categorical, Float, Int, Study, TPESampler
 
@@ -118,9 +121,8 @@ def _run_parzen(pruner: str, seed: int, rung_ranking: bool = False) -> tuple[lis
         "weight_decay": Float(1e-6, 1e-2, log=True),
         "optimizer": Categorical(_OPTIMIZERS),
     }
-    sampler = RungTPESampler(seed=seed) if rung_ranking else TPESampler(seed=seed)
+    sampler = TPESampler(seed=seed, min_trials_at_step=None) if stock else TPESampler(seed=seed)
     study = Study(space, sampler=sampler, direction="maximize", pruner=_parzen_pruner(pruner))
-    sampler.study = study  # read by RungTPESampler only
     study.optimize(_objective(), n_trials=N_TRIALS)
     complete = study.get_trials([tpe_core.TrialState.COMPLETE])
     best = max(t.value for t in complete) if complete else float("nan")
@@ -174,8 +176,8 @@ def run_one(job: tuple[str, int]) -> dict[str, Any]:
     start = time.perf_counter()
     if library == "optuna":
         curves, params, best = _run_optuna(pruner, seed)
-    else:  # "parzen", or "parzen-rung": the prototype sampler of rung_tpe.py
-        curves, params, best = _run_parzen(pruner, seed, rung_ranking=library == "parzen-rung")
+    else:  # "parzen", or "parzen-stock": without the ranking at a step
+        curves, params, best = _run_parzen(pruner, seed, stock=library == "parzen-stock")
     return {
         "config": config,
         "seed": seed,
@@ -214,7 +216,7 @@ def report(results: list[dict[str, Any]]) -> str:
     ]
     for config in [c for c in CONFIGS if c in by_config] + sorted(set(by_config) - set(CONFIGS)):
         runs = sorted(by_config[config], key=lambda r: r["seed"])
-        library = config.split("/")[0].split("-")[0]  # parzen-rung is parzen when nothing is pruned
+        library = config.split("/")[0].split("-")[0]  # parzen-stock is parzen when nothing is pruned
         base = _unpruned_from_curves(library) | {r["seed"]: r for r in by_config.get(f"{library}/none", [])}
         paired = [r for r in runs if r["seed"] in base]
         epochs = statistics.mean(r["epochs"] for r in runs)

@@ -9,7 +9,9 @@ seeds. Both libraries train the same model with the same code
 epochs reported 1-based, a trial scored by its best validation epoch) and
 the same budget; only the sampler and the pruner differ. Reported: epochs
 trained, wall time, and the best validation accuracy among COMPLETE trials
-(what ``study.best_value`` gives), per configuration::
+(what ``study.best_value`` gives), per configuration; each raw result also
+records that trial's configuration and best epoch (``best_params``,
+``best_epoch``), which ``retrain_chosen.py`` cross-validates::
 
     python benchmarks/bench_pruning.py --seeds 10 --jobs 2
 
@@ -64,14 +66,19 @@ _ACTIVATIONS = ["relu", "tanh", "elu", "gelu"]
 _BATCH_SIZES = [32, 64, 128]
 
 
-def _objective() -> Any:
+def digits() -> tuple[Any, Any]:
+    """The data of every study: digits' 8x8 images scaled to [0, 1], as float32."""
     import numpy as np
     from sklearn.datasets import load_digits
 
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(np.float32), y
+
+
+def _objective() -> Any:
     from models import MLPClassifier, make_objective
 
-    X, y = load_digits(return_X_y=True)
-    X = (X / 16.0).astype(np.float32)
+    X, y = digits()
     estimator = MLPClassifier(max_epochs=MAX_EPOCHS, random_state=0)
     return make_objective(estimator, X, y, validation_fraction=0.25)
 
@@ -106,7 +113,7 @@ def _optuna_pruner(name: str) -> Any:
     }[name]
 
 
-def _run_parzen(pruner: str, seed: int, stock: bool = False) -> tuple[list[Any], list[Any], float]:
+def _run_parzen(pruner: str, seed: int, stock: bool = False) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """One parzen study; ``stock`` ranks COMPLETE trials first always (``min_trials_at_step=None``)."""
     import tpe_core
     from tpe_core import Categorical, Float, Int, Study, TPESampler
@@ -125,11 +132,11 @@ def _run_parzen(pruner: str, seed: int, stock: bool = False) -> tuple[list[Any],
     study = Study(space, sampler=sampler, direction="maximize", pruner=_parzen_pruner(pruner))
     study.optimize(_objective(), n_trials=N_TRIALS)
     complete = study.get_trials([tpe_core.TrialState.COMPLETE])
-    best = max(t.value for t in complete) if complete else float("nan")
-    return [_curve(t.intermediate_values) for t in study.trials], [t.params for t in study.trials], best
+    chosen = _chosen(study.best_trial if complete else None)
+    return [_curve(t.intermediate_values) for t in study.trials], [t.params for t in study.trials], chosen
 
 
-def _run_optuna(pruner: str, seed: int) -> tuple[list[Any], list[Any], float]:
+def _run_optuna(pruner: str, seed: int) -> tuple[list[Any], list[Any], dict[str, Any]]:
     import optuna
 
     import tpe_core
@@ -158,8 +165,19 @@ def _run_optuna(pruner: str, seed: int) -> tuple[list[Any], list[Any], float]:
     )
     study.optimize(optuna_objective, n_trials=N_TRIALS)
     complete = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
-    best = max(t.value for t in complete) if complete else float("nan")
-    return [_curve(t.intermediate_values) for t in study.trials], [t.params for t in study.trials], best
+    chosen = _chosen(study.best_trial if complete else None)
+    return [_curve(t.intermediate_values) for t in study.trials], [t.params for t in study.trials], chosen
+
+
+def _chosen(best_trial: Any) -> dict[str, Any]:
+    """The best COMPLETE trial's value, configuration and best epoch (NaN and None without one)."""
+    if best_trial is None:
+        return {"best": float("nan"), "best_params": None, "best_epoch": None}
+    return {
+        "best": best_trial.value,
+        "best_params": best_trial.params,
+        "best_epoch": best_trial.user_attrs["best_epoch"],
+    }
 
 
 def _curve(intermediate_values: dict[int, float]) -> list[float]:
@@ -175,15 +193,15 @@ def run_one(job: tuple[str, int]) -> dict[str, Any]:
     library, pruner = config.split("/")
     start = time.perf_counter()
     if library == "optuna":
-        curves, params, best = _run_optuna(pruner, seed)
+        curves, params, chosen = _run_optuna(pruner, seed)
     else:  # "parzen", or "parzen-stock": without the ranking at a step
-        curves, params, best = _run_parzen(pruner, seed, stock=library == "parzen-stock")
+        curves, params, chosen = _run_parzen(pruner, seed, stock=library == "parzen-stock")
     return {
         "config": config,
         "seed": seed,
         "epochs": sum(len(c) for c in curves),
         "n_complete": sum(len(c) == MAX_EPOCHS for c in curves),
-        "best": best,
+        **chosen,
         "wall_s": time.perf_counter() - start,
         "curves": curves,
         "params": params,

@@ -16,8 +16,9 @@ records that trial's configuration and best epoch (``best_params``,
     python benchmarks/bench_pruning.py --seeds 10 --jobs 2
 
 A configuration is ``library/pruner``: library ``parzen`` (the default
-``TPESampler``), ``parzen-stock`` (``TPESampler(min_trials_at_step=None)``:
-COMPLETE trials ranked first always) or ``optuna``.
+``TPESampler``: COMPLETE trials ranked first always), ``parzen-step``
+(``TPESampler(min_trials_at_step=10)``: BOHB's ranking at a step while
+fewer than 10 trials are COMPLETE) or ``optuna``.
 
 Needs optuna (the bench environment). Raw results go to
 ``benchmarks/results/pruning.json``; a rerun skips the runs it already has.
@@ -113,8 +114,8 @@ def _optuna_pruner(name: str) -> Any:
     }[name]
 
 
-def _run_parzen(pruner: str, seed: int, stock: bool = False) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    """One parzen study; ``stock`` ranks COMPLETE trials first always (``min_trials_at_step=None``)."""
+def _run_parzen(pruner: str, seed: int, at_step: bool = False) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """One parzen study; ``at_step`` ranks trials at a step while few are COMPLETE (``min_trials_at_step=10``)."""
     import tpe_core
     from tpe_core import Categorical, Float, Int, Study, TPESampler
 
@@ -128,7 +129,7 @@ def _run_parzen(pruner: str, seed: int, stock: bool = False) -> tuple[list[Any],
         "weight_decay": Float(1e-6, 1e-2, log=True),
         "optimizer": Categorical(_OPTIMIZERS),
     }
-    sampler = TPESampler(seed=seed, min_trials_at_step=None) if stock else TPESampler(seed=seed)
+    sampler = TPESampler(seed=seed, min_trials_at_step=10) if at_step else TPESampler(seed=seed)
     study = Study(space, sampler=sampler, direction="maximize", pruner=_parzen_pruner(pruner))
     study.optimize(_objective(), n_trials=N_TRIALS)
     complete = study.get_trials([tpe_core.TrialState.COMPLETE])
@@ -194,8 +195,8 @@ def run_one(job: tuple[str, int]) -> dict[str, Any]:
     start = time.perf_counter()
     if library == "optuna":
         curves, params, chosen = _run_optuna(pruner, seed)
-    else:  # "parzen", or "parzen-stock": without the ranking at a step
-        curves, params, chosen = _run_parzen(pruner, seed, stock=library == "parzen-stock")
+    else:  # "parzen", or "parzen-step": with the ranking at a step
+        curves, params, chosen = _run_parzen(pruner, seed, at_step=library == "parzen-step")
     return {
         "config": config,
         "seed": seed,
@@ -234,7 +235,7 @@ def report(results: list[dict[str, Any]]) -> str:
     ]
     for config in [c for c in CONFIGS if c in by_config] + sorted(set(by_config) - set(CONFIGS)):
         runs = sorted(by_config[config], key=lambda r: r["seed"])
-        library = config.split("/")[0].split("-")[0]  # parzen-stock is parzen when nothing is pruned
+        library = config.split("/")[0].split("-")[0]  # parzen-step is parzen when nothing is pruned
         base = _unpruned_from_curves(library) | {r["seed"]: r for r in by_config.get(f"{library}/none", [])}
         paired = [r for r in runs if r["seed"] in base]
         epochs = statistics.mean(r["epochs"] for r in runs)

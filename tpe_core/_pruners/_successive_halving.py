@@ -102,8 +102,9 @@ class SuccessiveHalvingPruner(BasePruner):
         nobody is promoted before the rung holds ``reduction_factor`` trials,
         as in the paper's ASHA (which pauses trials rather than stopping
         them). On the digits benchmark (``benchmarks/pruning.md``, 40 seeds),
-        3 trained 13 % fewer epochs with no measurable change in the best
-        accuracy. Only the first rung bootstraps: every trial reaches it,
+        3 trained 15 % fewer epochs; the best accuracy moved by -0.08 pp
+        and the chosen configurations' cross-validated accuracy by +0.11 pp,
+        both within two standard errors of no change. Only the first rung bootstraps: every trial reaches it,
         whereas the few trials that reach a later rung would all be stopped
         there, leaving the study with no trial trained to the end. Cannot be
         combined with ``min_trials_at_rung > 1``.

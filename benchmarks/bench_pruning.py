@@ -214,14 +214,29 @@ def _load(path: Path) -> list[dict[str, Any]]:
 
 
 def _unpruned_from_curves(library: str) -> dict[int, dict[str, Any]]:
-    """Per seed, the unpruned study's epochs and best value, read from its recorded curves."""
+    """Per seed, the unpruned study's result as ``run_one`` gives it (epochs, best value, the best
+    trial's configuration and best epoch), read from its recorded curves and configurations.
+
+    The best trial and its best epoch are picked as ``Study.best_trial`` and
+    ``make_objective`` pick them: the first trial with the highest best
+    epoch, and that trial's first highest epoch.
+    """
     curves = json.loads(CURVES.read_text()) if CURVES.exists() else {}
+    params = json.loads(PARAMS.read_text()) if PARAMS.exists() else {}
     prefix = f"{library}/none/"
-    return {
-        int(key[len(prefix) :]): {"epochs": sum(map(len, c)), "best": max(map(max, c))}
-        for key, c in curves.items()
-        if key.startswith(prefix)
-    }
+    unpruned = {}
+    for key, study in curves.items():
+        if not key.startswith(prefix):
+            continue
+        number = max(range(len(study)), key=lambda i: max(study[i]))
+        best_curve = study[number]
+        unpruned[int(key[len(prefix) :])] = {
+            "epochs": sum(map(len, study)),
+            "best": max(best_curve),
+            "best_params": params[key][number],
+            "best_epoch": best_curve.index(max(best_curve)) + 1,
+        }
+    return unpruned
 
 
 def report(results: list[dict[str, Any]]) -> str:

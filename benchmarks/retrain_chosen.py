@@ -33,27 +33,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_pruning import CURVES, PARAMS, RESULTS, _load, _unpruned_from_curves, digits  # noqa: E402
+from bench_pruning import RESULTS, _load, _unpruned_from_curves, digits  # noqa: E402
 from replay_pruning import _standard_error  # noqa: E402
 
 RETRAINED = Path(__file__).with_name("results") / "pruning_retrained.json"
 N_FOLDS = 5
 SEED = 1  # repeat r shuffles the folds and seeds its refits with SEED + r; the studies train with seed 0
-
-
-def _chosen_unpruned() -> dict[str, dict[str, Any]]:
-    """Per unpruned study (``"parzen/none/<seed>"``), its best trial's configuration and best epoch.
-
-    As ``Study.best_trial`` and ``make_objective`` pick them: the first trial
-    with the highest best epoch, and that trial's first highest epoch.
-    """
-    curves, params = json.loads(CURVES.read_text()), json.loads(PARAMS.read_text())
-    chosen = {}
-    for key, study in curves.items():
-        number = max(range(len(study)), key=lambda i: max(study[i]))
-        curve = study[number]
-        chosen[key] = {"best_params": params[key][number], "best_epoch": curve.index(max(curve)) + 1}
-    return chosen
 
 
 def cross_validate(job: tuple[str, dict[str, Any], int, int]) -> tuple[str, list[float]]:
@@ -105,8 +90,11 @@ def main() -> None:
     args = parser.parse_args()
 
     results = _load(args.results)
-    chosen = _chosen_unpruned() | {
-        f"{r['config']}/{r['seed']}": r for r in results if r["config"] in args.configs and r.get("best_params")
+    studies = [{"config": "parzen/none", "seed": seed, **r} for seed, r in _unpruned_from_curves("parzen").items()]
+    chosen = {
+        f"{r['config']}/{r['seed']}": r
+        for r in studies + results
+        if r["config"] in args.configs and r.get("best_params")
     }
     missing = [c for c in args.configs if not any(key.rsplit("/", 1)[0] == c for key in chosen)]
     if missing:
@@ -116,7 +104,7 @@ def main() -> None:
         (key, c["best_params"], c["best_epoch"], repeat)
         for repeat in range(args.repeats)
         for key, c in chosen.items()
-        if key.rsplit("/", 1)[0] in args.configs and len(scores.get(key, [])) <= N_FOLDS * repeat
+        if len(scores.get(key, [])) <= N_FOLDS * repeat
     ]
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for key, fold_scores in pool.imap(cross_validate, todo):  # in order: repeats are appended in turn

@@ -104,10 +104,11 @@ class SuccessiveHalvingPruner(BasePruner):
         them). On the digits benchmark (``benchmarks/pruning.md``, 40 seeds),
         3 trained 15 % fewer epochs; the best accuracy moved by -0.08 pp
         and the chosen configurations' cross-validated accuracy by +0.11 pp,
-        both within two standard errors of no change. Only the first rung bootstraps: every trial reaches it,
-        whereas the few trials that reach a later rung would all be stopped
-        there, leaving the study with no trial trained to the end. Cannot be
-        combined with ``min_trials_at_rung > 1``.
+        both within two standard errors of no change. Only the first rung
+        bootstraps: every trial reaches it, whereas the few trials that
+        reach a later rung would all be stopped there, leaving the study
+        with no trial trained to the end. Cannot be combined with
+        ``min_trials_at_rung > 1``.
 
     Examples
     --------

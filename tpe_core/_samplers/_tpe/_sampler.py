@@ -205,10 +205,9 @@ class TPESampler(BaseSampler):
     Under a pruner, most trials stop early and the few that went to the end
     make the whole good group, however few they are. With
     ``min_trials_at_step`` set, while fewer than that many trials are
-    COMPLETE, the trials (COMPLETE
-    or PRUNED) that reported a value at the deepest step reached by at
-    least that many come first instead, by that value; the others follow in
-    the order above. The good group's improvement weights are then taken
+    COMPLETE, the trials (COMPLETE or PRUNED) that reported a value at the
+    deepest step reached by at least that many come first instead, by that
+    value; the others follow in the order above. The good group's improvement weights are then taken
     from the values at that step.
 
     Conditional spaces: the parameters of each branch are modelled only on

@@ -20,7 +20,9 @@ A configuration is ``library/pruner``: library ``parzen`` (the default
 (``TPESampler(min_trials_at_step=10)``: BOHB's ranking at a step while
 fewer than 10 trials are COMPLETE) or ``optuna``.
 
-Needs optuna (the bench environment). Raw results go to
+Needs optuna beside torch and skorch: the bench environment of
+``RESULTS.md`` (Reproduce) plus ``pip install torch skorch click`` (only
+parzen's rows run in ``.venv`` too). Raw results go to
 ``benchmarks/results/pruning.json``; a rerun skips the runs it already has.
 The validation curves of the unpruned studies go to
 ``benchmarks/results/pruning_curves.json`` (their configurations to

@@ -133,6 +133,31 @@ def test_a_warm_sampler_proposes_what_a_fresh_one_does(space, seed) -> None:
     np.testing.assert_array_equal(warm, fresh)
 
 
+@settings(max_examples=20)
+@given(
+    space=search_spaces(max_grid=5000, max_int_points=80),
+    seed=seeds,
+    min_trials_at_step=st.sampled_from([None, 3]),
+    data=st.data(),
+)
+def test_a_warm_sampler_proposes_what_a_fresh_one_does_with_pruned_trials(
+    space, seed, min_trials_at_step, data: st.DataObject
+) -> None:
+    """With PRUNED trials, whose rank moves as deeper or complete ones come,
+    the kept state still changes no proposal, after every finished trial."""
+    make = functools.partial(TPESampler, seed=seed, n_startup_trials=3, min_trials_at_step=min_trials_at_step)
+    study = Study(space, sampler=make())
+    for _ in range(15):
+        trial = study.ask()
+        curve = data.draw(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=5), label="curve")
+        for step, value in enumerate(curve, start=1):
+            trial.report(value, step)
+        study.tell(trial, TrialState.PRUNED if data.draw(st.booleans(), label="pruned") else curve[-1])
+        n = len(study.trials)
+        warm = study.sampler.sample(study.search_space, study._history, n)
+        np.testing.assert_array_equal(warm, make().sample(study.search_space, study._history, n))
+
+
 def test_proposal_depends_only_on_seed_number_and_history() -> None:
     """Asking twice with the same history gives the same row: no hidden state."""
     study = Study(QUADRATIC_SPACE, sampler=TPESampler(seed=3, n_startup_trials=5))

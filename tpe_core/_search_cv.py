@@ -166,21 +166,33 @@ class TPESearchCV(BaseSearchCV):
         if self.n_iter is None and not isinstance(sampler, GridSampler):
             raise ValueError("n_iter=None (search to the end) needs sampler='grid'; give n_iter a number")
 
+    def _check_refit(self) -> None:
+        """Fail before any fit when ``scoring`` names several metrics and ``refit`` none of them.
+
+        A callable ``scoring`` shows its metrics only in the results; those
+        are checked by :meth:`_score_key`.
+        """
+        if isinstance(self.scoring, (list, tuple, set, dict)) and self.refit not in self.scoring:
+            raise self._refit_error(sorted(self.scoring))
+
+    def _refit_error(self, metrics: list[str]) -> ValueError:
+        return ValueError(
+            f"with several metrics {metrics}, refit must name the one that steers the search, "
+            f"got refit={self.refit!r}; e.g. refit={metrics[0]!r}"
+        )
+
     def _score_key(self, results: Mapping[str, Any]) -> str:
         if "mean_test_score" in results:
             return "mean_test_score"
         if isinstance(self.refit, str) and f"mean_test_{self.refit}" in results:
             return f"mean_test_{self.refit}"
-        metrics = sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
-        raise ValueError(
-            f"with several metrics {metrics}, refit must name the one that steers the search, "
-            f"got refit={self.refit!r}; e.g. refit={metrics[0]!r}"
-        )
+        raise self._refit_error(sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_")))
 
     # ---------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         sampler = self._make_sampler()
         self._check_counts(sampler)
+        self._check_refit()
         space = SearchSpace(from_sklearn(self.param_distributions))
         self.study_ = Study(space, sampler=sampler, direction="maximize")
         batch_size = self.batch_size or max(1, effective_n_jobs(self.n_jobs))

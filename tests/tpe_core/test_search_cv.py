@@ -92,10 +92,17 @@ def test_multimetric_refit_steers_the_search(iris) -> None:
         scoring=["accuracy", "f1_macro"], refit="f1_macro", n_iter=4, random_state=0,
     ).fit(X, y)
     assert [t.value for t in search.study_.trials] == list(search.cv_results_["mean_test_f1_macro"])
-    with pytest.raises(ValueError, match="refit must name"):
-        TPESearchCV(
-            LogisticRegression(), {"C": [1.0]}, scoring=["accuracy", "f1_macro"], refit=False, n_iter=1
-        ).fit(X, y)
+
+
+@pytest.mark.parametrize("refit", [False, max])
+def test_multimetric_refit_that_names_no_metric_fails_before_any_fit(iris, refit) -> None:
+    X, y = iris
+    # Fitting would raise "C too large" (error_score="raise"): the check comes first.
+    search = TPESearchCV(
+        _FailsForLargeC(), {"C": [5.0]}, scoring=["accuracy", "f1_macro"], refit=refit, n_iter=1, error_score="raise"
+    )
+    with pytest.raises(ValueError, match=r"refit must name the one that steers the search, got refit="):
+        search.fit(X, y)
 
 
 class _FailsForLargeC(LogisticRegression):

@@ -49,24 +49,24 @@ CHILD = textwrap.dedent(
 def test_a_signal_during_training_fails_the_trial_and_stops_the_study(tmp_path: Path, signum: int) -> None:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    child = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        epochs_of_trial_1 = 0
-        for line in child.stdout:  # type: ignore[union-attr]
-            if line.startswith("EPOCH"):
-                epochs_of_trial_1 += 1
-                if epochs_of_trial_1 == 3:  # trial 0's one epoch, then two of trial 1
-                    child.send_signal(signum)
-            if line.startswith("RESULT"):
-                result = json.loads(line.split(" ", 1)[1])
-                break
-        else:
-            pytest.fail(f"the child ended without a result: {child.stderr.read()}")  # type: ignore[union-attr]
-        child.wait(timeout=60)
-    finally:
-        child.kill()
+    ) as child:
+        try:
+            epochs_of_trial_1 = 0
+            for line in child.stdout:  # type: ignore[union-attr]
+                if line.startswith("EPOCH"):
+                    epochs_of_trial_1 += 1
+                    if epochs_of_trial_1 == 3:  # trial 0's one epoch, then two of trial 1
+                        child.send_signal(signum)
+                if line.startswith("RESULT"):
+                    result = json.loads(line.split(" ", 1)[1])
+                    break
+            else:
+                pytest.fail(f"the child ended without a result: {child.stderr.read()}")  # type: ignore[union-attr]
+            child.communicate(timeout=60)
+        finally:
+            child.kill()
     assert result["outcome"] == "TrainingInterrupted"
     assert result["trials"] == [
         ["COMPLETE", None],

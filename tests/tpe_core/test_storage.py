@@ -185,7 +185,7 @@ class TestCrashRecovery:
             assert time.monotonic() < deadline, "the worker never reached trial 5"
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)  # reaps it and closes its pipes
 
         study = make_study(path)
         trials = study.trials

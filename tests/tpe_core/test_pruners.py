@@ -154,8 +154,8 @@ class TestSuccessiveHalving:
         assert SuccessiveHalvingPruner(max_resource=27).rungs() == [1, 3, 9]
         assert SuccessiveHalvingPruner().rungs(max_resource=28) == [1, 3, 9, 27]
         curves = [[1.0] * 3, [5.0, 5.0, 5.0]]
-        assert run_curves(SuccessiveHalvingPruner(max_resource=3, min_resource=3), curves) == [None, None]
-        assert run_curves(SuccessiveHalvingPruner(min_resource=3), curves) == [None, 3]
+        assert run_curves(SuccessiveHalvingPruner(max_resource=4, min_resource=3), curves) == [None, 3]
+        assert run_curves(SuccessiveHalvingPruner(max_resource=3, min_resource=1), curves) == [None, 1]
         with pytest.raises(ValueError, match="max_resource is needed"):
             SuccessiveHalvingPruner().rungs()
 
@@ -268,6 +268,11 @@ def test_should_prune_drives_optimize():
         (lambda: MedianPruner(interval_steps=0), "interval_steps"),
         (lambda: SuccessiveHalvingPruner(reduction_factor=1), "reduction_factor"),
         (lambda: SuccessiveHalvingPruner(min_resource=0), "min_resource"),
+        (lambda: SuccessiveHalvingPruner(min_resource=10, max_resource=5), "no rung below max_resource"),
+        (
+            lambda: SuccessiveHalvingPruner(min_resource=2, min_early_stopping_rate=2, max_resource=18),
+            r"= 18; got min_resource=2, reduction_factor=3, min_early_stopping_rate=2, max_resource=18",
+        ),
         (lambda: Study(SPACE, pruner="median"), "pruner must be a parzen pruner"),
     ],
 )

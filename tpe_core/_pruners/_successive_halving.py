@@ -92,7 +92,8 @@ class SuccessiveHalvingPruner(BasePruner):
     max_resource : int, optional
         The last step of a full training (e.g. ``max_epochs``): no rung is
         placed there or beyond, so a trial that trained to the end is never
-        pruned at its last step and ends COMPLETE.
+        pruned at its last step and ends COMPLETE. The first rung must lie
+        below it.
     bootstrap_count : int, default=1
         Stop every trial at the first rung until this many trials (this one
         included) have reached it; from then on the rule above applies. The
@@ -131,6 +132,14 @@ class SuccessiveHalvingPruner(BasePruner):
         self.min_trials_at_rung = check_int("min_trials_at_rung", min_trials_at_rung, minimum=1)
         self.max_resource = check_int("max_resource", max_resource, minimum=1, allow_none=True)
         self.bootstrap_count = check_int("bootstrap_count", bootstrap_count, minimum=1)
+        first_rung = self.min_resource * self.reduction_factor**self.min_early_stopping_rate
+        if self.max_resource is not None and first_rung >= self.max_resource:
+            raise ValueError(
+                f"SuccessiveHalvingPruner has no rung below max_resource, so it would never prune: the first rung "
+                f"is min_resource * reduction_factor ** min_early_stopping_rate = {first_rung}; got "
+                f"min_resource={min_resource!r}, reduction_factor={reduction_factor!r}, "
+                f"min_early_stopping_rate={min_early_stopping_rate!r}, max_resource={max_resource!r}"
+            )
         if self.bootstrap_count > 1 and self.min_trials_at_rung > 1:
             raise ValueError(
                 "bootstrap_count and min_trials_at_rung contradict each other at the first rung (one stops, the "

@@ -20,12 +20,11 @@ uses the file's space alone.
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 from typing import Any
 
-from cli._errors import CliError
+from cli._errors import CliError, did_you_mean
 from tpe_core import Categorical, Float, Int
 
 __all__ = ["SETTINGS", "default_space", "parse_space", "read_config"]
@@ -69,11 +68,7 @@ def read_config(path: str) -> dict[str, Any]:
         raise CliError(f"config file {path!r} must hold a table of settings, got {type(config).__name__}")
     for key in config:
         if key not in SETTINGS:
-            hint = difflib.get_close_matches(key, SETTINGS, n=1)
-            raise CliError(
-                f"config file {path!r}: unknown setting {key!r}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else f"; known: {', '.join(SETTINGS)}")
-            )
+            raise CliError(f"config file {path!r}: unknown setting {key!r}" + did_you_mean(key, SETTINGS))
     return config
 
 

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["CliError"]
+import difflib
+from collections.abc import Sequence
+
+__all__ = ["CliError", "did_you_mean"]
 
 
 class CliError(Exception):
     """A mistake in the command's input; the message says what and how to fix it."""
+
+
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """The end of an "unknown NAME" message: the closest known name, else all of them."""
+    hint = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else f"; known: {', '.join(known)}"

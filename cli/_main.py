@@ -140,7 +140,7 @@ def studies(storage: str) -> None:
 @_storage_option
 @click.option("--state", type=click.Choice(["running", "complete", "pruned", "fail"], case_sensitive=False))
 @click.option("--sort", type=click.Choice(["number", "value"]), default="number", show_default=True)
-@click.option("--limit", type=int, help="Show at most this many trials.")
+@click.option("--limit", type=click.IntRange(min=0), help="Show at most this many trials.")
 @click.option("--compare", type=int, nargs=2, metavar="A B", help="Show trials A and B side by side.")
 @_friendly
 def show(

@@ -12,7 +12,7 @@ import numpy as np
 import tpe_core
 from cli._config import default_space, parse_space, read_config
 from cli._data import Data, load_csv, load_dataset
-from cli._errors import CliError
+from cli._errors import CliError, did_you_mean
 
 __all__ = ["Settings", "run_tune"]
 
@@ -69,6 +69,11 @@ class Settings:
         for name, value in positive:
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise CliError(f"--{name.replace('_', '-')} must be a whole number >= 1, got {value!r}")
+        if self.scoring is not None:
+            from sklearn.metrics import get_scorer_names
+
+            if self.scoring not in get_scorer_names():
+                raise CliError(f"unknown --scoring {self.scoring!r}" + did_you_mean(self.scoring, get_scorer_names()))
         if self.cv == 1:
             raise CliError("--cv needs at least 2 folds, got 1")
         if not 0.0 < self.validation_fraction < 1.0:
@@ -132,6 +137,9 @@ def _sampler(settings: Settings) -> tpe_core.BaseSampler:
 def _pruner(settings: Settings, space: dict[str, Any]) -> tpe_core.BasePruner | None:
     epochs = space.get("max_epochs", 20)
     epochs = epochs if isinstance(epochs, int) else 20
+    if settings.pruner != "none" and epochs < 2:
+        raise CliError(f"--pruner {settings.pruner} stops trials between epochs: it needs --max-epochs 2 or more, "
+                       f"got {epochs}")
     if settings.pruner == "median":
         return tpe_core.MedianPruner(n_startup_trials=5)
     if settings.pruner == "asha":  # the bootstrap saves the first trials' full trainings (benchmarks/pruning.md)
@@ -139,7 +147,7 @@ def _pruner(settings: Settings, space: dict[str, Any]) -> tpe_core.BasePruner | 
             min_resource=1, reduction_factor=3, max_resource=epochs, bootstrap_count=3
         )
     if settings.pruner == "hyperband":
-        return tpe_core.HyperbandPruner(min_resource=1, max_resource=max(epochs, 2), reduction_factor=3)
+        return tpe_core.HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)
     return None
 
 
@@ -176,9 +184,10 @@ def _prepare(settings: Settings, say: Any) -> _Job:
     space = _space(settings, data)
     split = _split(data, settings.seed)
     estimator = _estimator(settings, data)
+    pruner = _pruner(settings, space)
     try:
         study = tpe_core.Study(
-            space, sampler=_sampler(settings), direction="maximize", pruner=_pruner(settings, space),
+            space, sampler=_sampler(settings), direction="maximize", pruner=pruner,
             storage=settings.storage, study_name=settings.study_name,
         )
     except ValueError as e:
@@ -290,7 +299,14 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
     try:
         best = study.best_trial
     except ValueError:
-        click.echo(f"No trial of {settings.study_name!r} completed; see `parzen show {settings.study_name}`.")
+        failed = [t for t in study.trials if t.state is tpe_core.TrialState.FAIL]
+        pruned = len(study.get_trials([tpe_core.TrialState.PRUNED]))
+        click.echo(f"No trial of {settings.study_name!r} completed; see `parzen show {settings.study_name}`."
+                   + (f" The last failure: {failed[-1].error}" if failed and failed[-1].error else "")
+                   + (f" {pruned} were pruned: run more trials so that some train to the end." if pruned else ""),
+                   err=True)
+        if failed:  # an error, not a study too short for its pruner
+            raise SystemExit(1) from None
         return
     metric = settings.scoring or ("accuracy" if data.task == "classification" else "R^2")
     epochs = best.user_attrs.get("best_epoch")

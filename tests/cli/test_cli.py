@@ -73,6 +73,9 @@ def test_asha_stops_the_first_two_trials_at_the_first_epoch(run):
     trials = load_study(storage=run.storage, study_name="iris-mlp").trials
     assert [t.state for t in trials[:2]] == [TrialState.PRUNED] * 2  # bootstrap_count=3 at rung 1
     assert [sorted(t.intermediate_values) for t in trials[:2]] == [[1], [1]]
+    # All four were pruned: a study too short for its pruner, not an error (exit code 0 above).
+    assert [t.state for t in trials] == [TrialState.PRUNED] * 4
+    assert "No trial of 'iris-mlp' completed" in result.stderr and "4 were pruned: run more trials" in result.stderr
 
 
 def test_show_best_and_studies(tuned):
@@ -185,6 +188,8 @@ ERRORS = [
     (["tune", "--dataset", "iris", "--config", "{tmp}/bad_value.json"], "space.lr: Float: log=True needs low > 0"),
     (["tune", "--dataset", "iris", "--pruner", "sometimes"], "--pruner must be one of none, median, asha, hyperband"),
     (["tune", "--dataset", "wine", "--model", "convnet"], "--model convnet classifies square single-channel images"),
+    (["tune", "--dataset", "iris", "--scoring", "acuracy"], "unknown --scoring 'acuracy' (did you mean 'accuracy'?)"),
+    (["tune", "--dataset", "iris", "--pruner", "asha", "--max-epochs", "1"], "needs --max-epochs 2 or more, got 1"),
     (["show", "nobody"], "no study named 'nobody'"),
     (["best", "nobody"], "no study named 'nobody'"),
 ]
@@ -202,6 +207,20 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_a_negative_limit_is_refused(tuned):
+    result = tuned("show", "iris-mlp", "--limit", "-1", "--storage", tuned.storage)
+    assert result.exit_code == 2
+    assert "-1 is not in the range x>=0" in result.stderr
+
+
+def test_a_tune_in_which_every_trial_failed_exits_with_1(run):
+    result = run("tune", "--dataset", "iris", "--validation-fraction", "0.999", "--storage", run.storage, *TINY)
+    assert result.exit_code == 1, result.output
+    assert "No trial of 'iris-mlp' completed; see `parzen show iris-mlp`. The last failure: " in result.stderr
+    study = load_study(storage=run.storage, study_name="iris-mlp")
+    assert study.trials and all(t.state is TrialState.FAIL for t in study.trials)
 
 
 def test_debug_shows_the_traceback(run):

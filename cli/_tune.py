@@ -72,8 +72,9 @@ class Settings:
         if self.scoring is not None:
             from sklearn.metrics import get_scorer_names
 
-            if self.scoring not in get_scorer_names():
-                raise CliError(f"unknown --scoring {self.scoring!r}" + did_you_mean(self.scoring, get_scorer_names()))
+            scorers = get_scorer_names()
+            if self.scoring not in scorers:
+                raise CliError(f"unknown --scoring {self.scoring!r}" + did_you_mean(self.scoring, scorers))
         if self.cv == 1:
             raise CliError("--cv needs at least 2 folds, got 1")
         if not 0.0 < self.validation_fraction < 1.0:
@@ -299,7 +300,7 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
     try:
         best = study.best_trial
     except ValueError:
-        failed = [t for t in study.trials if t.state is tpe_core.TrialState.FAIL]
+        failed = study.get_trials([tpe_core.TrialState.FAIL])
         pruned = len(study.get_trials([tpe_core.TrialState.PRUNED]))
         click.echo(f"No trial of {settings.study_name!r} completed; see `parzen show {settings.study_name}`."
                    + (f" The last failure: {failed[-1].error}" if failed and failed[-1].error else "")

@@ -6,11 +6,13 @@ loaded when ``tpe_core.TPESearchCV`` is first used.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from joblib import effective_n_jobs
+from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
@@ -83,7 +85,10 @@ class TPESearchCV(BaseSearchCV):
         Random candidates before TPE starts (TPESampler's default otherwise).
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
         As for ``RandomizedSearchCV``. With several metrics, ``refit`` must
-        name the one that steers the search.
+        name the one that steers the search. A candidate whose every fit
+        failed keeps its row in ``cv_results_``, scored ``error_score``
+        (with nan fit and score times), as ``GridSearchCV`` gives it, and a
+        ``FitFailedWarning`` says why; the search goes on.
     random_state : int, RandomState instance or None
         Seed of the sampler.
 
@@ -197,33 +202,76 @@ class TPESearchCV(BaseSearchCV):
         self.study_ = Study(space, sampler=sampler, direction="maximize")
         batch_size = self.batch_size or max(1, effective_n_jobs(self.n_jobs))
         budget = self.n_iter
-        succeeded, failure = False, None
-        while budget is None or budget > 0:
-            trials = self._ask(batch_size if budget is None else min(batch_size, budget))
-            if not trials:
-                break
-            if budget is not None:
-                budget -= len(trials)
-            try:
-                results = evaluate_candidates([candidate_params(space, t) for t in trials])
-            except ValueError as e:
-                if "fits failed" not in str(e):
+        # scikit-learn raises on a batch of which every fit failed and keeps
+        # no row of it: _format_results puts those batches back in their places.
+        self._failed_batches: list[tuple[int, list[dict[str, Any]], str]] = []
+        n_evaluated, results, failure = 0, None, None
+        try:
+            while budget is None or budget > 0:
+                trials = self._ask(batch_size if budget is None else min(batch_size, budget))
+                if not trials:
+                    break
+                if budget is not None:
+                    budget -= len(trials)
+                params = [candidate_params(space, t) for t in trials]
+                try:
+                    results = evaluate_candidates(params)
+                except ValueError as e:
+                    self._fail(trials, e)
+                    if "fits failed" not in str(e):
+                        raise
+                    # One bad batch must not end a search that others can carry on.
+                    self._failed_batches.append((n_evaluated, params, str(e)))
+                    warnings.warn(
+                        f"every fit of the candidates {params} failed; their scores are set to "
+                        f"error_score={self.error_score!r} and the search goes on.{e}",
+                        FitFailedWarning,
+                        stacklevel=2,
+                    )
+                    n_evaluated += len(trials)
+                    failure = e
+                    continue
+                except BaseException as e:
                     self._fail(trials, e)
                     raise
-                # Every fit of this batch failed: scikit-learn raises; one bad
-                # batch must not end a search that others can carry on.
-                self._fail(trials, e)
-                failure = e
-                continue
-            except BaseException as e:
-                self._fail(trials, e)
-                raise
-            scores = np.asarray(results[self._score_key(results)])[-len(trials):]
-            for trial, score in zip(trials, scores):
-                self.study_.tell(trial, float(score))
-            succeeded = True
-        if not succeeded and failure is not None:
-            raise failure
+                n_evaluated += len(trials)
+                scores = np.asarray(results[self._score_key(results)])[-len(trials):]
+                for trial, score in zip(trials, scores):
+                    self.study_.tell(trial, float(score))
+            if results is None and failure is not None:
+                raise failure
+            if self._failed_batches and self._failed_batches[-1][0] >= len(results["params"]):
+                # Batches that failed after the last evaluated one: scikit-learn
+                # reads its results from this very dict once the search returns.
+                results.update(self._format_results(*self._evaluated))
+        finally:
+            vars(self).pop("_failed_batches")
+            vars(self).pop("_evaluated", None)
+
+    def _format_results(
+        self, candidate_params: list[dict[str, Any]], n_splits: int, out: list[dict[str, Any]], more_results: Any = None
+    ) -> dict[str, Any]:
+        """scikit-learn's results, with the candidates of wholly failed batches in their places."""
+        self._evaluated = (candidate_params, n_splits, out, more_results)
+        candidate_params, out = list(candidate_params), list(out)
+        for position, params, error in self._failed_batches:
+            candidate_params[position:position] = params
+            out[position * n_splits:position * n_splits] = [
+                self._failed_fit(out[split], error) for split in range(n_splits)
+            ] * len(params)
+        return super()._format_results(candidate_params, n_splits, out, more_results)
+
+    def _failed_fit(self, template: Mapping[str, Any], error: str) -> dict[str, Any]:
+        """A fit that failed, shaped as ``template`` (scikit-learn's record of a fit of the same split)."""
+
+        def error_scores(scores: Any) -> Any:
+            return {k: self.error_score for k in scores} if isinstance(scores, Mapping) else self.error_score
+
+        failed = dict(template, fit_time=np.nan, score_time=np.nan, fit_error=error)
+        failed["test_scores"] = error_scores(template["test_scores"])
+        if "train_scores" in template:
+            failed["train_scores"] = error_scores(template["train_scores"])
+        return failed
 
     def _ask(self, n: int) -> list[Trial]:
         trials = []

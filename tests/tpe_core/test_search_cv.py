@@ -9,6 +9,7 @@ import pytest
 import scipy.stats
 from sklearn.base import clone
 from sklearn.datasets import load_iris
+from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
@@ -115,14 +116,43 @@ class _FailsForLargeC(LogisticRegression):
 def test_failing_candidates_do_not_end_the_search(iris) -> None:
     X, y = iris
     space = {"C": Float(1e-2, 1e2, log=True)}
-    search = TPESearchCV(_FailsForLargeC(max_iter=500), space, n_iter=10, batch_size=1, random_state=0).fit(X, y)
+    with pytest.warns(FitFailedWarning, match=r"every fit of the candidates \[\{'C': "):
+        search = TPESearchCV(_FailsForLargeC(max_iter=500), space, n_iter=10, batch_size=1, random_state=0).fit(X, y)
     failed = [t for t in search.study_.trials if t.state is TrialState.FAIL]
     assert failed and len(search.study_.trials) == 10
+    assert len(search.cv_results_["params"]) == 10
     assert all(t.params["C"] > 1.0 for t in failed)
     assert all(t.error.startswith("ValueError: All the 5 fits failed") for t in failed)
     assert search.best_params_["C"] <= 1.0
     with pytest.raises(ValueError, match="C too large"):
         TPESearchCV(_FailsForLargeC(), {"C": [5.0]}, n_iter=1, error_score="raise").fit(X, y)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5])
+def test_failed_candidates_keep_their_rows_as_in_grid_search(iris, batch_size) -> None:
+    # C=3 and C=5 come last, so a whole batch fails after the last good one.
+    X, y = iris
+    grid = {"C": [0.1, 2.0, 0.5, 3.0, 5.0]}
+    with pytest.warns(FitFailedWarning):
+        ours = TPESearchCV(
+            _FailsForLargeC(max_iter=500), grid, n_iter=None, sampler="grid", batch_size=batch_size,
+            return_train_score=True, random_state=0,
+        ).fit(X, y)
+    with pytest.warns(FitFailedWarning):
+        theirs = GridSearchCV(_FailsForLargeC(max_iter=500), grid, return_train_score=True).fit(X, y)
+
+    def rows(search) -> dict[float, tuple[float, ...]]:
+        r = search.cv_results_
+        keys = ("mean_test_score", "split4_test_score", "mean_train_score", "rank_test_score")
+        return {p["C"]: tuple(float(r[k][i]) for k in keys) for i, p in enumerate(r["params"])}
+
+    np.testing.assert_equal(rows(ours), rows(theirs))
+    assert list(ours.cv_results_["param_C"]) == [p["C"] for p in ours.cv_results_["params"]]
+    assert ours.best_params_ == theirs.best_params_ == {"C": 0.5}
+    assert ours.cv_results_["params"][ours.best_index_] == {"C": 0.5}
+    # Only a candidate of a batch whose every fit failed has no fit times.
+    assert np.isnan(ours.cv_results_["mean_fit_time"]).sum() == {1: 3, 2: 1, 3: 2, 5: 0}[batch_size]
+    assert not hasattr(ours, "_failed_batches") and not hasattr(ours, "_evaluated")
 
 
 def test_parallel_batches_and_nested_cross_validation(iris) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import clone, is_classifier
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import check_cv, cross_val_score
 from skorch.callbacks import EpochScoring
 from skorch.dataset import ValidSplit
 
@@ -59,8 +59,9 @@ def make_objective(
         unset) seeds every trial, so a trial is reproducible.
     X, y : array-like
         The data.
-    cv : int, cross-validation generator or None
-        Cross-validate instead of holding out.
+    cv : int, cross-validation generator, iterable of splits or None
+        Cross-validate instead of holding out (an int: stratified folds
+        for a classifier, as in ``cross_val_score``).
     validation_fraction : float, default=0.2
         Held-out share when ``cv`` is None.
     scoring : str or callable, optional
@@ -74,6 +75,13 @@ def make_objective(
     -------
     callable
         ``objective(config, trial) -> float`` for :meth:`tpe_core.Study.optimize`.
+
+    Raises
+    ------
+    ValueError
+        When ``cv`` or ``validation_fraction`` cannot split ``y`` (more
+        folds than a class has rows, a held-out part smaller than the
+        number of classes, ...): before any trial, not in each of them.
     """
     if direction not in ("maximize", "minimize"):
         raise ValueError(f"direction must be 'maximize' or 'minimize', got direction={direction!r}")
@@ -82,8 +90,20 @@ def make_objective(
     sign = 1.0 if direction == "maximize" else -1.0
     seed = estimator.random_state if getattr(estimator, "random_state", None) is not None else 0
     holdout = ValidSplit(validation_fraction, stratified=is_classifier(estimator), random_state=seed)
-
+    if cv is None:
+        _check_split(holdout, np.arange(len(y)), y, f"validation_fraction={validation_fraction!r}")
+    else:  # resolved once: a generator of splits then serves every trial
+        given, cv = cv, check_cv(cv, y, classifier=is_classifier(estimator))
+        _check_split(lambda X, y: next(iter(cv.split(X, y))), X, y, f"cv={given!r}")
     return _NetObjective(estimator, X, y, cv, scoring, sign, seed, holdout)
+
+
+def _check_split(split: Callable[[Any, Any], Any], X: Any, y: Any, what: str) -> None:
+    """Split once, so that a split that cannot work fails here, naming the setting."""
+    try:
+        split(X, y)
+    except ValueError as e:
+        raise ValueError(f"{what} cannot split the {len(y)} rows of y: {e}") from None
 
 
 class _NetObjective:

@@ -376,6 +376,34 @@ def test_make_objective_validates_its_arguments(iris, kwargs: dict) -> None:
         make_objective(MLPClassifier(), X, y, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("estimator", "kwargs", "message"),
+    [
+        (MLPClassifier(), {"cv": 51}, r"cv=51 cannot split the 150 rows of y: n_splits=51 cannot be greater"),
+        (MLPRegressor(), {"cv": 151}, r"cv=151 cannot split the 150 rows of y: Cannot have number of splits"),
+        (MLPClassifier(), {"validation_fraction": 0.01},
+         r"validation_fraction=0.01 cannot split the 150 rows of y: The test_size = 2 should be greater or equal"),
+        (MLPClassifier(), {"validation_fraction": 0.99},
+         r"validation_fraction=0.99 cannot split the 150 rows of y: The train_size = 1 should be greater or equal"),
+    ],
+)
+def test_a_split_that_cannot_work_fails_before_any_trial(iris, estimator, kwargs: dict, message: str) -> None:
+    X, y = iris
+    with pytest.raises(ValueError, match=message):
+        make_objective(estimator, X, y.astype(np.float64) if isinstance(estimator, MLPRegressor) else y, **kwargs)
+
+
+def test_a_generator_of_splits_serves_every_trial(iris) -> None:
+    from sklearn.model_selection import KFold
+
+    X, y = iris
+    splits = KFold(3, shuffle=True, random_state=0).split(X)  # a generator: read once
+    objective = make_objective(MLPClassifier(max_epochs=1), X, y, cv=splits)
+    study = Study({"lr": Float(1e-3, 1e-2)}, sampler=RandomSampler(seed=0), direction="maximize")
+    study.optimize(objective, n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.COMPLETE]
+
+
 def test_pickle_round_trip_keeps_the_device_as_given(iris) -> None:
     import pickle
 

@@ -221,8 +221,11 @@ def export(study: str, storage: str, fmt: str, output: str) -> None:
     if output == "-":
         click.echo(text, nl=False)
     else:
-        with open(output, "w", newline="") as f:
-            f.write(text)
+        try:
+            with open(output, "w", newline="") as f:
+                f.write(text)
+        except OSError as e:
+            raise _unwritable(output, e) from None
         click.echo(f"Wrote {len(records)} trials to {output}.", err=True)
 
 
@@ -239,8 +242,15 @@ def plot(study: str, storage: str, kind: str, output: str) -> None:
     from cli._plots import PLOTS
 
     loaded = tpe_core.load_study(storage=storage, study_name=study)
-    PLOTS[kind](loaded, output)
+    try:
+        PLOTS[kind](loaded, output)
+    except OSError as e:
+        raise _unwritable(output, e) from None
     click.echo(f"Wrote the {kind} plot of {study!r} to {output}.", err=True)
+
+
+def _unwritable(output: str, error: OSError) -> CliError:
+    return CliError(f"cannot write -o {output!r}: {error.strerror or error}")
 
 
 def _short(value: Any) -> str:

@@ -185,22 +185,44 @@ def _prepare(settings: Settings, say: Any) -> _Job:
     space = _space(settings, data)
     split = _split(data, settings.seed)
     estimator = _estimator(settings, data)
+    _check_names(space, estimator, settings.model)
     pruner = _pruner(settings, space)
+    # Refuses a --cv or --validation-fraction that cannot split the training part.
+    objective = make_objective(
+        estimator, split[0], split[2], cv=settings.cv, validation_fraction=settings.validation_fraction,
+        scoring=settings.scoring,
+    )
     try:
         study = tpe_core.Study(
             space, sampler=_sampler(settings), direction="maximize", pruner=pruner,
             storage=settings.storage, study_name=settings.study_name,
         )
-    except ValueError as e:
+    except tpe_core.StorageError:
+        raise
+    except ValueError as e:  # a stored study of that name with another space
         raise CliError(f"{e} (or pass --study NEW_NAME)") from None
     before = len(study.trials)
     say(f"Resuming study {settings.study_name!r} ({before} trials so far) in {study.storage.path}."
         if before else f"Created study {settings.study_name!r} in {study.storage.path}.")
-    objective = make_objective(
-        estimator, split[0], split[2], cv=settings.cv, validation_fraction=settings.validation_fraction,
-        scoring=settings.scoring,
-    )
     return _Job(data, split, estimator, study, objective)
+
+
+def _check_names(space: dict[str, Any], estimator: Any, model: str) -> None:
+    """Refuse a hyperparameter of the space that the network does not have (``a__b`` names are skorch's to route)."""
+    known = sorted(name for name in estimator.get_params(deep=False) if not name.startswith("_"))
+    for name in space:
+        if "__" not in name and name not in known:
+            raise CliError(f"unknown hyperparameter {name!r} in the space of --model {model}"
+                           + did_you_mean(name, known))
+
+
+def _executor(settings: Settings) -> tpe_core.DaskExecutor | None:
+    if settings.dask_scheduler is None:
+        return None
+    try:
+        return tpe_core.DaskExecutor(settings.dask_scheduler)
+    except OSError as e:
+        raise CliError(f"--dask-scheduler {settings.dask_scheduler!r}: {e}") from None
 
 
 def _sayer(quiet: bool) -> Any:
@@ -218,10 +240,8 @@ def _interrupted(settings: Settings, study: tpe_core.Study) -> SystemExit:
 
 def run_tune(settings: Settings, *, quiet: bool, fixed: dict[str, Any] | None = None) -> None:
     """Load the data, open (or resume) the study, run the trials, report the best."""
+    executor = _executor(settings)
     job = _prepare(settings, _sayer(quiet))
-    executor = None
-    if settings.dask_scheduler is not None:
-        executor = tpe_core.DaskExecutor(settings.dask_scheduler)
     try:
         job.study.optimize(
             job.objective, n_trials=settings.n_trials, timeout=settings.timeout, n_jobs=settings.jobs,

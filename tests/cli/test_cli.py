@@ -190,6 +190,16 @@ ERRORS = [
     (["tune", "--dataset", "wine", "--model", "convnet"], "--model convnet classifies square single-channel images"),
     (["tune", "--dataset", "iris", "--scoring", "acuracy"], "unknown --scoring 'acuracy' (did you mean 'accuracy'?)"),
     (["tune", "--dataset", "iris", "--pruner", "asha", "--max-epochs", "1"], "needs --max-epochs 2 or more, got 1"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/bad_name.json"],
+     "unknown hyperparameter 'hiden_units' in the space of --model mlp (did you mean 'hidden_units'?)"),
+    (["tune", "--dataset", "iris", "--cv", "41"],  # 40 rows of each class in the training part
+     "cv=41 cannot split the 120 rows of y: n_splits=41 cannot be greater than the number of members in each class"),
+    (["tune", "--dataset", "iris", "--validation-fraction", "0.999"],
+     "validation_fraction=0.999 cannot split the 120 rows of y: "),
+    (["export", "iris-mlp", "-o", "{tmp}/no_folder/trials.csv"],
+     "cannot write -o '{tmp}/no_folder/trials.csv': No such"),
+    (["plot", "iris-mlp", "-o", "{tmp}/no_folder/history.png"],
+     "cannot write -o '{tmp}/no_folder/history.png': No such"),
     (["show", "nobody"], "no study named 'nobody'"),
     (["best", "nobody"], "no study named 'nobody'"),
 ]
@@ -201,12 +211,32 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     (tmp / "data.csv").write_text("a,b,y\n1,2,3\n4,5,6\n7,8,9\n")
     (tmp / "bad_key.json").write_text(json.dumps({"n_trails": 3}))
     (tmp / "bad_value.json").write_text(json.dumps({"space": {"lr": {"float": [0, 1], "log": True}}}))
+    (tmp / "bad_name.json").write_text(json.dumps({"space": {"hiden_units": [8, 16]}}))
     args = [a.format(tmp=tmp) for a in args]
     result = tuned(*args, "--storage", tuned.storage)
     assert result.exit_code == 2, result.output
-    assert message in result.stderr
+    assert message.format(tmp=tmp) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+    assert len(load_study(storage=tuned.storage, study_name="iris-mlp").trials) == 3  # no trial was started
+
+
+def test_a_storage_error_names_the_storage_only(run):
+    result = run("tune", "--dataset", "iris", "--storage", f"sqlite:///{run.tmp}/no_folder/x.db", *TINY)
+    assert result.exit_code == 2, result.output
+    assert "cannot create" in result.stderr and "no directory" in result.stderr
+    assert "--study" not in result.stderr  # another study name would not help
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_before_any_study(run):
+    import dask.config
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = run("tune", "--dataset", "iris", "--dask-scheduler", "tcp://127.0.0.1:1", "--storage", run.storage,
+                     *TINY)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: --dask-scheduler 'tcp://127.0.0.1:1': Timed out trying to connect")
+    assert not (run.tmp / "cli.db").exists()
 
 
 def test_a_negative_limit_is_refused(tuned):
@@ -216,9 +246,12 @@ def test_a_negative_limit_is_refused(tuned):
 
 
 def test_a_tune_in_which_every_trial_failed_exits_with_1(run):
-    result = run("tune", "--dataset", "iris", "--validation-fraction", "0.999", "--storage", run.storage, *TINY)
+    config = run.tmp / "unknown_module_argument.json"  # skorch routes module__*: the network refuses it in fit
+    config.write_text(json.dumps({"space": {"module__nonexistent": [1, 2]}}))
+    result = run("tune", "--dataset", "iris", "--config", config, "--storage", run.storage, *TINY)
     assert result.exit_code == 1, result.output
-    assert "No trial of 'iris-mlp' completed; see `parzen show iris-mlp`. The last failure: " in result.stderr
+    assert ("No trial of 'iris-mlp' completed; see `parzen show iris-mlp`. The last failure: TypeError: "
+            "MLP.__init__() got an unexpected keyword argument 'nonexistent'") in result.stderr
     study = load_study(storage=run.storage, study_name="iris-mlp")
     assert study.trials and all(t.state is TrialState.FAIL for t in study.trials)
 

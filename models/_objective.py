@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import clone, is_classifier
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv, cross_val_score
 from skorch.callbacks import EpochScoring
 from skorch.dataset import ValidSplit
@@ -135,20 +137,38 @@ class _NetObjective:
 
 
 def _train_and_score(net: Any, X: Any, y: Any, scoring: Any, trial: Trial, sign: float) -> float:
-    """Train ``net``, scoring its held-out part after every epoch."""
-    if callable(scoring):  # keep skorch from reading a scorer as a metric function
-        user_scorer = scoring
-        scoring = lambda model, X, y: user_scorer(model, X, y)  # noqa: E731
+    """Train ``net``, scoring its held-out part after every epoch.
+
+    Returns the best epoch's score, NaN when every epoch diverged.
+    """
     callbacks = list(net.callbacks or []) + [
-        (_SCORE, EpochScoring(scoring, lower_is_better=False, name=_SCORE,
-                              target_extractor=net.decode_targets)),
+        (_SCORE, EpochScoring(_nan_when_diverged(check_scoring(net, scoring)), lower_is_better=False,
+                              name=_SCORE, target_extractor=net.decode_targets)),
         ("report_to_trial", ReportToTrial(trial, monitor=_SCORE, sign=sign)),
     ]
     net.set_params(callbacks=callbacks)
     try:
         net.fit(X, y)
     finally:  # also when pruned: the trial keeps the epoch it did best at
-        scores = [row[_SCORE] for row in getattr(net, "history", None) or [] if _SCORE in row]
-        if scores:
-            trial.set_user_attr("best_epoch", int(np.argmax(scores)) + 1)
-    return float(max(scores))
+        scores = np.array([row[_SCORE] for row in getattr(net, "history", None) or [] if _SCORE in row], dtype=float)
+        if np.isfinite(scores).any():
+            trial.set_user_attr("best_epoch", int(np.nanargmax(scores)) + 1)
+    return float(np.nanmax(scores)) if np.isfinite(scores).any() else math.nan
+
+
+def _nan_when_diverged(scorer: Callable[[Any, Any, Any], float]) -> Callable[[Any, Any, Any], float]:
+    """``scorer``, scoring NaN an epoch whose validation loss is not finite.
+
+    A diverged network predicts NaN, on which scikit-learn's regression
+    metrics raise; as NaN the epoch is the worst there is, and a trial
+    that diverged at every epoch ends FAIL as diverged, which TPE ranks
+    last instead of leaving it out. (Being a plain function, it also keeps
+    skorch from reading a scorer as a metric function.)
+    """
+
+    def score(net: Any, X: Any, y: Any) -> float:
+        if not math.isfinite(net.history[-1].get("valid_loss", 0.0)):
+            return math.nan
+        return scorer(net, X, y)
+
+    return score

@@ -355,6 +355,40 @@ def test_objective_with_cross_validation_and_minimize(iris) -> None:
     assert -1.0 <= study.trials[0].value < 0  # the negated accuracy
 
 
+def test_a_regression_that_diverges_fails_as_diverged_for_tpe_to_avoid() -> None:
+    # SGD at lr=1 on diabetes' unscaled target: the loss is NaN from the first epoch,
+    # and scikit-learn's R^2 raises on NaN predictions.
+    X, y = load_diabetes(return_X_y=True)
+    X = ((X - X.mean(axis=0)) / X.std(axis=0)).astype(np.float32)
+    objective = make_objective(MLPRegressor(max_epochs=3, optimizer="sgd"), X, y.astype(np.float32))
+    study = Study({"lr": 1.0}, sampler=RandomSampler(seed=0), direction="maximize")
+    study.optimize(objective, n_trials=1)
+    (trial,) = study.trials
+    assert trial.state is TrialState.FAIL and trial.error.startswith("the objective returned nan")
+    assert sorted(trial.intermediate_values) == [1, 2, 3]
+    assert all(np.isnan(v) for v in trial.intermediate_values.values())
+    assert "best_epoch" not in trial.user_attrs
+    assert study._history.diverged.tolist() == [True]  # ranked last by TPE, not left out
+
+
+class _LossIsNanAtEpoch2(Callback):
+    def on_epoch_end(self, net, **kwargs) -> None:
+        if len(net.history) == 2:
+            net.history.record("valid_loss", float("nan"))
+
+
+def test_an_epoch_that_diverged_is_skipped_by_the_best_epoch(iris) -> None:
+    X, y = iris
+    objective = make_objective(MLPClassifier(max_epochs=3, callbacks=[_LossIsNanAtEpoch2()]), X, y)
+    study = Study({"lr": 0.01}, sampler=RandomSampler(seed=0), direction="maximize")
+    study.optimize(objective, n_trials=1)
+    (trial,) = study.trials
+    values = trial.intermediate_values
+    assert np.isnan(values[2]) and np.isfinite([values[1], values[3]]).all()
+    assert trial.state is TrialState.COMPLETE and trial.value == max(values[1], values[3])
+    assert trial.user_attrs["best_epoch"] == (1 if values[1] >= values[3] else 3)
+
+
 class _OutOfMemoryNet(MLPClassifier):
     def fit(self, X, y, **fit_params):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

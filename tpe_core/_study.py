@@ -30,7 +30,7 @@ from tpe_core._trial import (
     is_nonfinite_number,
     short_reason,
 )
-from tpe_core._validation import check_int, check_seconds
+from tpe_core._validation import check_int, check_seconds, check_user_attr
 from tpe_core._workers import Outcome, WorkerPool, check_picklable
 
 __all__ = ["Study", "load_study"]
@@ -241,6 +241,7 @@ class Study:
         self._stop_requested = False
         self._queue: list[np.ndarray] = []  # encoded configurations of enqueue(), first in first out
         self._progress: _Progress | None = None  # the bar of a running optimize(show_progress=True)
+        self._user_attrs: dict[str, Any] = {}  # kept here only without a storage
         if storage is not None:
             self._fail_lost_trials()
             self._sync()
@@ -667,6 +668,34 @@ class Study:
     def stop(self) -> None:
         """Ask a running :meth:`optimize` to stop after the current trial."""
         self._stop_requested = True
+
+    # ------------------------------------------------------------ attributes
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        """Values attached to the study with :meth:`set_user_attr` (a new dict each
+        time); with a storage, as stored, whichever process set them."""
+        if self.storage is None:
+            return dict(self._user_attrs)
+        assert self._study_id is not None
+        return self.storage.study_user_attrs(self._study_id)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a value to the study, e.g. what its objective measures.
+
+        Parameters
+        ----------
+        key : str
+            The attribute's name; a value set before under it is replaced.
+        value : JSON-serialisable object
+            Numbers, strings, booleans, None, and lists or dicts of them, so
+            that a persistent study can store it.
+        """
+        check_user_attr(key, value)
+        if self.storage is None:
+            self._user_attrs[key] = value
+        else:
+            assert self._study_id is not None
+            self.storage.set_study_user_attr(self._study_id, key, value)
 
     # ------------------------------------------------------------ results
     @property

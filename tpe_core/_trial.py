@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime
 import enum
-import json
 import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tpe_core._validation import check_int
+from tpe_core._validation import check_int, check_user_attr
 
 if TYPE_CHECKING:
     from tpe_core._study import Study
@@ -185,15 +184,7 @@ class Trial:
             Numbers, strings, booleans, None, and lists or dicts of them, so
             that a persistent study can store it.
         """
-        if not isinstance(key, str):
-            raise TypeError(f"set_user_attr: key must be a string, got {key!r}")
-        try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise ValueError(
-                f"set_user_attr: value of {key!r} must be JSON-serialisable (numbers, strings, "
-                f"lists, dicts, finite floats), got {value!r}"
-            ) from e
+        check_user_attr(key, value)
         self._study._record_user_attr(self, key, value)
         self.user_attrs[key] = value
 

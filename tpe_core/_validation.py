@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import numbers
 
-__all__ = ["check_int", "check_seconds"]
+__all__ = ["check_int", "check_seconds", "check_user_attr"]
 
 
 def check_int(name: str, value: object, *, minimum: int, allow_none: bool = False) -> int | None:
@@ -37,3 +38,24 @@ def check_seconds(name: str, value: object, *, allow_none: bool = False) -> floa
         expected = f"{'None or ' if allow_none else ''}a positive number of seconds"
         raise ValueError(f"{name} must be {expected}, got {name}={value!r}")
     return float(value)
+
+
+def check_user_attr(key: object, value: object) -> None:
+    """Refuse a user attribute that a stored study could not keep (JSON: numbers, strings, lists, dicts).
+
+    Raises
+    ------
+    TypeError
+        When ``key`` is not a string.
+    ValueError
+        When ``value`` is not JSON-serialisable, naming ``key``.
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"set_user_attr: key must be a string, got {key!r}")
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"set_user_attr: value of {key!r} must be JSON-serialisable (numbers, strings, "
+            f"lists, dicts, finite floats), got {value!r}"
+        ) from e

@@ -76,6 +76,15 @@ def make_study(path: Path, name: str = "s", **kwargs) -> Study:
     return Study(SPACE, storage=url_of(path), study_name=name, **kwargs)
 
 
+#: What a user attribute may hold.
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.text(max_size=5)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6,
+)
+
+
 # ---------------------------------------------------------------- persistence
 class TestResume:
     def test_reopen_restores_everything(self, tmp_path):
@@ -130,6 +139,38 @@ class TestResume:
         assert storage.study_names() == [first.study_name, "mine"]
         assert second.storage is storage
 
+    @given(attrs=st.lists(st.tuples(st.sampled_from(["a", "b", "", "é"]), JSON_VALUES), max_size=6))
+    def test_study_user_attrs_round_trip_and_the_last_one_of_a_key_stands(self, tmp_path_factory, attrs):
+        path = tmp_path_factory.mktemp("attrs") / "a.db"
+        study, in_memory = make_study(path), Study(SPACE)
+        for key, value in attrs:
+            study.set_user_attr(key, value)
+            in_memory.set_user_attr(key, value)
+        expected = dict(attrs)
+        assert study.user_attrs == in_memory.user_attrs == expected
+        assert load_study(storage=url_of(path), study_name="s").user_attrs == expected  # another connection
+        assert make_study(path, name="other").user_attrs == {}
+
+    def test_a_file_from_before_study_attributes_gains_them(self, tmp_path):
+        path = tmp_path / "old.db"
+        make_study(path).optimize(value_of, n_trials=2)
+        with sqlite3.connect(path) as conn:  # the layout of files written before study attributes
+            conn.execute("DROP TABLE study_user_attrs")
+        study = load_study(storage=url_of(path), study_name="s")
+        assert study.user_attrs == {}  # read without writing
+        study.set_user_attr("metric", "accuracy")
+        assert load_study(storage=url_of(path), study_name="s").user_attrs == {"metric": "accuracy"}
+        assert len(study.trials) == 2
+
+    def test_study_user_attrs_are_checked_and_copied(self):
+        study = Study(SPACE)
+        with pytest.raises(ValueError, match="value of 'x' must be JSON-serialisable"):
+            study.set_user_attr("x", math.nan)
+        with pytest.raises(TypeError, match="key must be a string, got 1"):
+            study.set_user_attr(1, "x")
+        study.user_attrs["y"] = 1  # a copy
+        assert study.user_attrs == {}
+
     @given(
         values=st.lists(
             st.one_of(
@@ -141,12 +182,7 @@ class TestResume:
         ),
         steps=st.dictionaries(st.integers(0, 2**40), st.floats(allow_nan=True), max_size=4),
         seed=st.integers(0, 2**32 - 1),
-        attr=st.recursive(
-            st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.text(max_size=5)
-            | st.floats(allow_nan=False, allow_infinity=False),
-            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
-            max_leaves=6,
-        ),
+        attr=JSON_VALUES,
     )
     def test_params_and_values_round_trip_exactly(self, tmp_path_factory, values, steps, seed, attr):
         path = tmp_path_factory.mktemp("rt") / "rt.db"

@@ -43,6 +43,18 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x505A454E
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
+# Files written before study attributes existed lack this table: it is made by
+# their first set_study_user_attr. Readers of any version ignore it, so the
+# file layout version stays the same.
+_STUDY_USER_ATTRS = """
+CREATE TABLE IF NOT EXISTS study_user_attrs (
+    study_id INTEGER NOT NULL REFERENCES studies (study_id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,            -- JSON
+    PRIMARY KEY (study_id, key)
+) WITHOUT ROWID
+"""
+
 _SCHEMA = """
 CREATE TABLE studies (
     study_id INTEGER PRIMARY KEY,
@@ -81,7 +93,7 @@ CREATE TABLE intermediate_values (
     value REAL,                     -- NULL stands for NaN
     PRIMARY KEY (trial_id, step)
 ) WITHOUT ROWID;
-"""
+""" + _STUDY_USER_ATTRS
 
 
 class StorageError(ValueError):
@@ -366,6 +378,23 @@ class SQLiteStorage:
                 "import the modules that define its objects, or pass the space to Study(...)"
             ) from e
         return StoredStudy(row[0], name, row[1], space)
+
+    def study_user_attrs(self, study_id: int) -> dict[str, Any]:
+        """The user attributes of a study (none in a file that never stored one)."""
+        conn = self._connection()
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'study_user_attrs'").fetchone():
+            return {}
+        rows = conn.execute("SELECT key, value FROM study_user_attrs WHERE study_id = ? ORDER BY key", (study_id,))
+        return {key: json.loads(value) for key, value in rows}
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        """Store a user attribute of a study, replacing one of the same key."""
+        with self._transaction() as conn:
+            conn.execute(_STUDY_USER_ATTRS)
+            conn.execute(
+                "INSERT OR REPLACE INTO study_user_attrs (study_id, key, value) VALUES (?, ?, ?)",
+                (study_id, key, json.dumps(value)),
+            )
 
     # ------------------------------------------------------------ trials
     def changed_trials(self, study_id: int, since: int) -> tuple[list[StoredTrial], int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,12 @@ class Data:
     task: str
     name: str
     note: str = ""
+
+    def digest(self) -> str:
+        """A short hash of the features and target: the same for the same data, whatever its file is called."""
+        h = hashlib.sha256(np.ascontiguousarray(self.X).tobytes())
+        h.update(np.ascontiguousarray(self.y).tobytes())
+        return h.hexdigest()[:16]
 
 
 def load_dataset(name: str) -> Data:

@@ -20,6 +20,7 @@ _SAMPLERS = ("tpe", "random", "grid")
 _PRUNERS = ("none", "median", "asha", "hyperband")
 _MODELS = ("mlp", "convnet")
 _DEVICES = ("auto", "cpu", "cuda")
+_DEFAULT_SCORING = {"classification": "accuracy", "regression": "r2"}  # what the estimators' score() gives
 TEST_FRACTION = 0.2
 
 
@@ -86,6 +87,10 @@ class Settings:
 
             if not torch.cuda.is_available():
                 raise CliError("--device cuda: torch sees no CUDA GPU here; use --device auto (GPU when there is one)")
+
+    def metric(self, task: str) -> str:
+        """The scorer's name: ``scoring``, or the one the estimators score with for ``task``."""
+        return self.scoring or _DEFAULT_SCORING[task]
 
     @property
     def study_name(self) -> str:
@@ -201,10 +206,45 @@ def _prepare(settings: Settings, say: Any) -> _Job:
         raise
     except ValueError as e:  # a stored study of that name with another space
         raise CliError(f"{e} (or pass --study NEW_NAME)") from None
+    _check_measures(study, settings, data)
     before = len(study.trials)
     say(f"Resuming study {settings.study_name!r} ({before} trials so far) in {study.storage.path}."
         if before else f"Created study {settings.study_name!r} in {study.storage.path}.")
     return _Job(data, split, estimator, study, objective)
+
+
+#: The study attribute in which ``parzen tune`` records what the values measure.
+MEASURES = "parzen_measures"
+
+
+def _check_measures(study: tpe_core.Study, settings: Settings, data: Data) -> None:
+    """Record what the study's values measure; refuse to add values that measure something else.
+
+    A study made before this was recorded (or by the library) takes this
+    run's settings.
+    """
+    source = (f"--dataset {settings.dataset}" if settings.dataset is not None
+              else f"--csv {settings.csv} --target {settings.target}")
+    measures = {
+        "data": f"{source} ({data.task})",
+        "data_digest": data.digest(),
+        "scoring": f"--scoring {settings.metric(data.task)}",
+        "validation": (f"--cv {settings.cv}" if settings.cv is not None
+                       else f"--validation-fraction {settings.validation_fraction}"),
+    }
+    stored = study.user_attrs.get(MEASURES)
+    if stored is None:
+        study.set_user_attr(MEASURES, measures)
+        return
+    changes = [f"{stored[key]} (this run: {measures[key]})" for key in ("data", "scoring", "validation")
+               if stored.get(key) != measures[key]]
+    if not changes and stored.get("data_digest") != measures["data_digest"]:
+        changes = [f"the data of {stored['data']}, which has changed since"]
+    if changes:
+        raise CliError(
+            f"study {settings.study_name!r} holds values measured with {'; '.join(changes)}: they would not "
+            "compare. Run with the study's settings, or pass --study NEW_NAME"
+        )
 
 
 def _check_names(space: dict[str, Any], estimator: Any, model: str) -> None:
@@ -300,7 +340,7 @@ def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
     except KeyboardInterrupt:
         raise _interrupted(settings, study) from None
     trial = study.trials[-1]
-    metric = settings.scoring or ("accuracy" if job.data.task == "classification" else "R^2")
+    metric = settings.metric(job.data.task)
     if trial.value is None:
         click.echo(f"Trial {trial.number} (manual) ended {trial.state.value}: {trial.error}")
         return
@@ -329,7 +369,7 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
         if failed:  # an error, not a study too short for its pruner
             raise SystemExit(1) from None
         return
-    metric = settings.scoring or ("accuracy" if data.task == "classification" else "R^2")
+    metric = settings.metric(data.task)
     epochs = best.user_attrs.get("best_epoch")
     width = max(len(name) for name in best.params)
     click.echo(f"Best of {len(study.trials)} trials: trial {best.number}, validation {metric} {best.value:.4f}")

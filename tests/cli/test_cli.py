@@ -66,6 +66,40 @@ def test_a_second_tune_resumes_the_study(run):
     assert len(load_study(storage=run.storage, study_name="iris-mlp").trials) == 5
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (["--scoring", "f1_macro"], "--scoring accuracy (this run: --scoring f1_macro)"),
+        (["--cv", "3"], "--validation-fraction 0.2 (this run: --cv 3)"),
+        (["--validation-fraction", "0.3"], "--validation-fraction 0.2 (this run: --validation-fraction 0.3)"),
+        (["--csv", "{tmp}/iris.csv", "--target", "y", "--task", "classification", "--study", "iris-mlp"],
+         "--dataset iris (classification) (this run: --csv {tmp}/iris.csv --target y (classification))"),
+        (["--csv", "{tmp}/edited.csv", "--target", "y", "--task", "classification"],
+         "the data of --csv {tmp}/edited.csv --target y (classification), which has changed since"),
+    ],
+)
+def test_a_study_is_not_resumed_with_values_that_measure_something_else(run, change, message):
+    X, y = load_iris(return_X_y=True)
+    lines = ["a,b,c,d,y", *(",".join(f"{v:g}" for v in row) + f",{t}" for row, t in zip(X, y))]
+    (run.tmp / "iris.csv").write_text("\n".join(lines))
+    (run.tmp / "edited.csv").write_text("\n".join(lines))
+    edited = ["--csv", run.tmp / "edited.csv", "--target", "y", "--task", "classification"]
+    for source in (["--dataset", "iris"], edited):
+        assert run("tune", *source, "--storage", run.storage, *TINY).exit_code == 0
+    (run.tmp / "edited.csv").write_text("\n".join(lines[:-1]))  # one row fewer, same name
+    args = [a.format(tmp=run.tmp) for a in change]
+    if "--csv" not in args:
+        args += ["--dataset", "iris"]
+    result = run("tune", *args, "--storage", run.storage, *TINY)
+    assert result.exit_code == 2, result.output
+    assert message.format(tmp=run.tmp) in result.stderr
+    assert "they would not compare. Run with the study's settings, or pass --study NEW_NAME" in result.stderr
+    # The same measures resume (explicit default scoring included); the refused run added no trial.
+    same = run("tune", "--dataset", "iris", "--scoring", "accuracy", "--storage", run.storage, *TINY)
+    assert same.exit_code == 0, same.output
+    assert len(load_study(storage=run.storage, study_name="iris-mlp").trials) == 6
+
+
 def test_asha_stops_the_first_two_trials_at_the_first_epoch(run):
     result = run("tune", "--dataset", "iris", "--storage", run.storage, "--pruner", "asha",
                  "--max-epochs", "4", "--n-trials", "4", "--quiet")  # fmt: skip

@@ -52,6 +52,25 @@ def _replies_on_dask(name: str) -> Callable[[], Any]:
     return get
 
 
+def _sender_on_dask(name: str, number: int) -> Callable[[tuple[Any, ...]], None]:
+    """Put trial ``number``'s messages on the Dask queue called ``name``, opened on first use.
+
+    Tasks carry queue names, never queues: a scheduler running in the
+    driver's process would open an unpickled queue from its own event loop
+    and wait for itself.
+    """
+    opened: list[Any] = []
+
+    def send(message: tuple[Any, ...]) -> None:
+        if not opened:
+            from distributed import Queue
+
+            opened.append(Queue(name))
+        opened[0].put((number, *message))
+
+    return send
+
+
 def _evaluate(
     objective: Callable[..., Any],
     with_trial: bool,
@@ -63,13 +82,15 @@ def _evaluate(
 ) -> Outcome:
     """Run on a worker: evaluate one configuration; never raises.
 
-    ``replies`` is a queue, or on Dask the name of one (made only when the
-    objective asks ``should_prune``, to spare a round trip per trial).
+    ``out`` and ``replies`` are queues, or on Dask the names of queues
+    (``replies`` made only when the objective asks ``should_prune``, to
+    spare a round trip per trial).
     """
     if isinstance(replies, str) and _started_before(replies):
         return "failure", "worker lost: the worker running this trial died"
     ask_prune = _replies_on_dask(replies) if isinstance(replies, str) else replies.get
-    trial = RemoteTrial(number, config, params, send=lambda message: out.put((number, *message)), ask_prune=ask_prune)
+    send = _sender_on_dask(out, number) if isinstance(out, str) else lambda message: out.put((number, *message))
+    trial = RemoteTrial(number, config, params, send=send, ask_prune=ask_prune)
     try:
         result = objective(config, trial) if with_trial else objective(config)
     except BaseException as e:
@@ -161,8 +182,9 @@ class ExecutorRun:
 
     def submit(self, trial: Trial) -> None:
         replies = f"parzen-{uuid.uuid4().hex}" if self._dask else self._manager.Queue()  # type: ignore[union-attr]
+        out = self._out.name if self._dask else self._out
         future = self.executor.submit(
-            _evaluate, self.objective, self.with_trial, trial.number, trial.config, trial.params, self._out, replies
+            _evaluate, self.objective, self.with_trial, trial.number, trial.config, trial.params, out, replies
         )
         self._futures[future] = (trial, replies)
         self._trials[trial.number] = (trial, replies)

@@ -46,6 +46,24 @@ def test_reports_and_pruning_travel_over_dask_queues(client):
         assert sorted(t.intermediate_values) == list(range(1, last + 1))
 
 
+def test_a_scheduler_address_served_from_this_process(client):
+    # DaskExecutor opens its own client; the scheduler runs in this process (a LocalCluster)
+    # and unpickles each task's arguments on its own event loop.
+    import threading
+
+    study = Study(SPACE, sampler=TPESampler(seed=0), pruner=MedianPruner(n_startup_trials=3))
+    executor = DaskExecutor(client.scheduler.address)
+    assert executor.client is not client
+    run = threading.Thread(target=study.optimize, args=(fifteen_epochs,), kwargs={"n_trials": 6, "executor": executor},
+                           daemon=True)
+    run.start()
+    run.join(timeout=120)
+    executor.client.close()
+    assert not run.is_alive(), "optimize hung"
+    assert [t.state.is_finished() for t in study.trials] == [True] * 6
+    assert all(t.intermediate_values for t in study.trials)  # reports came back
+
+
 def test_a_killed_worker_fails_its_trial_and_the_study_finishes(client):
     study = Study(SPACE, sampler=RandomSampler(seed=0))
     study.optimize(kills_its_worker_on_trial_3, n_trials=8, executor=DaskExecutor(client))

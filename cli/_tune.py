@@ -236,8 +236,8 @@ def _check_measures(study: tpe_core.Study, settings: Settings, data: Data) -> No
     if stored is None:
         study.set_user_attr(MEASURES, measures)
         return
-    changes = [f"{stored[key]} (this run: {measures[key]})" for key in ("data", "scoring", "validation")
-               if stored.get(key) != measures[key]]
+    changes = [f"{stored.get(key, 'unrecorded ' + key)} (this run: {measures[key]})"
+               for key in ("data", "scoring", "validation") if stored.get(key) != measures[key]]
     if not changes and stored.get("data_digest") != measures["data_digest"]:
         changes = [f"the data of {stored['data']}, which has changed since"]
     if changes:

@@ -571,7 +571,10 @@ class Study:
             Seconds one trial may run. Trials then run in worker processes
             (as with ``n_jobs``); a trial that runs longer is stopped and
             becomes FAIL ("timeout ..."), one whose process dies FAIL
-            ("worker lost ..."), and the study goes on.
+            ("worker lost ..."), and the study goes on. The seconds count
+            from the moment the worker starts the trial: a new worker's
+            start-up (Python and the objective's imports) is not part of
+            them (it may take up to 120 s).
         fixed : dict, optional
             Hold these parameters (flat, by name) at these values and search
             the others: a narrower search in the same study, whose trials

@@ -37,6 +37,9 @@ Outcome = tuple[str, Any]
 
 # Seconds a stopped worker gets to exit before it is killed.
 _GRACE = 5.0
+# Seconds a new worker may take to start (Python, the objective's imports) before a
+# trial's time limit starts counting; a worker that takes longer is given up.
+START_UP = 120.0
 
 
 def check_picklable(objective: Callable[..., Any], why: str) -> None:
@@ -107,6 +110,7 @@ def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bo
             return
         if task is None:
             return
+        conn.send(("started",))  # the trial's time limit counts from here
         trial = RemoteTrial(*task, send=conn.send, ask_prune=conn.recv)
         try:
             result = objective(trial.config, trial) if with_trial else objective(trial.config)
@@ -130,11 +134,13 @@ class _Worker:
         self.process.start()
         child.close()
         self.trial: Trial | None = None
+        self.timeout: float | None = None
         self.deadline: float | None = None
+        self.running = False  # whether the trial has started in the process
 
     def start(self, trial: Trial, timeout: float | None) -> None:
-        self.trial = trial
-        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.trial, self.timeout, self.running = trial, timeout, False
+        self.deadline = None if timeout is None else time.monotonic() + START_UP + timeout
         try:
             self.conn.send((trial.number, trial.config, trial.params))
         except OSError:
@@ -150,7 +156,11 @@ class _Worker:
             return "failure", f"worker lost: the trial's process exited with code {self.process.exitcode}"
         if kind in ("result", "raise"):
             return kind, args[0]
-        if kind == "should_prune":
+        if kind == "started":
+            self.running = True
+            if self.timeout is not None:
+                self.deadline = time.monotonic() + self.timeout
+        elif kind == "should_prune":
             self.conn.send(self.trial.should_prune())
         else:  # "report" or "set_user_attr"
             getattr(self.trial, kind)(*args)
@@ -185,7 +195,10 @@ class WorkerPool:
     n_workers : int
         Most trials running at once.
     timeout : float, optional
-        Seconds a trial may run before its worker is killed and replaced.
+        Seconds a trial may run before its worker is killed and replaced,
+        counted from the moment the worker starts the trial: a new
+        worker's start-up (Python, the objective's imports) has its own
+        allowance of :data:`START_UP` seconds.
     """
 
     def __init__(
@@ -232,7 +245,8 @@ class WorkerPool:
                 ended.append(self._release(worker, outcome, keep=outcome[0] != "failure"))
         now = time.monotonic()
         for worker in [w for w in self._busy if w.deadline is not None and now >= w.deadline]:
-            reason = f"timeout: the trial ran for more than {self._timeout:g} s and was stopped"
+            reason = (f"timeout: the trial ran for more than {self._timeout:g} s and was stopped" if worker.running
+                      else f"worker lost: the worker process did not start the trial within {START_UP:g} s")
             ended.append(self._release(worker, ("failure", reason), keep=False))
         return ended
 

@@ -462,6 +462,25 @@ class TestTrialTimeout:
                 (t.state, t.error, t.intermediate_values) for t in trials
             ]
 
+    def test_a_new_workers_start_up_is_not_part_of_the_time_limit(self):
+        from .slow_import import quick  # each new worker spends 2 s importing it
+
+        study = Study({"x": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0))
+        study.optimize(quick, n_trials=3, n_jobs=2, trial_timeout=1.0)
+        assert [(t.state, t.error) for t in study.trials] == [(TrialState.COMPLETE, None)] * 3
+
+    def test_a_worker_that_does_not_start_in_time_is_given_up(self, monkeypatch):
+        from tpe_core import _workers
+
+        from .slow_import import quick
+
+        monkeypatch.setattr(_workers, "START_UP", 0.5)
+        study = Study({"x": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0))
+        study.optimize(quick, n_trials=1, trial_timeout=1.0)
+        assert [(t.state, t.error) for t in study.trials] == [
+            (TrialState.FAIL, "worker lost: the worker process did not start the trial within 0.5 s")
+        ]
+
     def test_unpicklable_objective_is_refused_with_the_fix(self):
         study = Study(SPACE, sampler=RandomSampler(seed=0))
         with pytest.raises(TypeError, match="must be picklable.*module level"):

@@ -104,6 +104,7 @@ class _Run:
     ) -> None:
         self.study = study
         self.fixed = fixed
+        self.given = None if not fixed else study.search_space.encode_partial(fixed)
         self.n_trials = n_trials
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.callbacks = callbacks
@@ -119,7 +120,9 @@ class _Run:
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return False
         study._sync()
-        if study.sampler.is_exhausted(study.search_space, study._history):
+        exhausted = (study.sampler.is_exhausted(study.search_space, study._history) if self.given is None
+                     else study.sampler.is_exhausted(study.search_space, study._history, self.given))
+        if exhausted:
             _logger.info("The sampler is exhausted; stopping after %d trials.", self.started)
             return False
         self.started += 1
@@ -390,7 +393,7 @@ class Study:
             return self._sample(number)
         if np.array_equal(np.isnan(given), ~space.active_mask(given[None])[0]):
             return given  # a full configuration: no need to ask the sampler
-        return space.complete(given, self._sample(number), self.sampler._rng(number))
+        return np.asarray(self.sampler.sample_given(space, self._history, number, given), dtype=float)
 
     def _sample(self, number: int) -> np.ndarray:
         return np.asarray(self.sampler.sample(self.search_space, self._history, number), dtype=float)

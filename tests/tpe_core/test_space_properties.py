@@ -108,6 +108,24 @@ def test_grid_visits_every_point_exactly_once_then_stops(space: Any) -> None:
     assert len(study.trials) == expected
 
 
+@given(space=search_spaces(max_grid=60), data=st.data())
+def test_grid_with_values_held_visits_the_agreeing_points_once_then_the_rest(space: Any, data: Any) -> None:
+    full = [t.params for t in run_grid(space).trials]
+    point = data.draw(st.sampled_from(full))
+    names = data.draw(st.sets(st.sampled_from(sorted(point)))) if point else set()
+    fixed = {name: point[name] for name in names}
+    study = Study(space, sampler=GridSampler(n_points=GRID_N_POINTS))
+    study.optimize(lambda config: 0.0, fixed=fixed, n_trials=len(full) + 1)  # it stops before
+    def same(a: Any, b: Any) -> bool:  # 0 is not False here, as for Categorical
+        return (type(a), repr(a)) == (type(b), repr(b))
+
+    agreeing = [p for p in full if all(name in p and same(p[name], value) for name, value in fixed.items())]
+    held = [params_key(t.params) for t in study.trials]
+    assert sorted(held) == sorted(params_key(p) for p in agreeing)  # each once, then it stops
+    study.optimize(lambda config: 0.0, n_trials=len(full) + 1)  # the rest of the grid
+    assert sorted(params_key(t.params) for t in study.trials) == sorted(params_key(p) for p in full)
+
+
 @given(space=search_spaces(), seed=seeds)
 def test_shuffled_grid_visits_the_same_points_reproducibly(space: Any, seed: int) -> None:
     plain = run_grid(space)

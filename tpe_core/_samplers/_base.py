@@ -62,8 +62,26 @@ class BaseSampler(abc.ABC):
             The encoded configuration, NaN for inactive parameters.
         """
 
-    def is_exhausted(self, space: SearchSpace, history: History) -> bool:
-        """Whether the sampler has nothing left to propose (a finished grid)."""
+    def sample_given(self, space: SearchSpace, history: History, number: int, given: np.ndarray) -> np.ndarray:
+        """Propose trial ``number`` with some values given (``Study.ask(fixed=...)``, a partial enqueue).
+
+        Parameters
+        ----------
+        given : ndarray of shape (n_params,)
+            The given values, encoded (:meth:`SearchSpace.encode_partial`),
+            NaN for those to propose.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            By default :meth:`sample`'s proposal with the given values put
+            in (:meth:`SearchSpace.complete`).
+        """
+        return space.complete(given, np.asarray(self.sample(space, history, number), dtype=float), self._rng(number))
+
+    def is_exhausted(self, space: SearchSpace, history: History, given: np.ndarray | None = None) -> bool:
+        """Whether the sampler has nothing left to propose (a finished grid), with ``given``
+        values held when they are given."""
         return False
 
     def __repr__(self) -> str:

@@ -79,6 +79,26 @@ def _row_keys(rows: np.ndarray) -> list[bytes]:
     return [r.tobytes() for r in canonical]
 
 
+class _Visits:
+    """Grid points and which of them some trial of a history already has (kept up to date as it grows)."""
+
+    def __init__(self, points: np.ndarray) -> None:
+        self.points = points
+        self.index = {k: i for i, k in enumerate(_row_keys(points))}
+        self._history: History | None = None
+        self._n_seen = 0
+        self._visited = np.zeros(len(points), dtype=bool)
+
+    def visited(self, history: History) -> np.ndarray:
+        if self._history is not history or self._n_seen > len(history):
+            self._history, self._n_seen, self._visited = history, 0, np.zeros(len(self.points), dtype=bool)
+        for key in _row_keys(history.rows[self._n_seen:]):
+            if key in self.index:
+                self._visited[self.index[key]] = True
+        self._n_seen = len(history)
+        return self._visited
+
+
 class GridSampler(BaseSampler):
     """Visits every point of the study's space exactly once.
 
@@ -86,7 +106,10 @@ class GridSampler(BaseSampler):
     its step, every value of a stepped Float, and ``n_points`` values of an
     unstepped Float (log-spaced when ``log=True``). A conditional Categorical
     expands only its chosen branch's parameters. Once every point has been
-    asked, :meth:`Study.optimize` stops.
+    asked, :meth:`Study.optimize` stops. With values held
+    (``optimize(fixed=...)``, ``ask(fixed=...)``), it visits once each point
+    of the grid of the other parameters, and ``optimize`` stops when those
+    are done.
 
     Parameters
     ----------
@@ -114,8 +137,8 @@ class GridSampler(BaseSampler):
         super().__init__(seed)
         self.n_points = check_int("n_points", n_points, minimum=1, allow_none=True)
         self.shuffle = bool(shuffle)
-        self._state: tuple[SearchSpace, np.ndarray, dict[bytes, int]] | None = None
-        self._seen: tuple[History, int, np.ndarray] | None = None
+        self._state: tuple[SearchSpace, _Visits] | None = None
+        self._held: tuple[bytes, _Visits] | None = None  # the grid with the last given values held
 
     def grid(self, space: SearchSpace) -> np.ndarray:
         """The grid points of ``space`` in visiting order, encoded.
@@ -124,38 +147,44 @@ class GridSampler(BaseSampler):
         -------
         ndarray of shape (n_grid_points, n_params)
         """
+        return self._visits(space, None).points
+
+    def _visits(self, space: SearchSpace, given: np.ndarray | None) -> _Visits:
+        """The grid of ``space``, or with the ``given`` values held: each grid point
+        with them put in, once, where they agree with its branches."""
         if self._state is None or self._state[0] is not space:
             points = enumerate_grid(space, self.n_points)
             if self.shuffle:
                 points = points[np.random.default_rng(self._entropy).permutation(len(points))]
-            self._state = (space, points, {k: i for i, k in enumerate(_row_keys(points))})
-            self._seen = None
-        return self._state[1]
+            self._state, self._held = (space, _Visits(points)), None
+        full = self._state[1]
+        if given is None or np.isnan(given).all():
+            return full
+        key = _row_keys(given[None])[0]
+        if self._held is None or self._held[0] != key:
+            held = np.where(np.isnan(given), full.points, given)
+            held = held[(np.isnan(held) == ~space.active_mask(held)).all(axis=1)]
+            _, first = np.unique(np.where(np.isnan(held), np.inf, held + 0.0), axis=0, return_index=True)
+            self._held = (key, _Visits(held[np.sort(first)]))
+        return self._held[1]
 
-    def _visited(self, space: SearchSpace, history: History) -> np.ndarray:
-        """Mask of the grid points that some trial of ``history`` already has."""
-        self.grid(space)
-        assert self._state is not None
-        _, points, index = self._state
-        if self._seen is None or self._seen[0] is not history or self._seen[1] > len(history):
-            self._seen = (history, 0, np.zeros(len(points), dtype=bool))
-        _, n_seen, visited = self._seen
-        for key in _row_keys(history.rows[n_seen:]):
-            if key in index:
-                visited[index[key]] = True
-        self._seen = (history, len(history), visited)
-        return visited
-
-    def is_exhausted(self, space: SearchSpace, history: History) -> bool:
-        return bool(self._visited(space, history).all())
+    def is_exhausted(self, space: SearchSpace, history: History, given: np.ndarray | None = None) -> bool:
+        return bool(self._visits(space, given).visited(history).all())
 
     def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
-        free = np.flatnonzero(~self._visited(space, history))
+        return self._next(self._visits(space, None), history)
+
+    def sample_given(self, space: SearchSpace, history: History, number: int, given: np.ndarray) -> np.ndarray:
+        return self._next(self._visits(space, given), history)
+
+    @staticmethod
+    def _next(visits: _Visits, history: History) -> np.ndarray:
+        free = np.flatnonzero(~visits.visited(history))
         if not free.size:
             raise RuntimeError(
-                f"all {len(self.grid(space))} grid points have been asked; the grid is exhausted"
+                f"all {len(visits.points)} grid points have been asked; the grid is exhausted"
             )
-        return self.grid(space)[free[0]].copy()
+        return visits.points[free[0]].copy()
 
     def __repr__(self) -> str:
         return f"GridSampler(n_points={self.n_points!r}, shuffle={self.shuffle!r}, seed={self.seed!r})"

@@ -22,7 +22,7 @@ from models._estimators import (
     resolve_device,
 )
 from models._modules import ACTIVATIONS, MLP, ConvNet
-from models._objective import make_objective
+from models._objective import estimator_params, make_objective
 
 __all__ = [
     "ACTIVATIONS",
@@ -34,6 +34,7 @@ __all__ = [
     "OPTIMIZERS",
     "ReportToTrial",
     "TrainingInterrupted",
+    "estimator_params",
     "make_objective",
     "resolve_device",
 ]

@@ -536,8 +536,16 @@ class ConvNetClassifier(_TunableClassifier):
         )
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, **fit_params: Any) -> _TunableNet:
-        X = X.reshape(len(X), -1)
-        return super()._fit_arrays(X, y, **fit_params)
+        return super()._fit_arrays(_flat_images(X), y, **fit_params)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of images given as in ``fit``: flat, (n, side, side) or (n, 1, side, side)."""
+        return super().predict_proba(_flat_images(_as_features(X)))
+
+
+def _flat_images(X: Any) -> Any:
+    """Images one row each (the network makes them square again); datasets unchanged."""
+    return X if isinstance(X, torch.utils.data.Dataset) else X.reshape(len(X), -1)
 
 
 class MLPRegressor(_TunableNet, NeuralNetRegressor):

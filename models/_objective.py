@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,9 @@ def make_objective(
     """An objective ``objective(config, trial)`` that trains ``estimator``.
 
     Each trial clones the estimator, sets the configuration (a flat dict of
-    its parameters: ``{"lr": ..., "n_layers": ...}``) and trains it. With
+    its parameters: ``{"lr": ..., "n_layers": ...}``; the chosen branch of a
+    conditional choice, a dict of parameters, counts as its parameters:
+    :func:`estimator_params`) and trains it. With
     ``cv=None`` it holds out ``validation_fraction`` of the data (stratified
     for a classifier, the same split for every trial, made by the net's
     ``train_split``), scores the held-out
@@ -51,8 +53,12 @@ def make_objective(
     from 1, so a pruner's rungs fall on the intended epochs; a pruner of the
     study may stop the training) and returns the score of the best epoch,
     which it records as the trial's user attribute ``"best_epoch"``: refit
-    the best configuration with ``max_epochs=study.best_trial.user_attrs["best_epoch"]``.
-    With ``cv`` it returns the mean cross-validated score and reports nothing.
+    the best configuration on all the data with
+    ``max_epochs=study.best_trial.user_attrs["best_epoch"]`` and
+    ``train_split=None`` (the estimators hold out a fifth by default).
+    With ``cv`` it returns the mean cross-validated score and reports
+    nothing; each fold trains on the whole of its training part
+    (``train_split=None``).
 
     Parameters
     ----------
@@ -100,6 +106,19 @@ def make_objective(
     return _NetObjective(estimator, X, y, cv, scoring, sign, seed, holdout)
 
 
+def estimator_params(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The estimator parameters of a configuration: the chosen branch of a
+    conditional choice (a dict of parameters) merged in, as its own parameters.
+
+    >>> estimator_params({"lr": 0.01, "optimizer": {"optimizer": "sgd", "momentum": 0.9}})
+    {'lr': 0.01, 'optimizer': 'sgd', 'momentum': 0.9}
+    """
+    params: dict[str, Any] = {}
+    for name, value in config.items():
+        params.update(estimator_params(value) if isinstance(value, Mapping) else {name: value})
+    return params
+
+
 def _check_split(split: Callable[[Any, Any], Any], X: Any, y: Any, what: str) -> None:
     """Split once, so that a split that cannot work fails here, naming the setting."""
     try:
@@ -119,9 +138,10 @@ class _NetObjective:
         self.sign, self.seed, self.holdout = sign, seed, holdout
 
     def __call__(self, config: dict[str, Any], trial: Trial) -> float:
-        net = clone(self.estimator).set_params(random_state=self.seed, **config)
+        net = clone(self.estimator).set_params(random_state=self.seed, **estimator_params(config))
         try:
-            if self.cv is not None:
+            if self.cv is not None:  # each fold trains on all of its training part
+                net.set_params(train_split=None)
                 scores = cross_val_score(net, self.X, self.y, cv=self.cv, scoring=self.scoring)
                 return self.sign * float(np.mean(scores))
             net.set_params(train_split=self.holdout)

@@ -22,10 +22,11 @@ from models import (
     ConvNetClassifier,
     MLPClassifier,
     MLPRegressor,
+    estimator_params,
     make_objective,
 )
 from models._batching import TensorBatches
-from tpe_core import BasePruner, Float, Int, RandomSampler, Study, TrialState
+from tpe_core import BasePruner, Categorical, Float, Int, RandomSampler, Study, TrialState
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +128,17 @@ def test_convnet_classifier_learns_digits(digits) -> None:
     X_train, X_test, y_train, y_test = digits
     clf = ConvNetClassifier(channels=16, max_epochs=10, lr=3e-3, random_state=0).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.8
+
+
+def test_convnet_classifier_predicts_images_shaped_as_it_was_fitted_on() -> None:
+    images = load_digits().images[:200] / 16
+    y = load_digits().target[:200]
+    for shape in [(200, 64), (200, 8, 8), (200, 1, 8, 8)]:
+        clf = ConvNetClassifier(max_epochs=1, random_state=0).fit(images.reshape(shape), y)
+        probabilities = [clf.predict_proba(images.reshape(s)) for s in [(200, 64), (200, 8, 8), (200, 1, 8, 8)]]
+        np.testing.assert_array_equal(probabilities[1], probabilities[0])
+        np.testing.assert_array_equal(probabilities[2], probabilities[0])
+        assert 0.0 <= clf.score(images.reshape(shape), y) <= 1.0
 
 
 def test_regressor_beats_the_mean_on_diabetes() -> None:
@@ -345,6 +357,33 @@ def test_pruned_trial_has_trained_exactly_up_to_the_pruning_epoch(digits, epoch:
     assert sorted(trial.intermediate_values) == list(range(1, epoch + 1))
     assert trial.value == trial.intermediate_values[epoch]
     assert 1 <= trial.user_attrs["best_epoch"] <= epoch
+
+
+class _CountTrainingRows(Callback):
+    rows: list[int] = []  # shared by the clones
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        self.rows.append(sum(b["train_batch_size"] for b in net.history[-1, "batches"] if "train_batch_size" in b))
+
+
+def test_cross_validation_folds_train_on_all_their_training_rows(iris) -> None:
+    X, y = iris
+    _CountTrainingRows.rows.clear()
+    objective = make_objective(MLPClassifier(max_epochs=1, callbacks=[_CountTrainingRows()]), X, y, cv=3)
+    Study({"lr": 0.01}, sampler=RandomSampler(seed=0)).optimize(objective, n_trials=1)
+    assert _CountTrainingRows.rows == [100, 100, 100]  # not 80: no validation split inside a fold
+
+
+def test_a_conditional_choice_sets_the_chosen_dicts_parameters(iris) -> None:
+    X, y = iris
+    space = {"optimizer": Categorical([{"optimizer": "sgd", "momentum": Float(0.1, 0.2)}, {"optimizer": "adam"}])}
+    study = Study(space, sampler=RandomSampler(seed=0), direction="maximize")
+    study.optimize(make_objective(MLPClassifier(max_epochs=1), X, y), n_trials=6)
+    assert {t.state for t in study.trials} == {TrialState.COMPLETE}
+    assert {t.config["optimizer"]["optimizer"] for t in study.trials} == {"sgd", "adam"}
+    assert estimator_params({"lr": 0.1, "opt": {"optimizer": "sgd", "inner": {"momentum": 0.5}}}) == {
+        "lr": 0.1, "optimizer": "sgd", "momentum": 0.5
+    }
 
 
 def test_objective_with_cross_validation_and_minimize(iris) -> None:

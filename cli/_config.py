@@ -16,18 +16,25 @@ model::
 parameters (a conditional choice, as in the library). Entries replace those
 of the model's default space, the others are kept; ``replace_space = true``
 uses the file's space alone.
+
+YAML is read with the YAML 1.2 core schema's scalars (:func:`yaml_load`):
+``1e-3`` is a float, ``010`` the int 10, and only ``true``/``false`` are
+booleans (``yes``, ``no``, ``on``, ``off`` stay strings).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from cli._errors import CliError, did_you_mean
 from tpe_core import Categorical, Float, Int
 
-__all__ = ["SETTINGS", "default_space", "parse_space", "read_config"]
+__all__ = ["SETTINGS", "default_space", "parse_space", "read_config", "yaml_load"]
 
 #: Settings a config file may hold (the flags of ``parzen tune``).
 SETTINGS = (
@@ -53,9 +60,7 @@ def read_config(path: str) -> dict[str, Any]:
                 import tomli as tomllib
             config = tomllib.loads(file.read_text())
         elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            config = yaml.safe_load(file.read_text()) or {}
+            config = yaml_load(file.read_text()) or {}
         elif suffix == ".json":
             config = json.loads(file.read_text())
         else:
@@ -70,6 +75,63 @@ def read_config(path: str) -> dict[str, Any]:
         if key not in SETTINGS:
             raise CliError(f"config file {path!r}: unknown setting {key!r}" + did_you_mean(key, SETTINGS))
     return config
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with the YAML 1.2 core schema's booleans, ints and floats.
+
+    PyYAML follows YAML 1.1: ``yes``/``no``/``on``/``off`` are booleans,
+    ``010`` is octal and ``1e-3`` (no dot) is a string. Only this subclass
+    changes; ``yaml.SafeLoader`` is left as it is.
+    """
+
+
+_YAML_1_1_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "value")}
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML_1_1_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+# The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution); ints before floats.
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """A YAML 1.2 int: decimal (leading zeros allowed), ``0o`` octal or ``0x`` hexadecimal."""
+    value = loader.construct_scalar(node)
+    if re.fullmatch(r"[-+]?[0-9]+", value):
+        return int(value, 10)
+    if re.fullmatch(r"0o[0-7]+|0x[0-9a-fA-F]+", value):
+        return int(value[2:], 8 if value[1] == "o" else 16)
+    return loader.construct_yaml_int(node)  # an explicit ``!!int`` in YAML 1.1 form
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def yaml_load(text: str) -> Any:
+    r"""A YAML document (or a single scalar) read with YAML 1.2 scalars.
+
+    Examples
+    --------
+    >>> yaml_load("lr: 1e-3\nepochs: 010\nnesterov: yes\nbatch_norm: true")
+    {'lr': 0.001, 'epochs': 10, 'nesterov': 'yes', 'batch_norm': True}
+    >>> yaml_load("-1e+2"), yaml_load(".5"), yaml_load("0x10"), yaml_load("off")
+    (-100.0, 0.5, 16, 'off')
+    """
+    return yaml.load(text, Loader=_Yaml12Loader)  # a SafeLoader subclass: safe
 
 
 def parse_space(entries: Any, where: str = "space") -> dict[str, Any]:

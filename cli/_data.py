@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,39 +57,75 @@ def load_csv(path: str, target: str | None, task: str | None) -> Data:
     """A CSV file with a header row: numeric feature columns and a target column.
 
     A target whose values are all numbers makes a regression, otherwise a
-    classification, unless ``task`` says which.
+    classification, unless ``task`` says which. The file is read as UTF-8
+    (a byte-order mark, as Excel writes, is dropped); blank lines are
+    skipped, and messages give the file's own line numbers.
     """
     if target is None:
         raise CliError("--csv needs --target COLUMN, the column to predict")
     file = Path(path)
     if not file.is_file():
         raise CliError(f"no CSV file at {path!r}")
-    with file.open(newline="") as f:
-        rows = list(csv.reader(f))
+    rows = _read_rows(file, path)
     if len(rows) < 3:
         raise CliError(f"{path!r} needs a header row and at least 2 data rows")
-    header, body = rows[0], [r for r in rows[1:] if r]
+    (_, header), body = rows[0], rows[1:]
     if target not in header:
         raise CliError(f"{path!r} has no column {target!r}; its columns are: {', '.join(header)}")
     t = header.index(target)
-    features = [j for j in range(len(header)) if j != t]
-    X = np.empty((len(body), len(features)), dtype=np.float32)
-    for i, row in enumerate(body):
+    for line, row in body:
         if len(row) != len(header):
-            raise CliError(f"{path!r} line {i + 2}: {len(row)} fields, the header has {len(header)}")
-        for k, j in enumerate(features):
-            try:
-                X[i, k] = float(row[j])
-            except ValueError:
-                raise CliError(
-                    f"{path!r} line {i + 2}, column {header[j]!r}: {row[j]!r} is not a number; "
-                    "feature columns must be numeric"
-                ) from None
-    labels = [row[t] for row in body]
-    return _with_target(X, labels, task, path, target)
+            raise CliError(f"{path!r} line {line}: {len(row)} fields, the header has {len(header)}")
+    features = [j for j in range(len(header)) if j != t]
+    X = np.array([[_feature(row[j], path, line, header[j]) for j in features] for line, row in body], np.float32)
+    X = X.reshape(len(body), len(features))
+    targets = [(line, _target_cell(row[t], path, line, target)) for line, row in body]
+    return _with_target(X, targets, task, path, target)
 
 
-def _with_target(X: np.ndarray, labels: list[str], task: str | None, path: str, target: str) -> Data:
+def _read_rows(file: Path, path: str) -> list[tuple[int, list[str]]]:
+    """The file's non-blank rows, each with the number of the line it starts on."""
+    rows, line = [], 1
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            for row in reader:
+                if row and not (len(row) == 1 and not row[0].strip()):
+                    rows.append((line, row))
+                line = reader.line_num + 1
+    except UnicodeDecodeError as e:
+        raise CliError(f"{path!r} is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8 CSV") from None
+    except csv.Error as e:
+        raise CliError(f"{path!r} line {line}: {e}") from None
+    return rows
+
+
+def _feature(cell: str, path: str, line: int, column: str) -> float:
+    """One feature cell as a finite float32 value."""
+    where = f"{path!r} line {line}, column {column!r}: {cell!r}"
+    try:
+        value = float(cell)
+    except ValueError:
+        raise CliError(f"{where} is not a number; feature columns must be numeric") from None
+    if not math.isfinite(value):
+        raise CliError(f"{where} is not a finite number; feature columns must be finite (fill in missing values)")
+    with np.errstate(over="ignore"):
+        single = np.float32(value)
+    if not np.isfinite(single):
+        raise CliError(f"{where} is beyond float32's range (about 3.4e38); rescale the column")
+    return value
+
+
+def _target_cell(cell: str, path: str, line: int, target: str) -> str:
+    """A target cell, refused when empty (it would become a class of its own, or turn a regression into labels)."""
+    if not cell.strip():
+        raise CliError(f"{path!r} line {line}, column {target!r}: the target is empty; fill it in or drop the row")
+    return cell
+
+
+def _with_target(X: np.ndarray, targets: list[tuple[int, str]], task: str | None, path: str, target: str) -> Data:
+    """``Data`` with the target column as a regression (numbers) or a classification (labels)."""
+    labels = [cell for _, cell in targets]
     try:
         numeric = np.array([float(v) for v in labels])
     except ValueError:
@@ -107,5 +144,24 @@ def _with_target(X: np.ndarray, labels: list[str], task: str | None, path: str, 
     if task == "regression":
         if numeric is None:
             raise CliError(f"--task regression needs a numeric target; column {target!r} has non-numbers")
+        _check_finite(numeric, targets, path, target)
         return Data(X, numeric.astype(np.float32), task, Path(path).stem, note)
+    classes = sorted(set(labels))
+    if len(classes) == 1:
+        raise CliError(
+            f"{path!r}: column {target!r} has one class, {classes[0]!r}: there is nothing to classify; "
+            "use a target with 2 or more classes"
+        )
     return Data(X, np.array(labels), task, Path(path).stem, note)
+
+
+def _check_finite(numeric: np.ndarray, targets: list[tuple[int, str]], path: str, target: str) -> None:
+    """Refuse a regression target with NaN, an infinity or a value beyond float32's range."""
+    with np.errstate(over="ignore"):
+        bad = np.flatnonzero(~np.isfinite(numeric.astype(np.float32)))
+    if bad.size:
+        line, cell = targets[bad[0]]
+        raise CliError(
+            f"{path!r} line {line}, column {target!r}: {cell!r} is not a finite float32 number; "
+            "a regression target must be finite (fill or drop the row)"
+        )

@@ -52,39 +52,45 @@ def main() -> None:
     """
 
 
-_TUNE_OPTIONS = [
+_JOB_OPTIONS = [
     click.option("--config", "config_file", help="Settings and space from a .toml, .yaml or .json file."),
     click.option("--dataset", help="iris, digits, wine, breast_cancer (classification) or diabetes (regression)."),
     click.option("--csv", "csv_file", help="A CSV file with a header row and numeric features."),
     click.option("--target", help="The column of --csv to predict."),
     click.option("--task", help="classification or regression (default: from the target's values)."),
     click.option("--model", help="mlp (default) or convnet (square single-channel images, e.g. digits)."),
-    click.option("--sampler", help="tpe (default), random or grid."),
-    click.option("--n-trials", type=int, help="Trials to run in this call (default 20)."),
-    click.option("--timeout", type=float, help="Stop starting trials after this many seconds."),
     click.option("--seed", type=int, help="Seed of the sampler and of the networks (default 0)."),
     click.option("--cv", type=int, help="Score by K-fold cross-validation instead of a held-out split."),
     click.option("--validation-fraction", type=float, help="Held-out share of the training data (default 0.2)."),
-    click.option("--scoring", help="A scikit-learn scorer name (default: accuracy / R^2)."),
-    click.option("--pruner", help="none (default), median, asha or hyperband."),
-    click.option("--jobs", type=int, help="Trials run at once in worker processes (default 1)."),
-    click.option("--dask-scheduler", help="Run trials on the Dask cluster at this address."),
+    click.option("--scoring", help="A scikit-learn scorer name (default: accuracy / r2)."),
     click.option("--device", help="auto (default), cpu or cuda."),
     click.option("--max-epochs", type=int, help="Fix the number of epochs instead of searching it."),
     click.option("--storage", help=f"Where to keep the study (default {DEFAULT_STORAGE})."),
     click.option("--study", help="Study name (default: DATASET-MODEL); an existing one is resumed."),
     click.option("--quiet", is_flag=True, help="No progress bar and no messages, only the results."),
 ]
+#: Options of ``tune`` only: how the search runs (``try`` runs one given trial).
+_SEARCH_OPTIONS = [
+    click.option("--sampler", help="tpe (default), random or grid."),
+    click.option("--n-trials", type=int, help="Trials to run in this call (default 20)."),
+    click.option("--timeout", type=float, help="Stop starting trials after this many seconds."),
+    click.option("--pruner", help="none (default), median, asha or hyperband."),
+    click.option("--jobs", type=int, help="Trials run at once in worker processes (default 1)."),
+    click.option("--dask-scheduler", help="Run trials on the Dask cluster at this address."),
+]
 
 
-def _tune_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(_TUNE_OPTIONS):
-        command = option(command)
-    return command
+def _options(*groups: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed([o for group in groups for o in group]):
+            command = option(command)
+        return command
+
+    return add
 
 
 @main.command()
-@_tune_options
+@_options(_JOB_OPTIONS, _SEARCH_OPTIONS)
 @click.option("--fix", "fixes", multiple=True, metavar="NAME=VALUE", help="Hold a hyperparameter (repeatable).")
 @_friendly
 def tune(config_file: str | None, quiet: bool, fixes: tuple[str, ...], **flags: Any) -> None:
@@ -100,7 +106,7 @@ def tune(config_file: str | None, quiet: bool, fixes: tuple[str, ...], **flags: 
 
 
 @main.command(name="try")
-@_tune_options
+@_options(_JOB_OPTIONS)
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A hyperparameter value (repeatable).")
 @_friendly
 def try_(config_file: str | None, quiet: bool, assignments: tuple[str, ...], **flags: Any) -> None:
@@ -154,9 +160,10 @@ def show(
         return
     if state is not None:
         trials = [t for t in trials if t.state.value == state.upper()]
-    if sort == "value":
+    if sort == "value":  # COMPLETE trials first: a PRUNED trial's value is a partial one
         sign = -1.0 if loaded.direction == "maximize" else 1.0
-        trials.sort(key=lambda t: (t.value is None, sign * (t.value or 0.0)))
+        trials.sort(key=lambda t: (t.state is not tpe_core.TrialState.COMPLETE, t.value is None,
+                                   sign * (t.value or 0.0)))
     if limit is not None:
         trials = trials[:limit]
     names = list(loaded.search_space.names)
@@ -194,6 +201,9 @@ def _compare(study: tpe_core.Study, a: int, b: int) -> None:
 def best(study: str, storage: str) -> None:
     """Print the best configuration as JSON, ready to paste."""
     loaded = tpe_core.load_study(storage=storage, study_name=study)
+    if not loaded.get_trials([tpe_core.TrialState.COMPLETE]):
+        raise CliError(f"study {study!r} has no COMPLETE trial yet; see `parzen show {study}`, "
+                       f"or run `parzen tune --study {study}`")
     trial = loaded.best_trial
     config = dict(trial.config) if isinstance(trial.config, dict) else trial.config
     if isinstance(config, dict) and "best_epoch" in trial.user_attrs:

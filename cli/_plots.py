@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,8 +31,9 @@ def _complete(study: tpe_core.Study) -> list[tpe_core.Trial]:
 
 
 def _save(figure: Any, output: str) -> None:
+    """Write ``output``, under that very name: PNG unless its extension names another format."""
     figure.tight_layout()
-    figure.savefig(output, dpi=100)
+    figure.savefig(output, dpi=100, **({} if Path(output).suffix else {"format": "png"}))
     import matplotlib.pyplot as plt
 
     plt.close(figure)
@@ -69,6 +71,9 @@ def plot_importance(study: tpe_core.Study, output: str) -> None:
 def _numeric_params(study: tpe_core.Study, trials: list[tpe_core.Trial]) -> tuple[list[str], np.ndarray]:
     """Encoded parameters of the trials (choices by index), one column per parameter."""
     names = list(study.search_space.names)
+    if not names:
+        raise CliError(f"study {study.study_name!r} searches no parameter (its space is all constants): "
+                       "nothing to plot against; try --kind history")
     rows = np.array([study._history.rows[t.number] for t in trials])
     return names, rows
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +13,7 @@ import click
 import numpy as np
 
 import tpe_core
-from cli._config import default_space, parse_space, read_config
+from cli._config import default_space, parse_space, read_config, yaml_load
 from cli._data import Data, load_csv, load_dataset
 from cli._errors import CliError, did_you_mean
 
@@ -202,10 +205,13 @@ def _prepare(settings: Settings, say: Any) -> _Job:
             space, sampler=_sampler(settings), direction="maximize", pruner=pruner,
             storage=settings.storage, study_name=settings.study_name,
         )
-    except tpe_core.StorageError:
-        raise
-    except ValueError as e:  # a stored study of that name with another space
-        raise CliError(f"{e} (or pass --study NEW_NAME)") from None
+    except tpe_core.StudyMismatchError as e:
+        hint = ""
+        if settings.pruner in ("asha", "hyperband") and "'max_epochs'" in e.reason:
+            hint = (f" (--pruner {settings.pruner} trains every trial to the most epochs, so max_epochs is a "
+                    "constant here; resume this study with --pruner none or median)")
+        raise CliError(f"study {settings.study_name!r} in {settings.storage} {e.reason}{hint}; "
+                       "pass --study NEW_NAME to start another study") from None
     _check_measures(study, settings, data)
     before = len(study.trials)
     say(f"Resuming study {settings.study_name!r} ({before} trials so far) in {study.storage.path}."
@@ -248,12 +254,20 @@ def _check_measures(study: tpe_core.Study, settings: Settings, data: Data) -> No
 
 
 def _check_names(space: dict[str, Any], estimator: Any, model: str) -> None:
-    """Refuse a hyperparameter of the space that the network does not have (``a__b`` names are skorch's to route)."""
+    """Refuse a hyperparameter of the space that the network does not have (``a__b`` names are skorch's
+    to route), also inside the options of a conditional choice, whose dicts are parameters too."""
     known = sorted(name for name in estimator.get_params(deep=False) if not name.startswith("_"))
-    for name in space:
-        if "__" not in name and name not in known:
-            raise CliError(f"unknown hyperparameter {name!r} in the space of --model {model}"
-                           + did_you_mean(name, known))
+
+    def check(entries: dict[str, Any]) -> None:
+        for name, entry in entries.items():
+            if "__" not in name and name not in known:
+                raise CliError(f"unknown hyperparameter {name!r} in the space of --model {model}"
+                               + did_you_mean(name, known))
+            for option in entry.choices if isinstance(entry, tpe_core.Categorical) else ():
+                if isinstance(option, dict):
+                    check(option)
+
+    check(space)
 
 
 def _executor(settings: Settings) -> tpe_core.DaskExecutor | None:
@@ -263,6 +277,19 @@ def _executor(settings: Settings) -> tpe_core.DaskExecutor | None:
         return tpe_core.DaskExecutor(settings.dask_scheduler)
     except OSError as e:
         raise CliError(f"--dask-scheduler {settings.dask_scheduler!r}: {e}") from None
+
+
+@contextlib.contextmanager
+def _trial_logs(quiet: bool) -> Iterator[None]:
+    """With ``quiet``, no "Trial N failed" warnings (and tracebacks) from the study while it runs."""
+    logger = logging.getLogger("tpe_core")
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _sayer(quiet: bool) -> Any:
@@ -283,25 +310,24 @@ def run_tune(settings: Settings, *, quiet: bool, fixed: dict[str, Any] | None = 
     executor = _executor(settings)
     job = _prepare(settings, _sayer(quiet))
     try:
-        job.study.optimize(
-            job.objective, n_trials=settings.n_trials, timeout=settings.timeout, n_jobs=settings.jobs,
-            executor=executor, show_progress=not quiet, fixed=fixed or None,
-        )
+        with _trial_logs(quiet):
+            job.study.optimize(
+                job.objective, n_trials=settings.n_trials, timeout=settings.timeout, n_jobs=settings.jobs,
+                executor=executor, show_progress=not quiet, fixed=fixed or None,
+            )
     except KeyboardInterrupt:
         raise _interrupted(settings, job.study) from None
     _report(job.study, settings, job.data, job.estimator, job.split)
 
 
 def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
-    """``("lr=0.01", "optimizer=adam")`` -> ``{"lr": 0.01, "optimizer": "adam"}`` (YAML scalars)."""
-    import yaml
-
+    """``("lr=1e-2", "optimizer=adam")`` -> ``{"lr": 0.01, "optimizer": "adam"}`` (YAML 1.2 scalars)."""
     values = {}
     for item in assignments:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
             raise CliError(f"--set and --fix take NAME=VALUE, got {item!r}")
-        values[name.strip()] = yaml.safe_load(text) if text.strip() else ""
+        values[name.strip()] = yaml_load(text) if text.strip() else ""
     return values
 
 
@@ -332,11 +358,14 @@ def _manual_config(study: tpe_core.Study, estimator: Any, values: dict[str, Any]
 
 def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
     """Evaluate one configuration by hand, store it as "manual", and rank it in the study."""
+    from models import estimator_params
+
     job = _prepare(settings, _sayer(quiet))
     study = job.study
     study.enqueue(_manual_config(study, job.estimator, values))
     try:
-        study.optimize(job.objective, n_trials=1)
+        with _trial_logs(quiet):
+            study.optimize(job.objective, n_trials=1)
     except KeyboardInterrupt:
         raise _interrupted(settings, study) from None
     trial = study.trials[-1]
@@ -347,12 +376,18 @@ def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
     complete = sorted((t.value for t in study.get_trials([tpe_core.TrialState.COMPLETE])), reverse=True)
     best = study.best_trial
     click.echo(f"Trial {trial.number} (manual): validation {metric} {trial.value:.4f}")
-    for name, value in trial.params.items():
-        click.echo(f"  {name}  {value:.4g}" if isinstance(value, float) else f"  {name}  {value}")
+    _echo_params(estimator_params(trial.config))
     click.echo(
         f"Rank {complete.index(trial.value) + 1} of {len(complete)} complete trials; the study's best is "
         f"{best.value:.4f} (trial {best.number})."
     )
+
+
+def _echo_params(params: dict[str, Any]) -> None:
+    """The network's hyperparameters, one a line, names aligned."""
+    width = max((len(name) for name in params), default=0)
+    for name, value in params.items():
+        click.echo(f"  {name.ljust(width)}  {f'{value:.4g}' if isinstance(value, float) else value}")
 
 
 def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: Any, split: tuple) -> None:
@@ -369,20 +404,19 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
         if failed:  # an error, not a study too short for its pruner
             raise SystemExit(1) from None
         return
+    from models import estimator_params
+
     metric = settings.metric(data.task)
     epochs = best.user_attrs.get("best_epoch")
-    width = max(len(name) for name in best.params)
     click.echo(f"Best of {len(study.trials)} trials: trial {best.number}, validation {metric} {best.value:.4f}")
-    for name, value in best.params.items():
-        shown = f"{value:.4g}" if isinstance(value, float) else value
-        click.echo(f"  {name.ljust(width)}  {shown}")
+    params = estimator_params(best.config)
+    _echo_params(params)
     X_train, X_test, y_train, y_test = split
-    config = dict(best.config)
     if epochs is not None:
         unit = "epoch" if epochs == 1 else "epochs"
         click.echo(f"  (its best validation epoch was {epochs}: the refit trains {epochs} {unit})")
-        config["max_epochs"] = epochs
-    refit = estimator.set_params(**config).fit(X_train, y_train)
+        params["max_epochs"] = epochs
+    refit = estimator.set_params(**params, train_split=None).fit(X_train, y_train)  # on every training row
     if settings.scoring is None:
         score = refit.score(X_test, y_test)
     else:

@@ -33,7 +33,7 @@ from tpe_core._trial import (
 from tpe_core._validation import check_int, check_seconds, check_user_attr
 from tpe_core._workers import Outcome, WorkerPool, check_picklable
 
-__all__ = ["Study", "load_study"]
+__all__ = ["Study", "StudyMismatchError", "load_study"]
 
 _logger = logging.getLogger("tpe_core")
 
@@ -167,9 +167,10 @@ class Study:
 
     Raises
     ------
-    ValueError
-        When the stored study of that name has another space or direction,
-        or the storage file cannot be used (:class:`StorageError`).
+    StudyMismatchError
+        When the stored study of that name has another space or direction.
+    StorageError
+        When the storage file cannot be used.
 
     Examples
     --------
@@ -870,9 +871,8 @@ def _check_same_study(
 ) -> None:
     """Refuse to resume a stored study with another space or direction."""
     where = f"study {name!r} in {storage.path!r}"
-    fix = f"choose a new study_name, or open the stored study with load_study(storage=..., study_name={name!r})"
     if stored_direction != direction:
-        raise ValueError(f"{where} has direction={stored_direction!r}, not {direction!r}; {fix}")
+        raise StudyMismatchError(where, f"has direction={stored_direction!r}, not {direction!r}", name)
     stored = SearchSpace(stored_space)
     if stored.params != space.params:
         before = {p.name: p for p in stored.params}
@@ -886,9 +886,33 @@ def _check_same_study(
         ]
         if not changes:
             changes = [f"the parameters are in another order: {list(before)} stored, {list(now)} given"]
-        raise ValueError(f"{where} has another space: {'; '.join(changes)}; {fix}")
+        raise StudyMismatchError(where, f"has another space: {'; '.join(changes)}", name)
     if pickle.dumps(stored_space) != pickle.dumps(space.space):
-        raise ValueError(f"{where} has the same parameters but other constants ({stored_space!r}); {fix}")
+        if isinstance(stored_space, Mapping) and isinstance(space.space, Mapping):
+            changes = [
+                f"{k!r} was {stored_space.get(k)!r}, is {space.space.get(k)!r}"
+                for k in {**stored_space, **space.space}
+                if pickle.dumps(stored_space.get(k)) != pickle.dumps(space.space.get(k))
+            ]
+            raise StudyMismatchError(where, f"has other constants: {'; '.join(changes)}", name)
+        raise StudyMismatchError(where, f"has the same parameters but other constants ({stored_space!r})", name)
+
+
+class StudyMismatchError(ValueError):
+    """A stored study of the name given to :class:`Study` has another space or direction.
+
+    Attributes
+    ----------
+    reason : str
+        What differs (``"has another space: 'lr' is new"``).
+    """
+
+    def __init__(self, where: str, reason: str, name: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"{where} {reason}; choose a new study_name, or open the stored study with "
+            f"load_study(storage=..., study_name={name!r})"
+        )
 
 
 class _Progress:

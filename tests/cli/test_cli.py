@@ -100,6 +100,21 @@ def test_a_study_is_not_resumed_with_values_that_measure_something_else(run, cha
     assert len(load_study(storage=run.storage, study_name="iris-mlp").trials) == 6
 
 
+def test_a_study_that_searches_epochs_is_not_resumed_with_asha_and_says_why(run):
+    config = run.tmp / "epochs.json"
+    config.write_text(json.dumps({"space": {"max_epochs": {"int": [1, 2]}}}))
+    first = run("tune", "--dataset", "iris", "--config", config, "--n-trials", "1", "--storage", run.storage, "--quiet")
+    assert first.exit_code == 0, first.output
+    result = run("tune", "--dataset", "iris", "--config", config, "--pruner", "asha", "--n-trials", "1",
+                 "--storage", run.storage, "--quiet")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"Error: study 'iris-mlp' in {run.storage} has another space: 'max_epochs' only in the stored space "
+        "(--pruner asha trains every trial to the most epochs, so max_epochs is a constant here; resume this "
+        "study with --pruner none or median); pass --study NEW_NAME to start another study\n"
+    )
+
+
 def test_asha_stops_the_first_two_trials_at_the_first_epoch(run):
     result = run("tune", "--dataset", "iris", "--storage", run.storage, "--pruner", "asha",
                  "--max-epochs", "4", "--n-trials", "4", "--quiet")  # fmt: skip

@@ -29,6 +29,7 @@ from tpe_core import (
     SQLiteStorage,
     StorageError,
     Study,
+    StudyMismatchError,
     TPESampler,
     TrialFinishedError,
     TrialState,
@@ -397,7 +398,7 @@ class TestBadInput:
         make_study(path).optimize(value_of, n_trials=1)
         with pytest.raises(ValueError, match="direction='minimize', not 'maximize'"):
             make_study(path, direction="maximize")
-        with pytest.raises(ValueError, match="other constants"):
+        with pytest.raises(StudyMismatchError, match="has other constants: 'epochs' was None, is 10; choose a new"):
             Study({**SPACE, "epochs": 10}, storage=url_of(path), study_name="s")
 
     @pytest.mark.parametrize("url", ["parzen.db", "sqlite://x.db", "sqlite:///", "sqlite:///:memory:", 3])

@@ -193,7 +193,7 @@ def _prepare(settings: Settings, say: Any) -> _Job:
     space = _space(settings, data)
     split = _split(data, settings.seed)
     estimator = _estimator(settings, data)
-    _check_names(space, estimator, settings.model)
+    _check_space(space, estimator, settings.model, data.X.shape[1])
     pruner = _pruner(settings, space)
     # Refuses a --cv or --validation-fraction that cannot split the training part.
     objective = make_objective(
@@ -253,21 +253,42 @@ def _check_measures(study: tpe_core.Study, settings: Settings, data: Data) -> No
         )
 
 
-def _check_names(space: dict[str, Any], estimator: Any, model: str) -> None:
-    """Refuse a hyperparameter of the space that the network does not have (``a__b`` names are skorch's
-    to route), also inside the options of a conditional choice, whose dicts are parameters too."""
+def _check_space(space: dict[str, Any], estimator: Any, model: str, n_features: int) -> None:
+    """Refuse, before any trial, a hyperparameter the network does not have and a value it cannot take
+    (each option of a choice, both ends of a range, each constant, also inside conditional options).
+
+    ``a__b`` names are skorch's to route: only their values are checked.
+    """
     known = sorted(name for name in estimator.get_params(deep=False) if not name.startswith("_"))
 
-    def check(entries: dict[str, Any]) -> None:
-        for name, entry in entries.items():
+    def check(entries: dict[str, Any], held: dict[str, Any]) -> None:
+        # Constants first, each checked with those before it, then the distributions with all of them
+        # (a conditional option's constants go with its other entries).
+        held = dict(held)
+        for name, entry in sorted(entries.items(), key=lambda item: isinstance(item[1], tpe_core.Distribution)):
             if "__" not in name and name not in known:
                 raise CliError(f"unknown hyperparameter {name!r} in the space of --model {model}"
                                + did_you_mean(name, known))
-            for option in entry.choices if isinstance(entry, tpe_core.Categorical) else ():
-                if isinstance(option, dict):
-                    check(option)
+            if isinstance(entry, tpe_core.Categorical):
+                values = [c for c in entry.choices if not isinstance(c, dict)]
+                for option in entry.choices:
+                    if isinstance(option, dict):
+                        check(option, held)
+            elif isinstance(entry, (tpe_core.Float, tpe_core.Int)):
+                values = [entry.low, entry.high]
+            else:  # a constant (other distributions: unbounded, nothing to check)
+                values = [] if isinstance(entry, tpe_core.Distribution) else [entry]
+            for value in values:
+                try:
+                    estimator.check_params(n_features, **{**held, name: value})
+                except (ValueError, TypeError) as e:
+                    raise CliError(
+                        f"the space's {name!r} may be {value!r}, which --model {model} refuses: {e}"
+                    ) from None
+            if not isinstance(entry, tpe_core.Distribution):
+                held[name] = entry
 
-    check(space)
+    check(space, {})
 
 
 def _executor(settings: Settings) -> tpe_core.DaskExecutor | None:

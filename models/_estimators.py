@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import sklearn.base
 import torch
 from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
@@ -238,22 +239,47 @@ class _TunableNet:
         raise NotImplementedError
 
     def initialize_module(self) -> _TunableNet:
-        kwargs = {name: getattr(self, name) for name in self._module_params}
-        kwargs.update(self.get_params_for("module"))  # type: ignore[attr-defined]
         if self.random_state is not None:
             torch.manual_seed(self.random_state)
-        self.module_ = self.module(self.n_features_in_, self._n_outputs(), **kwargs)  # type: ignore[attr-defined]
+        self.module_ = self._build_module(self.n_features_in_, self._n_outputs())
         return self
 
+    def _build_module(self, n_features: int, n_outputs: int) -> nn.Module:
+        kwargs = {name: getattr(self, name) for name in self._module_params}
+        kwargs.update(self.get_params_for("module"))  # type: ignore[attr-defined]
+        return self.module(n_features, n_outputs, **kwargs)  # type: ignore[attr-defined]
+
     def initialize_optimizer(self, triggered_directly: Any = None) -> _TunableNet:
+        self.optimizer_ = self._build_optimizer(self.get_all_learnable_params())  # type: ignore[attr-defined]
+        return self
+
+    def _build_optimizer(self, named_parameters: Any) -> torch.optim.Optimizer:
         cls = resolve_optimizer(self.optimizer)  # type: ignore[attr-defined]
-        named_parameters = self.get_all_learnable_params()  # type: ignore[attr-defined]
         args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)  # type: ignore[attr-defined]
         kwargs.setdefault("weight_decay", self.weight_decay)
         if issubclass(cls, _WITH_MOMENTUM):
             kwargs.setdefault("momentum", self.momentum)
-        self.optimizer_ = cls(*args, **kwargs)
-        return self
+        return cls(*args, **kwargs)
+
+    def check_params(self, n_features: int, **params: Any) -> None:
+        """Refuse hyperparameters that cannot build this network and its optimizer,
+        without data or training (a tuner checks its space with it before any trial).
+
+        Parameters
+        ----------
+        n_features : int
+            The width of the input the network will get.
+        **params
+            Hyperparameters, as for ``set_params``.
+
+        Raises
+        ------
+        ValueError or TypeError
+            As ``fit`` would, naming the parameter.
+        """
+        net = sklearn.base.clone(self).set_params(**params)
+        net._build_module(n_features, 2)
+        net._build_optimizer([("weight", nn.Parameter(torch.zeros(1)))])
 
     def get_loss(self, y_pred: torch.Tensor, y_true: Any, X: Any = None, training: bool = False) -> torch.Tensor:
         """The criterion's loss, plus ``l1`` times the sum of absolute weights

@@ -241,6 +241,12 @@ ERRORS = [
     (["tune", "--dataset", "iris", "--pruner", "asha", "--max-epochs", "1"], "needs --max-epochs 2 or more, got 1"),
     (["tune", "--dataset", "iris", "--config", "{tmp}/bad_name.json"],
      "unknown hyperparameter 'hiden_units' in the space of --model mlp (did you mean 'hidden_units'?)"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/bad_choice.json"],
+     "the space's 'activation' may be 'swish', which --model mlp refuses: activation='swish' is not one of"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/float_layers.json"],
+     "the space's 'n_layers' may be 1.0, which --model mlp refuses: n_layers must be an integer >= 0"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/conditional_value.json"],
+     "the space's 'momentum' may be 'high', which --model mlp refuses"),
     (["tune", "--dataset", "iris", "--cv", "41"],  # 40 rows of each class in the training part
      "cv=41 cannot split the 120 rows of y: n_splits=41 cannot be greater than the number of members in each class"),
     (["tune", "--dataset", "iris", "--validation-fraction", "0.999"],
@@ -261,6 +267,11 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     (tmp / "bad_key.json").write_text(json.dumps({"n_trails": 3}))
     (tmp / "bad_value.json").write_text(json.dumps({"space": {"lr": {"float": [0, 1], "log": True}}}))
     (tmp / "bad_name.json").write_text(json.dumps({"space": {"hiden_units": [8, 16]}}))
+    (tmp / "bad_choice.json").write_text(json.dumps({"space": {"activation": {"choices": ["relu", "swish"]}}}))
+    (tmp / "float_layers.json").write_text(json.dumps({"space": {"n_layers": {"float": [1, 3]}}}))
+    (tmp / "conditional_value.json").write_text(json.dumps(
+        {"space": {"optimizer": {"choices": [{"optimizer": "sgd", "momentum": "high"}, {"optimizer": "adam"}]}}}
+    ))
     args = [a.format(tmp=tmp) for a in args]
     result = tuned(*args, "--storage", tuned.storage)
     assert result.exit_code == 2, result.output
@@ -295,12 +306,11 @@ def test_a_negative_limit_is_refused(tuned):
 
 
 def test_a_tune_in_which_every_trial_failed_exits_with_1(run):
-    config = run.tmp / "unknown_module_argument.json"  # skorch routes module__*: the network refuses it in fit
-    config.write_text(json.dumps({"space": {"module__nonexistent": [1, 2]}}))
-    result = run("tune", "--dataset", "iris", "--config", config, "--storage", run.storage, *TINY)
+    # roc_auc scores two classes: each trial fails when it scores iris' three
+    result = run("tune", "--dataset", "iris", "--scoring", "roc_auc", "--storage", run.storage, *TINY)
     assert result.exit_code == 1, result.output
-    assert ("No trial of 'iris-mlp' completed; see `parzen show iris-mlp`. The last failure: TypeError: "
-            "MLP.__init__() got an unexpected keyword argument 'nonexistent'") in result.stderr
+    assert ("No trial of 'iris-mlp' completed; see `parzen show iris-mlp`. The last failure: ValueError: "
+            "multi_class must be in ('ovo', 'ovr')") in result.stderr
     study = load_study(storage=run.storage, study_name="iris-mlp")
     assert study.trials and all(t.state is TrialState.FAIL for t in study.trials)
 

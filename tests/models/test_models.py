@@ -76,6 +76,32 @@ def test_invalid_module_arguments(kwargs: dict, fragment: str) -> None:
         MLP(4, 2, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"activation": "swish"}, "activation='swish' is not one of"),
+        ({"optimizer": "adagrad"}, "optimizer='adagrad' is not one of"),
+        ({"n_layers": 2.5}, "n_layers must be an integer >= 0"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+        ({"lr": -1.0}, "Invalid learning rate"),
+        ({"optimizer": "sgd", "momentum": "high"}, "not supported between"),
+        ({"module__nonexistent": 1}, "unexpected keyword argument 'nonexistent'"),
+    ],
+)
+def test_check_params_refuses_what_fit_would_without_training(params: dict, message: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        MLPClassifier().check_params(4, **params)
+    with pytest.raises((ValueError, TypeError), match=message):
+        MLPClassifier(max_epochs=1, **params).fit(np.zeros((8, 4), np.float32), [0, 1] * 4)
+
+
+def test_check_params_accepts_what_fit_accepts() -> None:
+    MLPClassifier().check_params(4, activation="gelu", optimizer="sgd", momentum=0.5, n_layers=0, lr=0.1)
+    ConvNetClassifier().check_params(64, channels=[4, 8], n_layers=2)
+    with pytest.raises(ValueError, match="square"):
+        ConvNetClassifier().check_params(63)
+
+
 def test_convnet_takes_flat_or_image_input() -> None:
     net = ConvNet(64, 10, n_layers=3, channels=[4, 8, 8], batch_norm=True)
     assert count(net, nn.Conv2d) == 3 and count(net, nn.BatchNorm2d) == 3

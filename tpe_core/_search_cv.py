@@ -55,6 +55,12 @@ def candidate_params(space: SearchSpace, trial: Trial) -> dict[str, Any]:
     return out
 
 
+def _all_lists(param_distributions: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> bool:
+    """Whether every parameter is given as a list of values (the space is a finite grid)."""
+    grids = [param_distributions] if isinstance(param_distributions, Mapping) else list(param_distributions)
+    return all(isinstance(v, (list, tuple)) for grid in grids if isinstance(grid, Mapping) for v in grid.values())
+
+
 class TPESearchCV(BaseSearchCV):
     """Hyperparameter search with cross-validation, proposed by TPE (or random
     or grid search), as a scikit-learn estimator.
@@ -158,6 +164,9 @@ class TPESearchCV(BaseSearchCV):
             )
         seed = None if self.random_state is None else int(check_random_state(self.random_state).randint(2**31 - 1))
         if self.sampler == "random":
+            # Every parameter a list: sampled without replacement, as RandomizedSearchCV does.
+            if _all_lists(self.param_distributions):
+                return GridSampler(shuffle=True, seed=seed)
             return RandomSampler(seed=seed)
         if self.sampler == "grid":
             return GridSampler(seed=seed)
@@ -165,11 +174,18 @@ class TPESearchCV(BaseSearchCV):
             return TPESampler(seed=seed)
         return TPESampler(seed=seed, n_startup_trials=self.n_startup_trials)
 
-    def _check_counts(self, sampler: BaseSampler) -> None:
+    def _check_counts(self, sampler: BaseSampler, space: SearchSpace) -> None:
         for name in ("n_iter", "batch_size"):
             check_int(name, getattr(self, name), minimum=1, allow_none=True)
         if self.n_iter is None and not isinstance(sampler, GridSampler):
             raise ValueError("n_iter=None (search to the end) needs sampler='grid'; give n_iter a number")
+        if isinstance(sampler, GridSampler) and self.n_iter is not None and self.n_iter > len(sampler.grid(space)):
+            warnings.warn(
+                f"the space has {len(sampler.grid(space))} candidates, fewer than n_iter={self.n_iter}: "
+                f"running {len(sampler.grid(space))}",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _check_refit(self) -> None:
         """Fail before any fit when ``scoring`` names several metrics and ``refit`` none of them.
@@ -196,9 +212,9 @@ class TPESearchCV(BaseSearchCV):
     # ---------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         sampler = self._make_sampler()
-        self._check_counts(sampler)
-        self._check_refit()
         space = SearchSpace(from_sklearn(self.param_distributions))
+        self._check_counts(sampler, space)
+        self._check_refit()
         self.study_ = Study(space, sampler=sampler, direction="maximize")
         batch_size = self.batch_size or max(1, effective_n_jobs(self.n_jobs))
         budget = self.n_iter

@@ -41,6 +41,21 @@ def test_cv_results_match_randomized_search(iris) -> None:
     assert [t.value for t in ours.study_.trials] == list(ours.cv_results_["mean_test_score"])
 
 
+def test_random_search_over_lists_samples_without_replacement_as_randomized_search(iris) -> None:
+    X, y = iris
+    grid = {"C": [0.1, 1.0, 10.0], "kernel": ["linear", "rbf"]}
+    ours = TPESearchCV(SVC(), grid, n_iter=6, cv=3, sampler="random", random_state=0).fit(X, y)
+    assert len({str(p) for p in ours.cv_results_["params"]}) == 6
+    with pytest.warns(UserWarning, match="the space has 6 candidates, fewer than n_iter=10: running 6"):
+        ours = TPESearchCV(SVC(), grid, n_iter=10, cv=3, sampler="random", random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="The total space of parameters 6 is smaller than n_iter=10"):
+        theirs = RandomizedSearchCV(SVC(), grid, n_iter=10, cv=3, random_state=0).fit(X, y)
+    def candidates(search) -> list:
+        return sorted(sorted(p.items()) for p in search.cv_results_["params"])
+
+    assert candidates(ours) == candidates(theirs)
+
+
 def test_the_space_is_not_mutated_and_clone_round_trips(iris) -> None:
     X, y = iris
     space = {"C": Float(1e-2, 1e2, log=True), "kernel": ["linear", "rbf"]}

@@ -179,13 +179,11 @@ class _Numeric(Distribution):
             return np.geomspace(self.low, self.high, n_points)
         return np.linspace(self.low, self.high, n_points)
 
-    def _check_value(self, value: Any) -> float:
-        if isinstance(value, (bool, str, bytes)) or not isinstance(
-            value, (int, float, np.integer, np.floating)
-        ):
-            raise self._error(f"expected a number, got {value!r}")
-        x = float(value)
-        if not self.low <= x <= self.high:
+    def _check_value(self, value: Any, slack: float = 0.0) -> float:
+        """``value`` as a float, checked to be a number in the bounds (widened
+        by ``slack`` on each side)."""
+        x = _check_number(self, value)
+        if not self.low - slack <= x <= self.high + slack:
             raise self._error(f"{value!r} is outside [{self.low!r}, {self.high!r}]")
         return x
 
@@ -237,10 +235,18 @@ class Float(_Numeric):
         return float(x)
 
     def _encode(self, value: Any) -> float:
-        x = self._check_value(value)
+        """The value, or for a stepped Float the grid point it is within
+        rounding error of, as the grid and the samplers give it (``0.1 * 3``
+        is stored as ``0.3``)."""
+        if self.step is None:
+            return self._check_value(value)
+        x = self._check_value(value, slack=_STEP_RTOL * max(1.0, self._n_steps) * self.step)
+        if x in (self.low, self.high):
+            return x  # the samplers clip to the bounds: a bound is a value as it is
         if not self._on_grid(x):
             raise self._error(f"{value!r} is not on the step grid (step={self.step!r})")
-        return x
+        k = round((x - self.low) / self.step)
+        return float(self._snap(np.array([self.low + k * self.step]))[0])
 
 
 class Int(_Numeric):
@@ -299,12 +305,24 @@ class Int(_Numeric):
         return x
 
 
+def _check_number(dist: Distribution, value: Any) -> float:
+    """``value`` as a float, checked to be a number (not a bool or a string)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise dist._error(f"expected a number, got {value!r}")
+    return float(value)
+
+
 def _is_nan(x: Any) -> bool:
     return isinstance(x, (float, np.floating)) and math.isnan(x)
 
 
 def _choice_key(choice: Any) -> Any:
-    """Key that tells choices apart: ``1``, ``1.0`` and ``True`` differ."""
+    """Key that tells choices apart: ``1``, ``1.0`` and ``True`` differ; a
+    numpy scalar counts as its Python equivalent (``np.int64(1)`` as ``1``)."""
+    if isinstance(choice, (np.integer, np.floating, np.bool_, np.str_)):
+        choice = choice.item()
     try:
         hash(choice)
     except TypeError:
@@ -469,18 +487,21 @@ class Normal(Distribution):
         if self.log:
             x = np.exp(x)
         if self.step is not None:
-            x = round_to_step(x, 0.0, self.step)
+            x = round_to_step(x, 0.0, self.step) + 0.0  # no -0.0
         return x
 
     def _decode(self, x: float) -> float:
         return float(x)
 
     def _encode(self, value: Any) -> float:
-        if isinstance(value, (bool, str, bytes)) or not isinstance(
-            value, (int, float, np.integer, np.floating)
-        ):
-            raise self._error(f"expected a number, got {value!r}")
-        x = float(value)
+        """The value; with a step, the multiple of the step it is within
+        rounding error of, as the samplers give it."""
+        x = _check_number(self, value)
         if not math.isfinite(x) or (self.log and x < 0):
             raise self._error(f"{value!r} is outside the support")
-        return x
+        if self.step is None:
+            return x
+        k = x / self.step
+        if abs(k - round(k)) > _STEP_RTOL * max(1.0, abs(k)):
+            raise self._error(f"{value!r} is not a multiple of the step (step={self.step!r})")
+        return float(round_to_step(np.array([x]), 0.0, self.step)[0] + 0.0)

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from tpe_core._distributions import Categorical
 from tpe_core._samplers import BaseSampler
 from tpe_core._samplers._base import check_seed
-from tpe_core._space import SearchSpace
+from tpe_core._space import SearchSpace, SpaceError
 from tpe_core._study import Study
 from tpe_core._trial import Trial, TrialState
 
@@ -172,6 +173,39 @@ class Trials:
         return [] if self.study is None else [self._record(t) for t in self.study.trials]
 
     @property
+    def tids(self) -> list[int]:
+        """The id of each trial."""
+        return [] if self.study is None else [t.number for t in self.study.trials]
+
+    @property
+    def miscs(self) -> list[dict[str, Any]]:
+        """The ``misc`` entry of each record (``tid`` and ``vals``)."""
+        return [record["misc"] for record in self.trials]
+
+    @property
+    def idxs_vals(self) -> tuple[dict[str, list[int]], dict[str, list[Any]]]:
+        """``(idxs, vals)``: for each label, the ids of the trials where it
+        was active, and its values there (an index for ``hp.choice``)."""
+        idxs: dict[str, list[int]] = {}
+        vals: dict[str, list[Any]] = {}
+        for misc in self.miscs:
+            for label, values in misc["vals"].items():
+                idxs.setdefault(label, []).extend([misc["tid"]] * len(values))
+                vals.setdefault(label, []).extend(values)
+        return idxs, vals
+
+    @property
+    def idxs(self) -> dict[str, list[int]]:
+        """For each label, the ids of the trials where it was active."""
+        return self.idxs_vals[0]
+
+    @property
+    def vals(self) -> dict[str, list[Any]]:
+        """For each label, its values in the trials where it was active, in
+        trial order (an index for ``hp.choice``), as ``trials.vals`` in hyperopt."""
+        return self.idxs_vals[1]
+
+    @property
     def results(self) -> list[dict[str, Any]]:
         """What the objective returned, as ``{'loss': ..., 'status': ...}`` dicts."""
         return [] if self.study is None else [self._result(t) for t in self.study.trials]
@@ -225,6 +259,71 @@ def _objective(fn: Callable[[Any], Any], trials: Trials) -> Callable[[Any, Trial
     return objective
 
 
+def _check_same_space(trials: Trials, space: Any) -> None:
+    """Refuse to continue ``trials`` over another space."""
+    assert trials.study is not None
+    changes = SearchSpace.coerce(space).changes_from(trials.study.search_space)
+    if changes:
+        raise ValueError(
+            f"fmin: these trials belong to a search over a different space: {'; '.join(changes)}; "
+            "pass a new Trials() to search the new space"
+        )
+
+
+def _point_params(space: SearchSpace, point: Mapping[str, Any]) -> dict[str, Any]:
+    """A point of ``points_to_evaluate`` (values by label, an option index for
+    each ``hp.choice``) as the parameters ``Study.enqueue`` takes."""
+    params = {p.name: p for p in space.params}
+    out = {}
+    for label, value in point.items():
+        p = params.get(label)
+        if p is not None and isinstance(p.distribution, Categorical) and not p.conditional:
+            value = p.distribution.choices[int(p.distribution._encode_index(value))]
+        out[label] = value
+    return out
+
+
+def _enqueue_points(trials: Trials, points: Sequence[Mapping[str, Any]]) -> None:
+    """Queue ``points_to_evaluate`` in the study, all of them or (on an error) none."""
+    assert trials.study is not None
+    study = trials.study
+    if len(study.trials):
+        raise ValueError(
+            f"fmin: points_to_evaluate are evaluated at the start of a search, and these trials already hold "
+            f"{len(study.trials)}; drop points_to_evaluate, or queue them with trials.study.enqueue(...)"
+        )
+    if isinstance(points, Mapping) or not isinstance(points, Sequence):
+        raise TypeError(f"fmin: points_to_evaluate must be a list of dicts (values by label), got {points!r}")
+    queue = []
+    for i, point in enumerate(points):
+        if not isinstance(point, Mapping):
+            raise TypeError(f"fmin: points_to_evaluate[{i}] must be a dict of values by label, got {point!r}")
+        try:
+            params = _point_params(study.search_space, point)
+            study.search_space.encode_partial(params)
+        except ValueError as e:
+            raise SpaceError(f"fmin: points_to_evaluate[{i}] = {point!r}: {e}") from e
+        queue.append(params)
+    for params in queue:
+        study.enqueue(params)
+
+
+def _early_stop(
+    early_stop_fn: Callable[..., tuple[bool, Any]], trials: Trials
+) -> Callable[[Study, Trial], None]:
+    """A study callback that calls ``early_stop_fn(trials, *args)`` after each
+    trial, as hyperopt does, keeping the ``args`` it returns for the next call."""
+    args: list[Any] = []
+
+    def callback(study: Study, trial: Trial) -> None:
+        stop, new_args = early_stop_fn(trials, *args)
+        args[:] = list(new_args) if new_args is not None else []
+        if stop:
+            study.stop()
+
+    return callback
+
+
 def fmin(
     fn: Callable[[Any], Any],
     space: Any,
@@ -235,8 +334,11 @@ def fmin(
     trials: Trials | None = None,
     rstate: Any = None,
     catch_eval_exceptions: bool = False,
+    verbose: bool = True,
     return_argmin: bool = True,
-    show_progressbar: bool = True,
+    points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+    show_progressbar: bool | None = None,
+    early_stop_fn: Callable[..., tuple[bool, Any]] | None = None,
 ) -> dict[str, Any] | None:
     """Minimise ``fn`` over ``space``, as hyperopt's ``fmin`` does.
 
@@ -257,16 +359,32 @@ def fmin(
     loss_threshold : float, optional
         Stop once a loss at or below this is found.
     trials : Trials, optional
-        Where to record the search (and continue an earlier one).
+        Where to record the search (and continue an earlier one, over the
+        same space: another space is a ``ValueError`` naming what changed).
     rstate : numpy.random.Generator or int, optional
         Seed of the search.
     catch_eval_exceptions : bool, default=False
         Record an exception of ``fn`` as a failed trial and go on, instead of
         raising it (the trial is recorded either way).
+    verbose : bool, default=True
+        Whether to print progress: it is the default of ``show_progressbar``
+        (``verbose=False`` hides the bar unless ``show_progressbar=True``).
     return_argmin : bool, default=True
         Return the best values by label; otherwise return None.
-    show_progressbar : bool, default=True
-        Show a progress bar.
+    points_to_evaluate : list of dict, optional
+        Points to evaluate first, in order, each a dict of values by label
+        as :attr:`Trials.argmin` gives them (an option index for an
+        ``hp.choice``); labels left out are proposed by the algorithm. They
+        count in ``max_evals`` (and are all evaluated even beyond it). Only
+        at the start of a search: with ``trials`` that already hold trials
+        they are a ``ValueError`` (hyperopt ignores them there).
+    show_progressbar : bool, optional
+        Show a progress bar; by default, when ``verbose``.
+    early_stop_fn : callable, optional
+        Called after each trial as ``early_stop_fn(trials, *args)``, returning
+        ``(stop, args)``: the search stops when ``stop`` is true, and the
+        next call gets the ``args`` returned (none at the first call), as in
+        hyperopt.
 
     Returns
     -------
@@ -290,22 +408,27 @@ def fmin(
     if trials.study is None:
         sampler = _resolve_algo(tpe.suggest if algo is None else algo, _seed_from_rstate(rstate))
         trials.study = Study(space, sampler=sampler)
-    elif SearchSpace.coerce(space).names != trials.study.search_space.names:
-        raise ValueError("fmin: these trials belong to a search over a different space")
+    else:
+        _check_same_space(trials, space)
     study = trials.study
-    n_trials = None if max_evals is None else max(0, max_evals - len(trials))
+    points = [] if points_to_evaluate is None else points_to_evaluate
+    if points_to_evaluate is not None:
+        _enqueue_points(trials, points)
+    n_trials = None if max_evals is None else max(0, max_evals - len(trials), len(points))
     callbacks = []
     if loss_threshold is not None:
         callbacks.append(
             lambda s, t: s.stop() if t.value is not None and t.value <= loss_threshold else None
         )
+    if early_stop_fn is not None:
+        callbacks.append(_early_stop(early_stop_fn, trials))
     study.optimize(
         _objective(fn, trials),
         n_trials=n_trials,
         timeout=timeout,
         catch=(Exception,) if catch_eval_exceptions else (),
         callbacks=callbacks,
-        show_progress=show_progressbar,
+        show_progress=verbose if show_progressbar is None else show_progressbar,
     )
     return trials.argmin if return_argmin else None
 

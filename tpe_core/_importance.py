@@ -18,12 +18,16 @@ N_TREES = 64
 
 
 def _features(study: Study, rows: np.ndarray) -> np.ndarray:
-    """Encoded rows as forest features: log parameters on a log scale, an
+    """Encoded rows as forest features: log parameters on a log scale (unless
+    a value is 0, as a ``qlognormal`` gives: the trees depend only on the
+    order of a feature's values, so the raw values serve as well), an
     inactive parameter just below its column's range."""
     X = rows.copy()
     for j, p in enumerate(study.search_space.params):
         if getattr(p.distribution, "log", False) and not isinstance(p.distribution, Categorical):
-            X[:, j] = np.log(X[:, j])
+            column = X[:, j]
+            if np.all(column[~np.isnan(column)] > 0):
+                X[:, j] = np.log(column)
         column = X[:, j]
         active = ~np.isnan(column)
         low = column[active].min() if active.any() else 0.0

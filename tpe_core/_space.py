@@ -304,6 +304,22 @@ class SearchSpace:
             seen[p.name] = p
 
     # ------------------------------------------------------------ activity
+    def changes_from(self, before: SearchSpace) -> list[str]:
+        """What differs in the parameters of this space from those of ``before``, in
+        words (empty when they are the same)."""
+        if before.params == self.params:
+            return []
+        old = {p.name: p for p in before.params}
+        new = {p.name: p for p in self.params}
+        changes = [f"{n!r} is no longer in the space" for n in old if n not in new]
+        changes += [f"{n!r} is new" for n in new if n not in old]
+        changes += [
+            f"{n!r} was {old[n].distribution!r}, is {new[n].distribution!r}"
+            for n in new
+            if n in old and old[n] != new[n]
+        ]
+        return changes or [f"the parameters are in another order: {list(old)} before, {list(new)} now"]
+
     def active_mask(self, rows: np.ndarray) -> np.ndarray:
         """Which parameters each row activates, from its Categorical choices.
 

@@ -873,19 +873,8 @@ def _check_same_study(
     where = f"study {name!r} in {storage.path!r}"
     if stored_direction != direction:
         raise StudyMismatchError(where, f"has direction={stored_direction!r}, not {direction!r}", name)
-    stored = SearchSpace(stored_space)
-    if stored.params != space.params:
-        before = {p.name: p for p in stored.params}
-        now = {p.name: p for p in space.params}
-        changes = [f"{n!r} only in the stored space" for n in before if n not in now]
-        changes += [f"{n!r} is new" for n in now if n not in before]
-        changes += [
-            f"{n!r} was {before[n].distribution!r}, is {now[n].distribution!r}"
-            for n in now
-            if n in before and before[n] != now[n]
-        ]
-        if not changes:
-            changes = [f"the parameters are in another order: {list(before)} stored, {list(now)} given"]
+    changes = space.changes_from(SearchSpace(stored_space))
+    if changes:
         raise StudyMismatchError(where, f"has another space: {'; '.join(changes)}", name)
     if pickle.dumps(stored_space) != pickle.dumps(space.space):
         if isinstance(stored_space, Mapping) and isinstance(space.space, Mapping):

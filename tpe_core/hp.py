@@ -8,7 +8,8 @@ space). The bounds keep hyperopt's meaning: ``loguniform`` and
 
 Differences from hyperopt: quantised distributions draw the values of their
 step grid with equal probability, and ``qloguniform`` never gives 0 (its
-smallest value is ``q``).
+smallest value is ``q``). ``qnormal`` and ``qlognormal`` give multiples of
+``q`` as in hyperopt (``qlognormal`` 0 too).
 
 Examples
 --------
@@ -146,7 +147,7 @@ def lognormal(label: str, mu: float, sigma: float) -> Normal:
 
 
 def qlognormal(label: str, mu: float, sigma: float, q: float) -> Normal:
-    """``round(exp(normal(mu, sigma)) / q) * q``."""
+    """``round(exp(normal(mu, sigma)) / q) * q``, 0 included."""
     return _build(
         "qlognormal",
         label,

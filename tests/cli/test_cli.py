@@ -109,7 +109,7 @@ def test_a_study_that_searches_epochs_is_not_resumed_with_asha_and_says_why(run)
                  "--storage", run.storage, "--quiet")
     assert result.exit_code == 2, result.output
     assert result.stderr == (
-        f"Error: study 'iris-mlp' in {run.storage} has another space: 'max_epochs' only in the stored space "
+        f"Error: study 'iris-mlp' in {run.storage} has another space: 'max_epochs' is no longer in the space "
         "(--pruner asha trains every trial to the most epochs, so max_epochs is a constant here; resume this "
         "study with --pruner none or median); pass --study NEW_NAME to start another study\n"
     )

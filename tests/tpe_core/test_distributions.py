@@ -138,6 +138,31 @@ def test_equal_values_of_different_types_are_distinct_choices(choices):
         assert type(back) is type(value) and back == value
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(np.int64(2), 2), (np.int32(1), 1), (np.float64(1.0), 1.0), (np.bool_(True), True), (np.str_("x"), "x")],
+    ids=repr,
+)
+def test_numpy_scalars_match_their_python_choices(value, expected):
+    """np.int64(2) is the choice 2 (in enqueue and fixed), and 1, 1.0 and True stay apart."""
+    dist = Categorical([1, 1.0, True, 2, "x"])
+    assert dist.choices[int(dist._encode(value))] == expected
+    assert type(dist.choices[int(dist._encode(value))]) is type(expected)
+    study = Study({"a": Categorical([1, 2, 3])})
+    study.enqueue({"a": np.int64(2)})
+    study.optimize(lambda c: 0.0, n_trials=1, fixed={"a": np.int64(3)})
+    assert study.trials[0].params["a"] == 2 and type(study.trials[0].params["a"]) is int
+    study.optimize(lambda c: 0.0, n_trials=1, fixed={"a": np.int64(3)})
+    assert study.trials[1].params["a"] == 3
+
+
+def test_numpy_scalars_are_duplicates_of_their_python_values():
+    with pytest.raises(ValueError, match="duplicate choices"):
+        Categorical([1, np.int64(1)])
+    with pytest.raises(SpaceError, match="not one of the choices"):
+        Study({"a": Categorical([1, 2])}).enqueue({"a": np.float64(1.0)})
+
+
 def test_nan_choice_round_trips():
     """A NaN option (SimpleImputer(missing_values=np.nan)) must encode back."""
     space = SearchSpace({"missing": Categorical([np.nan, 0.0, -1.0])})
@@ -309,6 +334,41 @@ def test_random_stepped_float_values_are_clean():
     study = Study({"x": Float(0, 1, step=0.1)}, sampler=RandomSampler(seed=3))
     values = {study.ask().params["x"] for _ in range(200)}
     assert values <= clean and len(values) == 11
+
+
+@pytest.mark.parametrize(
+    ("dist", "value", "expected"),
+    [
+        (Float(0, 1, step=0.1), 0.1 * 3, 0.3),
+        (Float(0, 0.3, step=0.1), 0.1 * 3, 0.3),  # just above high by rounding
+        (Float(-0.3, 0.3, step=0.1), -0.3 + 0.1 * 3, 0.0),
+        (Float(0.1, 0.7, step=0.2, log=True), 0.1 + 0.2 * 2, 0.5),
+        (Normal(0.0, 1.0, step=0.1), 0.1 * 3, 0.3),
+        (Normal(0.0, 1.0, log=True, step=1.0), 0.0, 0.0),
+    ],
+    ids=repr,
+)
+def test_stepped_values_given_by_hand_are_snapped_to_the_grid(dist, value, expected):
+    """An enqueued or fixed value within rounding error of a grid point is
+    stored as that point, exactly as the grid and the samplers give it."""
+    got = dist._encode(value)
+    assert got == expected and repr(got) == repr(expected)
+
+
+def test_an_enqueued_noisy_grid_value_is_not_a_new_grid_point():
+    study = Study({"f": Float(0, 1, step=0.1)}, sampler=GridSampler())
+    study.enqueue({"f": 0.1 * 3})
+    study.optimize(lambda c: c["f"])
+    values = [t.params["f"] for t in study.trials]
+    assert len(values) == 11 and sorted(values) == grid_values({"f": Float(0, 1, step=0.1)}, "f")
+    fixed = Study({"f": Float(0, 1, step=0.1), "g": Float(0, 1)}, sampler=RandomSampler(seed=0))
+    fixed.optimize(lambda c: 0.0, n_trials=1, fixed={"f": 0.1 * 7})
+    assert repr(fixed.trials[0].params["f"]) == "0.7"
+
+
+def test_off_grid_values_of_a_stepped_normal_are_refused():
+    with pytest.raises(ValueError, match="not a multiple of the step"):
+        Normal(0.0, 1.0, step=0.1, label="q")._encode(0.35)
 
 
 def test_log_float_grid_is_geometric():

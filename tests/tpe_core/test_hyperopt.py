@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from tpe_core import (
     hp,
     rand,
     space_eval,
+    tpe,
 )
 
 MAX_EVALS = 30
@@ -180,6 +182,100 @@ def test_continue_with_other_space_is_rejected():
     with pytest.raises(ValueError, match="different space"):
         fmin(lambda x: x, hp.uniform("x", 0, 1), max_evals=5, trials=trials, show_progressbar=False)
     assert len(trials) == 3
+
+
+def test_continue_with_a_changed_space_of_the_same_labels_is_rejected():
+    trials = Trials()
+    fmin(lambda x: x, hp.uniform("u", 0, 1), max_evals=5, trials=trials, show_progressbar=False)
+    with pytest.raises(ValueError, match=r"'u' was Float\(low=0.0, high=1.0.*is Float\(low=5.0, high=6.0"):
+        fmin(lambda x: x, hp.uniform("u", 5, 6), max_evals=8, trials=trials, show_progressbar=False)
+    with pytest.raises(ValueError, match="'u' is no longer in the space; 'v' is new"):
+        fmin(lambda x: x, hp.uniform("v", 0, 1), max_evals=8, trials=trials, show_progressbar=False)
+    assert len(trials) == 5
+    fmin(lambda x: x, hp.uniform("u", 0, 1), max_evals=8, trials=trials, show_progressbar=False)  # the same space
+    assert len(trials) == 8
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "shown"),
+    [({}, True), ({"verbose": False}, False), ({"verbose": False, "show_progressbar": True}, True),
+     ({"show_progressbar": False}, False)],
+    ids=repr,
+)
+def test_verbose_is_the_default_of_the_progress_bar(kwargs, shown):
+    trials = Trials()
+    with mock.patch.object(Study, "optimize", autospec=True) as optimize:
+        fmin(lambda x: x, hp.uniform("x", 0, 1), max_evals=2, trials=trials, return_argmin=False, **kwargs)
+    assert optimize.call_args.kwargs["show_progress"] is shown
+
+
+def test_points_to_evaluate_come_first_with_choice_indices():
+    points = [{"model": 1, "depth": 3, "n_estimators": 20.0}, {"model": 0, "C": 1.0, "kernel": 1}]
+    best, trials = run_fmin(loss_of, max_evals=6, points_to_evaluate=points, algo=tpe.suggest)
+    assert len(trials) == 6
+    first = [{k: v[0] for k, v in misc["vals"].items() if v} for misc in trials.miscs[:2]]
+    assert first == points
+    assert space_eval(make_space(), first[1]) == {"type": "svm", "C": 1.0, "kernel": "linear"}
+    assert [t.source for t in trials.study.trials[:2]] == ["manual", "manual"]
+
+
+def test_points_to_evaluate_all_run_even_beyond_max_evals():
+    points = [{"x": 0.1}, {"x": 0.2}, {"x": 0.3}]
+    _, trials = run_fmin(lambda x: x, hp.uniform("x", 0, 1), max_evals=2, points_to_evaluate=points)
+    assert trials.vals["x"] == [0.1, 0.2, 0.3]
+
+
+@pytest.mark.parametrize(
+    ("points", "error", "fragment"),
+    [
+        ([{"kernel": 2, "model": 0}], ValueError, r"points_to_evaluate\[0\].*branch index must be .* in \[0, 1\]"),
+        ([{"C": 1.0}, {"Cee": 1.0}], ValueError, r"points_to_evaluate\[1\].*unknown parameter 'Cee'"),
+        ([3.0], TypeError, "must be a dict"),
+        ({"C": 1.0}, TypeError, "must be a list of dicts"),
+    ],
+    ids=["bad-index", "unknown-label", "not-a-dict", "a-dict"],
+)
+def test_bad_points_to_evaluate_are_clear_errors_and_queue_nothing(points, error, fragment):
+    trials = Trials()
+    with pytest.raises(error, match=fragment):
+        run_fmin(loss_of, trials=trials, points_to_evaluate=points)
+    assert len(trials) == 0
+    run_fmin(loss_of, trials=trials, max_evals=3)
+    assert all(t.source != "manual" for t in trials.study.trials)
+
+
+def test_points_to_evaluate_when_continuing_a_search_are_refused():
+    _, trials = run_fmin(loss_of, max_evals=3)
+    with pytest.raises(ValueError, match="already hold 3"):
+        run_fmin(loss_of, trials=trials, max_evals=5, points_to_evaluate=[{"model": 0, "C": 1.0, "kernel": 0}])
+    assert len(trials) == 3
+
+
+def test_early_stop_fn_gets_the_trials_and_its_own_args():
+    calls = []
+
+    def early_stop(trials, *args):
+        calls.append((len(trials), args))
+        count = args[0] + 1 if args else 1
+        return count >= 4, [count]
+
+    _, trials = run_fmin(loss_of, max_evals=MAX_EVALS, early_stop_fn=early_stop)
+    assert len(trials) == 4
+    assert calls == [(1, ()), (2, (1,)), (3, (2,)), (4, (3,))]
+
+
+def test_trials_tids_miscs_and_vals_as_hyperopt_has_them():
+    _, trials = run_fmin(loss_of, max_evals=12)
+    assert trials.tids == [r["tid"] for r in trials.trials] == list(range(12))
+    assert trials.miscs == [r["misc"] for r in trials.trials]
+    vals, idxs = trials.vals, trials.idxs
+    assert set(vals) == set(LABELS) and len(vals["model"]) == 12
+    for label in LABELS:
+        active = [r for r in trials.trials if r["misc"]["vals"][label]]
+        assert vals[label] == [r["misc"]["vals"][label][0] for r in active]
+        assert idxs[label] == [r["tid"] for r in active]
+    assert len(vals["C"]) + len(vals["depth"]) == 12
+    assert Trials().tids == [] and Trials().vals == {} and Trials().miscs == []
 
 
 def test_return_argmin_false():

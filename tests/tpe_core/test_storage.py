@@ -382,7 +382,7 @@ class TestBadInput:
         [
             ({"lr": Float(1e-5, 1e-1, log=True)}, "'lr' was Float.*is Float"),
             ({"dropout": Float(0.0, 0.5)}, "'dropout' is new"),
-            ({"units": "constant"}, "'units' only in the stored space"),
+            ({"units": "constant"}, "'units' is no longer in the space"),
         ],
     )
     def test_another_space_is_refused(self, tmp_path, change, message):

@@ -20,6 +20,7 @@ from tpe_core import (
     Float,
     GridSampler,
     Int,
+    Normal,
     RandomSampler,
     Study,
     Trial,
@@ -882,3 +883,14 @@ def test_importances_rank_the_parameter_that_decides_first():
     assert study.importances() == scores  # deterministic
     with pytest.raises(ValueError, match="at least 2 COMPLETE trials"):
         Study(space).importances()
+
+
+def test_importances_with_a_log_parameter_at_zero():
+    """A qlognormal's 0 (a log-scale parameter that is not > 0) works: the
+    forest sees the raw values, which order the trials as their logs do."""
+    space = {"n": Normal(0.0, 1.0, log=True, step=1.0), "a": Float(0.0, 1.0)}
+    study = Study(space, sampler=RandomSampler(seed=0))
+    study.optimize(lambda c: 10 * c["n"] + 0.01 * c["a"], n_trials=60)
+    assert 0.0 in [t.params["n"] for t in study.trials]
+    scores = study.importances()
+    assert list(scores)[0] == "n" and math.isclose(sum(scores.values()), 1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import warnings
 from unittest import mock
 
 import numpy as np
@@ -30,9 +31,11 @@ from tpe_core import (
     TrialState,
     fmin,
     hp,
+    rand,
     space_eval,
     tpe,
 )
+from tpe_core._distributions import round_to_step
 from tpe_core._history import STATE_CODES, History
 from tpe_core._samplers._tpe import _unit
 from tpe_core._samplers._tpe._columns import NumericColumn, UnitMap, columns_of
@@ -714,6 +717,45 @@ def test_tpe_handles_normal_and_bounded_scipy_distributions() -> None:
         assert 1e-3 <= t.params["c"] <= 1.0 and t.params["d"] in range(1, 6)
         assert type(t.params["d"]) is int
     assert study.best_value < 1.5
+
+
+@pytest.mark.parametrize(
+    "space",
+    [
+        hp.qlognormal("x", 0, 1, 1),
+        hp.qlognormal("x", 3, 1, 2),
+        hp.qlognormal("x", -3, 0.3, 1),  # almost always 0
+        hp.qnormal("x", 0.3, 1, 1),
+        hp.qnormal("x", 0, 1, 0.1),
+        hp.qnormal("x", 0.3, 0.01, 1),  # one grid point
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("algo", [tpe.suggest, rand.suggest], ids=["tpe", "rand"])
+def test_quantised_normals_give_values_on_their_grid(space, algo) -> None:
+    """Every value of a qnormal / qlognormal is a multiple of q, as hyperopt's
+    round(x / q) * q; a qlognormal's 0 is a value like any other (no warning)."""
+    trials = Trials()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fmin(lambda x: x, space, algo=algo, max_evals=40, trials=trials,
+             rstate=np.random.default_rng(0), show_progressbar=False)
+    q = space.step
+    values = trials.vals["x"]
+    assert all(v == round_to_step(np.array(v), 0.0, q) for v in values)
+    assert all(not math.copysign(1.0, v) < 0 for v in values if v == 0)  # no -0.0
+    if space.log:
+        assert min(values) >= 0.0
+
+
+def test_tpe_proposes_a_qlognormals_zero() -> None:
+    """0 of a qlognormal is a cell of the grid that TPE can propose."""
+    trials = Trials()
+    fmin(lambda x: x, hp.qlognormal("x", 0, 1, 1), max_evals=40, trials=trials,
+         rstate=np.random.default_rng(0), show_progressbar=False)
+    study = trials.study
+    proposed = [t.params["x"] for t in study.trials[study.sampler.n_startup_trials:]]
+    assert proposed.count(0.0) > len(proposed) / 3
 
 
 def test_tpe_rejects_an_unbounded_scipy_distribution() -> None:

@@ -10,6 +10,13 @@ A parameter on a grid of at most ``FEW_CELLS`` cells keeps the unit-scale
 edges of all its cells: TPE then evaluates it like a categorical whose
 kernel probabilities are the Gaussian kernel's exact masses on the cells.
 
+A :class:`Normal` prior is modelled on ``mu +- 5 sigma`` (of ``log(value)``
+for ``log=True``); with a step, on the grid points of that range, like a
+stepped Float. The grid of a stepped log-normal may hold 0 (hyperopt's
+``qlognormal`` rounds small values to 0): on the log scale 0 stands for
+``step / 4``, so that its cell ends at ``step / 2``, where rounding goes
+from 0 to ``step``.
+
 Categorical parameters are modelled by their option index.
 """
 
@@ -66,6 +73,9 @@ class NumericColumn:
     edges : ndarray or None
         Unit-scale edges of all the grid's cells, from 0 to 1, for a grid of
         at most ``FEW_CELLS`` cells; None otherwise.
+    floor : float
+        On a log scale, values below it are taken as it (0 of a stepped
+        log-normal as ``step / 4``).
     """
 
     log: bool
@@ -77,9 +87,10 @@ class NumericColumn:
     anchor: float
     integer: bool
     edges: np.ndarray | None = None
+    floor: float = _TINY
 
     def to_unit(self, values: np.ndarray) -> np.ndarray:
-        t = np.log(values) if self.log else values
+        t = np.log(np.maximum(values, self.floor)) if self.log else values
         return (t - self.t_low) / (self.t_high - self.t_low)
 
     def cells(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,18 +99,19 @@ class NumericColumn:
         On a linear scale a cell is ``value +- step / 2``. On a log scale
         its edges are the geometric means with the neighbouring grid values
         (an end cell mirrors its inner half), so that the cells tile the
-        unit interval.
+        unit interval. Values below ``floor`` count as ``floor``.
         """
         assert self.step is not None
         if not self.log:
             half = 0.5 * self.step
             return self.to_unit(values - half), self.to_unit(values + half)
-        v = np.maximum(values, _TINY)
-        below = np.where(v - self.step >= self.low, v - self.step, v * v / (v + self.step))
-        inner = np.where(v - self.step > 0, v - self.step, v)  # the mirror of an end cell
-        above = np.where(v + self.step <= self.high, v + self.step, v * v / inner)
+        step, floor = self.step, self.floor
+        v = np.maximum(values, floor)
+        lower, upper = values - step, values + step
+        below = np.where(lower >= self.low, np.maximum(lower, floor), v * v / np.maximum(upper, floor))
+        inner = np.where((lower > 0) | (lower >= self.low), np.maximum(lower, floor), v)  # the mirror of an end cell
+        above = np.where(upper <= self.high, upper, v * v / inner)
         return self.to_unit(np.sqrt(v * below)), self.to_unit(np.sqrt(v * above))
-
 
     def cell_index(self, values: np.ndarray) -> np.ndarray:
         """Index of the cell of each grid value (columns with ``edges`` only)."""
@@ -121,10 +133,11 @@ class UnitMap:
 
     Build it with :meth:`of`; arrays are shaped (rows, columns).
     ``stepped`` marks the columns on a step grid; ``anchor`` and ``step``
-    are those columns' grids.
+    are those columns' grids; ``floor`` is each column's ``floor``.
     """
 
     log: np.ndarray
+    floor: np.ndarray
     t_low: np.ndarray
     t_span: np.ndarray
     low: np.ndarray
@@ -141,6 +154,7 @@ class UnitMap:
         stepped = [c for c in columns if c.step is not None]
         return cls(
             log=np.array([c.log for c in columns], dtype=bool),
+            floor=field("floor"),
             t_low=field("t_low"),
             t_span=field("t_high") - field("t_low"),
             low=field("low"),
@@ -154,7 +168,7 @@ class UnitMap:
         """Unit-scale positions of ``values`` (NaN stays NaN); as
         :meth:`NumericColumn.to_unit` column by column."""
         t = values.copy()
-        t[:, self.log] = np.log(values[:, self.log])
+        t[:, self.log] = np.log(np.maximum(values[:, self.log], self.floor[self.log]))
         return (t - self.t_low) / self.t_span
 
     def values(self, z: np.ndarray) -> np.ndarray:
@@ -167,15 +181,18 @@ class UnitMap:
         return np.minimum(np.maximum(values, self.low), self.high)  # integer columns: integer grids
 
 
-def _grid_span(low: float, high: float, step: float | None, log: bool) -> tuple[float, float]:
+def _grid_span(
+    low: float, high: float, step: float | None, log: bool, floor: float = _TINY
+) -> tuple[float, float]:
     """Transformed values of the outer edges of the end cells (see ``cells``)."""
     if step is None:
         return (np.log(low), np.log(high)) if log else (low, high)
     if not log:
         return low - 0.5 * step, high + 0.5 * step
+    low, high = max(low, floor), max(high, floor)
     return (
-        np.log(low) - 0.5 * np.log((low + step) / low),
-        np.log(high) + 0.5 * np.log(high / (high - step)),
+        np.log(low) - 0.5 * np.log(max(low + step, floor) / low),
+        np.log(high) + 0.5 * np.log(high / max(high - step, floor)),
     )
 
 
@@ -211,7 +228,19 @@ def _bounded(dist: _Numeric) -> NumericColumn:
 def _normal(dist: Normal) -> NumericColumn:
     t_low, t_high = dist.mu - _NORMAL_SPAN * dist.sigma, dist.mu + _NORMAL_SPAN * dist.sigma
     low, high = (np.exp(t_low), np.exp(t_high)) if dist.log else (t_low, t_high)
-    return NumericColumn(dist.log, t_low, t_high, float(low), float(high), dist.step, 0.0, False)
+    if dist.step is None:
+        return NumericColumn(dist.log, t_low, t_high, float(low), float(high), None, 0.0, False)
+    return _stepped_normal(dist, low, high, dist.step)
+
+
+def _stepped_normal(dist: Normal, low: float, high: float, step: float) -> NumericColumn:
+    """A stepped Normal as a stepped Float on the grid points (multiples of
+    ``step``, 0 included) nearest to ``[low, high]``."""
+    low, high = (float(v) for v in round_to_step(np.array([low, high]), 0.0, step) + 0.0)
+    floor = 0.25 * step if dist.log else _TINY
+    t_low, t_high = _grid_span(low, high, step, dist.log, floor)
+    column = NumericColumn(dist.log, float(t_low), float(t_high), low, high, step, low, False, floor=floor)
+    return _with_edges(column)
 
 
 def _scipy(dist: _ScipyDistribution, path: tuple) -> NumericColumn:

@@ -70,8 +70,15 @@ def load_csv(path: str, target: str | None, task: str | None) -> Data:
     if len(rows) < 3:
         raise CliError(f"{path!r} needs a header row and at least 2 data rows")
     (_, header), body = rows[0], rows[1:]
+    header = [name.strip() for name in header]  # "a, b" names a column "b"
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise CliError(f"{path!r}: the header names {', '.join(map(repr, repeated))} more than once; "
+                       "give every column its own name")
     if target not in header:
         raise CliError(f"{path!r} has no column {target!r}; its columns are: {', '.join(header)}")
+    if len(header) == 1:
+        raise CliError(f"{path!r} has only the target column {target!r}: no feature to learn from")
     t = header.index(target)
     for line, row in body:
         if len(row) != len(header):
@@ -79,7 +86,7 @@ def load_csv(path: str, target: str | None, task: str | None) -> Data:
     features = [j for j in range(len(header)) if j != t]
     X = np.array([[_feature(row[j], path, line, header[j]) for j in features] for line, row in body], np.float32)
     X = X.reshape(len(body), len(features))
-    targets = [(line, _target_cell(row[t], path, line, target)) for line, row in body]
+    targets = [(line, _target_cell(row[t].strip(), path, line, target)) for line, row in body]
     return _with_target(X, targets, task, path, target)
 
 
@@ -145,6 +152,8 @@ def _with_target(X: np.ndarray, targets: list[tuple[int, str]], task: str | None
         if numeric is None:
             raise CliError(f"--task regression needs a numeric target; column {target!r} has non-numbers")
         _check_finite(numeric, targets, path, target)
+        if np.ptp(numeric) == 0:
+            raise CliError(f"{path!r}: column {target!r} is {labels[0]} on every row: there is nothing to regress")
         return Data(X, numeric.astype(np.float32), task, Path(path).stem, note)
     classes = sorted(set(labels))
     if len(classes) == 1:

@@ -162,6 +162,24 @@ def test_a_single_class_is_refused(tmp_path, text, task):
         load_csv(write(tmp_path, text), "y", task)
 
 
+def test_names_and_labels_padded_with_spaces_are_the_same_names_and_labels(tmp_path):
+    data = load_csv(write(tmp_path, "a, b, y\n1, 2, u\n3, 4,u\n5, 6, v\n"), "y", None)
+    assert data.y.tolist() == ["u", "u", "v"] and data.X.tolist() == [[1, 2], [3, 4], [5, 6]]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,a,y\n1,2,u\n3,4,v\n", r"the header names 'a' more than once"),
+        ("y\nu\nv\n", r"has only the target column 'y': no feature"),
+        ("a,y\n1,5\n2,5\n3,5\n", r"column 'y' is 5 on every row: there is nothing to regress"),
+    ],
+)
+def test_a_file_without_something_to_learn_is_refused(tmp_path, text, message):
+    with pytest.raises(CliError, match=message):
+        load_csv(write(tmp_path, text), "y", None)
+
+
 def test_a_regression_target_must_be_finite(tmp_path):
     with pytest.raises(CliError, match=r"line 3, column 'y': 'nan' is not a finite"):
         load_csv(write(tmp_path, "a,y\n1,2\n2,nan\n3,4\n"), "y", None)

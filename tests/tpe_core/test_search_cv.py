@@ -128,6 +128,7 @@ class _FailsForLargeC(LogisticRegression):
         return super().fit(X, y, sample_weight)
 
 
+@pytest.mark.filterwarnings("ignore:One or more of the (test|train) scores are non-finite")  # the failed rows
 def test_failing_candidates_do_not_end_the_search(iris) -> None:
     X, y = iris
     space = {"C": Float(1e-2, 1e2, log=True)}
@@ -143,6 +144,7 @@ def test_failing_candidates_do_not_end_the_search(iris) -> None:
         TPESearchCV(_FailsForLargeC(), {"C": [5.0]}, n_iter=1, error_score="raise").fit(X, y)
 
 
+@pytest.mark.filterwarnings("ignore:One or more of the (test|train) scores are non-finite")  # the failed rows
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 5])
 def test_failed_candidates_keep_their_rows_as_in_grid_search(iris, batch_size) -> None:
     # C=3 and C=5 come last, so a whole batch fails after the last good one.

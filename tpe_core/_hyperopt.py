@@ -148,6 +148,8 @@ class Trials:
             return {**stored, "loss": trial.value, "status": STATUS_OK}
         if trial.state is TrialState.RUNNING:
             return {"status": "new"}
+        if stored.get("status") == STATUS_FAIL:
+            return dict(stored)  # a failure the objective reported: its dict as it returned it
         failed = {k: v for k, v in stored.items() if k != "loss"}
         return {**failed, "status": STATUS_FAIL, "error": (trial.error or "").splitlines()[0] or None}
 
@@ -207,7 +209,9 @@ class Trials:
 
     @property
     def results(self) -> list[dict[str, Any]]:
-        """What the objective returned, as ``{'loss': ..., 'status': ...}`` dicts."""
+        """What the objective returned, as ``{'loss': ..., 'status': ...}`` dicts: a
+        ``'fail'`` it returned as it is, a failure it did not report (an
+        exception, a NaN loss) with the reason under ``'error'``."""
         return [] if self.study is None else [self._result(t) for t in self.study.trials]
 
     def losses(self) -> list[float | None]:

@@ -312,7 +312,7 @@ def test_status_fail_trials_are_skipped():
     assert best["model"] == 0
     assert trials.best_trial["result"]["loss"] == min(ok_losses(trials))
     failed = [r for r in trials.results if r["status"] == STATUS_FAIL]
-    assert all(r["reason"] == "no trees" for r in failed)
+    assert failed and all(r == {"status": STATUS_FAIL, "reason": "no trees"} for r in failed)  # as fn returned it
     assert [t.state for t in trials.study.trials] == [
         TrialState.COMPLETE if b == 0 else TrialState.FAIL for b in branches
     ]

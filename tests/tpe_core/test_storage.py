@@ -269,6 +269,22 @@ class TestCrashRecovery:
                 time.sleep(0.02)
         study.tell(trial, 1.0)
 
+    def test_the_heartbeat_of_a_removed_file_ends_and_makes_no_new_file(self, tmp_path):
+        import threading
+
+        from tpe_core._storage._owner import this_process
+        from tpe_core._storage._sqlite import _beat
+
+        path = tmp_path / "gone.db"
+        storage = SQLiteStorage(url_of(path), heartbeat_interval=0.05)
+        Study(SPACE, storage=storage, study_name="s")
+        for file in tmp_path.iterdir():  # the study's folder cleaned up under a running process
+            file.unlink()
+        beat = threading.Thread(target=_beat, args=(storage, this_process()), daemon=True)
+        beat.start()
+        beat.join(timeout=10)
+        assert not beat.is_alive() and not path.exists()
+
     def test_two_processes_recover_a_dead_workers_trial_exactly_once(self, tmp_path):
         path = tmp_path / "race.db"
         finish(run_worker("ask_and_die", url_of(path), "s"))

@@ -245,10 +245,10 @@ class SQLiteStorage:
 
     def _open(self, create: bool) -> sqlite3.Connection:
         self._check_file(create)
-        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + ("?mode=rwc" if create else "?mode=rw")
         try:
             conn = sqlite3.connect(
-                uri, uri=True, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                _uri(self.path, create), uri=True, timeout=self.timeout, isolation_level=None,
+                check_same_thread=False,
             )
             tables = self._check_schema(conn)
         except sqlite3.DatabaseError as e:
@@ -576,11 +576,21 @@ class SQLiteStorage:
                 self._heartbeat.start()
 
 
+def _uri(path: str, create: bool) -> str:
+    """The SQLite URI of ``path``: read-write, and created only when ``create``."""
+    return "file:" + urllib.parse.quote(os.path.abspath(path)) + ("?mode=rwc" if create else "?mode=rw")
+
+
 def _beat(storage: SQLiteStorage, owner: Owner) -> None:
-    """Refresh the heartbeat of ``owner``'s running trials until it has none."""
-    conn = sqlite3.connect(
-        storage.path, timeout=storage.timeout, isolation_level=None, check_same_thread=False
-    )
+    """Refresh the heartbeat of ``owner``'s running trials until it has none (or its file is gone)."""
+    try:
+        conn = sqlite3.connect(
+            _uri(storage.path, create=False), uri=True, timeout=storage.timeout, isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.OperationalError:  # the file was removed: no trial of it to keep alive
+        storage._heartbeat = None
+        return
     try:
         while True:
             time.sleep(storage.heartbeat_interval)
@@ -592,6 +602,9 @@ def _beat(storage: SQLiteStorage, owner: Owner) -> None:
                         (time.time(), owner.host, owner.pid),
                     )
                 except sqlite3.OperationalError:
+                    if not os.path.exists(storage.path):
+                        storage._heartbeat = None
+                        return
                     continue  # locked for longer than the timeout: try at the next beat
                 if cursor.rowcount == 0:
                     storage._heartbeat = None

@@ -65,7 +65,8 @@ def load_csv(path: str, target: str | None, task: str | None) -> Data:
         raise CliError("--csv needs --target COLUMN, the column to predict")
     file = Path(path)
     if not file.is_file():
-        raise CliError(f"no CSV file at {path!r}")
+        hint = "" if file.is_absolute() else f" (a relative path starts from {str(Path.cwd())!r})"
+        raise CliError(f"no CSV file at {path!r}{hint}")
     rows = _read_rows(file, path)
     if len(rows) < 3:
         raise CliError(f"{path!r} needs a header row and at least 2 data rows")

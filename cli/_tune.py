@@ -214,7 +214,7 @@ def _prepare(settings: Settings, say: Any) -> _Job:
                        "pass --study NEW_NAME to start another study") from None
     _check_measures(study, settings, data)
     before = len(study.trials)
-    say(f"Resuming study {settings.study_name!r} ({before} trials so far) in {study.storage.path}."
+    say(f"Resuming study {settings.study_name!r} ({before} trial{'s' * (before != 1)} so far) in {study.storage.path}."
         if before else f"Created study {settings.study_name!r} in {study.storage.path}.")
     return _Job(data, split, estimator, study, objective)
 

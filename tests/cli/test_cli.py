@@ -374,7 +374,7 @@ def test_try_a_configuration_by_hand_then_tune_the_same_study(run):
 
     tuned = run("tune", "--dataset", "iris", "--max-epochs", "2", "--n-trials", "2", "--storage", run.storage,
                 "--fix", "optimizer=sgd")
-    assert "Resuming study 'iris-mlp' (1 trials so far)" in tuned.stderr
+    assert "Resuming study 'iris-mlp' (1 trial so far)" in tuned.stderr
     trials = load_study(storage=run.storage, study_name="iris-mlp").trials
     assert [t.source for t in trials] == ["manual", "sampler", "sampler"]
     assert [t.params["optimizer"] for t in trials] == ["adam", "sgd", "sgd"]

@@ -6,6 +6,7 @@ loaded when ``tpe_core.TPESearchCV`` is first used.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -82,21 +83,24 @@ class TPESearchCV(BaseSearchCV):
     n_iter : int or None, default=10
         Number of candidates. None runs a grid to its end (``sampler="grid"``).
     sampler : {"tpe", "random", "grid"} or BaseSampler, default="tpe"
-        How candidates are proposed.
+        How candidates are proposed. A sampler object is copied at each
+        ``fit``; its own settings and seed apply (``n_startup_trials`` and
+        ``random_state`` are then not used).
     batch_size : int, optional
         Candidates evaluated together; by default as many as ``n_jobs``
         runs in parallel. Within a batch TPE spreads its proposals (constant
         liar).
     n_startup_trials : int, optional
-        Random candidates before TPE starts (TPESampler's default otherwise).
+        Random candidates before TPE starts (TPESampler's default otherwise);
+        only with ``sampler="tpe"``.
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
         As for ``RandomizedSearchCV``. With several metrics, ``refit`` must
         name the one that steers the search. A candidate whose every fit
         failed keeps its row in ``cv_results_``, scored ``error_score``
         (with nan fit and score times), as ``GridSearchCV`` gives it, and a
         ``FitFailedWarning`` says why; the search goes on.
-    random_state : int, RandomState instance or None
-        Seed of the sampler.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the sampler named by ``sampler``.
 
     Attributes
     ----------
@@ -157,7 +161,7 @@ class TPESearchCV(BaseSearchCV):
     # ---------------------------------------------------------------- validation
     def _make_sampler(self) -> BaseSampler:
         if isinstance(self.sampler, BaseSampler):
-            return self.sampler
+            return copy.deepcopy(self.sampler)  # fit leaves its parameters as they were given
         if self.sampler not in _SAMPLERS:
             raise ValueError(
                 f"sampler must be one of {list(_SAMPLERS)} or a parzen sampler, got sampler={self.sampler!r}"
@@ -177,6 +181,12 @@ class TPESearchCV(BaseSearchCV):
     def _check_counts(self, sampler: BaseSampler, space: SearchSpace) -> None:
         for name in ("n_iter", "batch_size"):
             check_int(name, getattr(self, name), minimum=1, allow_none=True)
+        check_int("n_startup_trials", self.n_startup_trials, minimum=0, allow_none=True)
+        if self.n_startup_trials is not None and not (isinstance(self.sampler, str) and self.sampler == "tpe"):
+            raise ValueError(
+                f"n_startup_trials applies to sampler='tpe' only, got sampler={self.sampler!r}; a sampler "
+                "object takes its own (TPESampler(n_startup_trials=...))"
+            )
         if self.n_iter is None and not isinstance(sampler, GridSampler):
             raise ValueError("n_iter=None (search to the end) needs sampler='grid'; give n_iter a number")
         if isinstance(sampler, GridSampler) and self.n_iter is not None and self.n_iter > len(sampler.grid(space)):

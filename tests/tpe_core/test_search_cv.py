@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from tpe_core import Categorical, Float, GridSampler, Int, TPESearchCV, TrialState
+from tpe_core import Categorical, Float, GridSampler, Int, TPESampler, TPESearchCV, TrialState
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,23 @@ def test_random_search_over_lists_samples_without_replacement_as_randomized_sear
         return sorted(sorted(p.items()) for p in search.cv_results_["params"])
 
     assert candidates(ours) == candidates(theirs)
+
+
+def test_a_sampler_object_is_copied_by_fit_and_n_startup_trials_is_for_tpe(iris) -> None:
+    import pickle
+
+    X, y = iris
+    sampler = TPESampler(seed=1, n_startup_trials=2)
+    before = pickle.dumps(sampler)
+    search = TPESearchCV(SVC(), {"C": Float(1e-2, 1e2, log=True)}, n_iter=4, sampler=sampler, cv=2).fit(X, y)
+    assert search.study_.sampler is not sampler and pickle.dumps(sampler) == before
+    again = TPESearchCV(SVC(), {"C": Float(1e-2, 1e2, log=True)}, n_iter=4, sampler=sampler, cv=2).fit(X, y)
+    assert list(again.cv_results_["param_C"]) == list(search.cv_results_["param_C"])  # a fresh copy each fit
+    for kwargs in ({"sampler": "random"}, {"sampler": sampler}):
+        with pytest.raises(ValueError, match="n_startup_trials applies to sampler='tpe' only"):
+            TPESearchCV(SVC(), {"C": [1.0, 2.0]}, n_iter=2, n_startup_trials=3, **kwargs).fit(X, y)
+    with pytest.raises(ValueError, match="n_startup_trials must be .*an integer >= 0, got n_startup_trials=-1"):
+        TPESearchCV(SVC(), {"C": [1.0, 2.0]}, n_iter=2, n_startup_trials=-1).fit(X, y)
 
 
 def test_the_space_is_not_mutated_and_clone_round_trips(iris) -> None:

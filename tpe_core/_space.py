@@ -219,6 +219,8 @@ class SearchSpace:
     """
 
     def __init__(self, space: Any) -> None:
+        if isinstance(space, SearchSpace):  # compiled already: the same definition again
+            space = space.space
         self.space = space
         params: list[Param] = []
         self._template = self._compile(space, (), None, None, params)

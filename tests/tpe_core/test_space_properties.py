@@ -67,6 +67,12 @@ def test_sample_prior_marks_exactly_the_inactive_columns_nan(space: Any, seed: i
         assert sorted(compiled.names[j] for j in np.flatnonzero(~np.isnan(row))) == sorted(visited)
 
 
+def test_a_compiled_space_given_again_is_the_same_space() -> None:
+    space = SearchSpace({"a": Float(0.0, 1.0), "b": Categorical([{"c": Int(1, 3)}, "d"])})
+    again = SearchSpace(space)
+    assert again.names == space.names and again.params == space.params and again.space is space.space
+
+
 def test_config_is_a_fresh_copy_each_time() -> None:
     """Trial.config promises a new copy; mutating it must not change the space."""
     space = {"layers": Categorical([[64, 64], [128]]), "opt": Categorical([{"lr": 0.1}, {"lr": 1.0}])}

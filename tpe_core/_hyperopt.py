@@ -355,7 +355,9 @@ def fmin(
         A space built with :mod:`tpe_core.hp` or parzen distributions.
     algo : Suggest, optional
         ``tpe.suggest`` (the default) or ``rand.suggest``, possibly under
-        ``functools.partial``, or any parzen sampler.
+        ``functools.partial``, or any parzen sampler. Continuing ``trials``,
+        ``algo`` and ``rstate`` apply to the trials this call runs; with
+        neither, the search goes on with the algorithm it had.
     max_evals : int, optional
         Total number of trials in ``trials`` once this call returns.
     timeout : float, optional
@@ -414,6 +416,8 @@ def fmin(
         trials.study = Study(space, sampler=sampler)
     else:
         _check_same_space(trials, space)
+        if algo is not None or rstate is not None:  # they apply to the trials this call runs
+            trials.study._set_sampler(_resolve_algo(tpe.suggest if algo is None else algo, _seed_from_rstate(rstate)))
     study = trials.study
     points = [] if points_to_evaluate is None else points_to_evaluate
     if points_to_evaluate is not None:

@@ -296,6 +296,29 @@ def test_space_eval_missing_label():
         space_eval(make_space(), {"model": 0, "C": 2.0})
 
 
+def test_continuing_trials_uses_the_algo_and_rstate_of_the_call():
+    fn, space = (lambda x: (x - 0.3) ** 2), hp.uniform("x", 0, 1)
+
+    def search(runs):
+        trials = Trials()
+        for algo, max_evals in runs:
+            fmin(fn, space, algo=algo, max_evals=max_evals, trials=trials, rstate=np.random.default_rng(0),
+                 show_progressbar=False)
+        return trials
+
+    trials = search([(rand.suggest, 5), (tpe.suggest, 10)])
+    assert type(trials.study.sampler).__name__ == "TPESampler"  # not the first call's random search
+    in_one = search([(tpe.suggest, 30)])
+    in_three = search([(tpe.suggest, 10), (tpe.suggest, 20), (tpe.suggest, 30)])
+    assert trials_values(in_three) == trials_values(in_one)  # a seeded search split into calls is the same search
+    fmin(fn, space, max_evals=35, trials=in_three, show_progressbar=False)  # neither: it goes on as it was
+    assert type(in_three.study.sampler).__name__ == "TPESampler" and len(in_three) == 35
+
+
+def trials_values(trials):
+    return [t["misc"]["vals"]["x"] for t in trials.trials]
+
+
 # ---------------------------------------------------------------- failures
 def test_status_fail_trials_are_skipped():
     def fn(config):

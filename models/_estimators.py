@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import numbers
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -278,6 +279,7 @@ class _TunableNet:
             As ``fit`` would, naming the parameter.
         """
         net = sklearn.base.clone(self).set_params(**params)
+        net._check_training()
         net._build_module(n_features, 2)
         net._build_optimizer([("weight", nn.Parameter(torch.zeros(1)))])
 
@@ -407,8 +409,25 @@ class _TunableNet:
         return self
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, **fit_params: Any) -> _TunableNet:
+        self._check_training()
         self.n_features_in_ = X.shape[1]
         return super().fit(X, y, **fit_params)  # type: ignore[misc]
+
+    def _check_training(self) -> None:
+        """Refuse training settings the loop would misread (a zero batch, no epoch, a negative penalty)."""
+        batch_size, max_epochs, l1 = self.batch_size, self.max_epochs, self.l1  # type: ignore[attr-defined]
+        if not _is_int(batch_size) or (batch_size < 1 and batch_size != -1):
+            raise ValueError(
+                f"batch_size must be -1 (the whole training set) or an integer >= 1, got batch_size={batch_size!r}"
+            )
+        if not _is_int(max_epochs) or max_epochs < 1:
+            raise ValueError(f"max_epochs must be an integer >= 1, got max_epochs={max_epochs!r}")
+        if isinstance(l1, bool) or not isinstance(l1, numbers.Real) or not l1 >= 0:
+            raise ValueError(f"l1 must be a number >= 0, got l1={l1!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _train_split(random_state: int | None, stratified: bool) -> ValidSplit:

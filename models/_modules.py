@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -36,10 +37,11 @@ def make_activation(name: str) -> nn.Module:
 
 def _widths(hidden_units: int | Sequence[int], n_layers: int) -> list[int]:
     """Per-layer widths: an int repeats ``n_layers`` times; a sequence gives one per layer."""
-    if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
+    if isinstance(n_layers, bool) or not isinstance(n_layers, numbers.Integral) or n_layers < 0:
         raise ValueError(f"n_layers must be an integer >= 0, got n_layers={n_layers!r}")
-    if isinstance(hidden_units, int) and not isinstance(hidden_units, bool):
-        widths = [hidden_units] * n_layers
+    n_layers = int(n_layers)
+    if isinstance(hidden_units, numbers.Integral) and not isinstance(hidden_units, bool):
+        widths = [int(hidden_units)] * n_layers
     elif isinstance(hidden_units, Sequence) and not isinstance(hidden_units, str):
         widths = list(hidden_units)
         if len(widths) != n_layers:
@@ -49,14 +51,14 @@ def _widths(hidden_units: int | Sequence[int], n_layers: int) -> list[int]:
             )
     else:
         raise ValueError(f"hidden_units must be an int or a sequence of ints, got {hidden_units!r}")
-    if any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+    if any(isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1 for w in widths):
         raise ValueError(f"hidden_units must be positive integers, got {hidden_units!r}")
-    return widths
+    return [int(w) for w in widths]
 
 
 def _check_dropout(dropout: float) -> None:
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got dropout={dropout!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be a number in [0, 1), got dropout={dropout!r}")
 
 
 class MLP(nn.Module):
@@ -127,7 +129,8 @@ class ConvNet(nn.Module):
     Parameters
     ----------
     n_features : int
-        Pixels per image (``side * side``), or the image side for 4-d input.
+        Pixels per image (``side * side``, a square number), whether the
+        input comes flat or as (n, 1, side, side) images.
     n_outputs : int
         Number of classes.
     n_layers : int, default=2

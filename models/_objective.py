@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import clone, is_classifier
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv, cross_val_score
 from skorch.callbacks import EpochScoring
 from skorch.dataset import ValidSplit
@@ -89,7 +89,8 @@ def make_objective(
     ValueError
         When ``cv`` or ``validation_fraction`` cannot split ``y`` (more
         folds than a class has rows, a held-out part smaller than the
-        number of classes, ...): before any trial, not in each of them.
+        number of classes, ...), or ``scoring`` names no scikit-learn
+        scorer: before any trial, not in each of them.
     """
     if direction not in ("maximize", "minimize"):
         raise ValueError(f"direction must be 'maximize' or 'minimize', got direction={direction!r}")
@@ -98,6 +99,10 @@ def make_objective(
     sign = 1.0 if direction == "maximize" else -1.0
     seed = estimator.random_state if getattr(estimator, "random_state", None) is not None else 0
     holdout = ValidSplit(validation_fraction, stratified=is_classifier(estimator), random_state=seed)
+    if isinstance(scoring, str) and scoring not in get_scorer_names():  # here, not in every trial
+        raise ValueError(
+            f"scoring={scoring!r} is not a scikit-learn scorer; sklearn.metrics.get_scorer_names() lists them"
+        )
     if cv is None:
         _check_split(holdout, np.arange(len(y)), y, f"validation_fraction={validation_fraction!r}")
     else:  # resolved once: a generator of splits then serves every trial

@@ -82,7 +82,11 @@ def test_invalid_module_arguments(kwargs: dict, fragment: str) -> None:
         ({"activation": "swish"}, "activation='swish' is not one of"),
         ({"optimizer": "adagrad"}, "optimizer='adagrad' is not one of"),
         ({"n_layers": 2.5}, "n_layers must be an integer >= 0"),
-        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+        ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
+        ({"dropout": "x"}, r"dropout must be a number in \[0, 1\), got dropout='x'"),
+        ({"batch_size": 0}, r"batch_size must be -1 \(the whole training set\) or an integer >= 1, got batch_size=0"),
+        ({"max_epochs": -1}, r"max_epochs must be an integer >= 1, got max_epochs=-1"),
+        ({"l1": -1.0}, r"l1 must be a number >= 0, got l1=-1.0"),
         ({"lr": -1.0}, "Invalid learning rate"),
         ({"optimizer": "sgd", "momentum": "high"}, "not supported between"),
         ({"module__nonexistent": 1}, "unexpected keyword argument 'nonexistent'"),
@@ -92,11 +96,12 @@ def test_check_params_refuses_what_fit_would_without_training(params: dict, mess
     with pytest.raises((ValueError, TypeError), match=message):
         MLPClassifier().check_params(4, **params)
     with pytest.raises((ValueError, TypeError), match=message):
-        MLPClassifier(max_epochs=1, **params).fit(np.zeros((8, 4), np.float32), [0, 1] * 4)
+        MLPClassifier(**{"max_epochs": 1, **params}).fit(np.zeros((8, 4), np.float32), [0, 1] * 4)
 
 
 def test_check_params_accepts_what_fit_accepts() -> None:
     MLPClassifier().check_params(4, activation="gelu", optimizer="sgd", momentum=0.5, n_layers=0, lr=0.1)
+    MLPClassifier().check_params(4, n_layers=np.int64(2), hidden_units=np.int64(8), batch_size=-1)  # numpy ints
     ConvNetClassifier().check_params(64, channels=[4, 8], n_layers=2)
     with pytest.raises(ValueError, match="square"):
         ConvNetClassifier().check_params(63)
@@ -468,7 +473,7 @@ def test_cuda_out_of_memory_fails_the_trial_with_a_clear_reason(iris) -> None:
     assert "smaller batch_size" in study.trials[0].error
 
 
-@pytest.mark.parametrize("kwargs", [{"direction": "up"}, {"validation_fraction": 1.5}])
+@pytest.mark.parametrize("kwargs", [{"direction": "up"}, {"validation_fraction": 1.5}, {"scoring": "accurcy"}])
 def test_make_objective_validates_its_arguments(iris, kwargs: dict) -> None:
     X, y = iris
     with pytest.raises(ValueError, match=next(iter(kwargs))):

@@ -37,7 +37,7 @@ class HyperbandPruner(BasePruner):
     ----------
     min_resource : int, default=1
         Steps of the smallest rung.
-    max_resource : int
+    max_resource : int, default=100
         Steps of a full training (e.g. ``max_epochs``, epochs reported 1-based).
     reduction_factor : int, default=3
         The ``eta`` of the paper.

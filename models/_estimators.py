@@ -201,7 +201,7 @@ class _TunableNet:
     ) -> None:
         """What every constructor does: skorch's arguments to skorch, the flat
         hyperparameters stored as given."""
-        kwargs.setdefault("train_split", _train_split(hyperparameters["random_state"], stratified))
+        kwargs.setdefault("train_split", _NetSeededSplit(0.2, stratified=stratified))
         super().__init__(  # type: ignore[call-arg]
             module, criterion=criterion, optimizer=optimizer, lr=lr, batch_size=batch_size,
             max_epochs=max_epochs, device=device, verbose=verbose, **kwargs,
@@ -408,6 +408,14 @@ class _TunableNet:
         self.notify("on_train_end", X=X, y=y)  # type: ignore[attr-defined]
         return self
 
+    def get_split_datasets(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
+        """skorch's split, the default hold-out seeded by ``random_state`` as it is now."""
+        if not isinstance(self.train_split, _NetSeededSplit):  # type: ignore[attr-defined]
+            return super().get_split_datasets(X, y, **fit_params)  # type: ignore[misc]
+        split = self.train_split.seeded(self.random_state)  # type: ignore[attr-defined]
+        dataset = self.get_dataset(X, y)  # type: ignore[attr-defined]
+        return split(dataset, **fit_params) if y is None else split(dataset, y, **fit_params)
+
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, **fit_params: Any) -> _TunableNet:
         self._check_training()
         self.n_features_in_ = X.shape[1]
@@ -430,8 +438,19 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _train_split(random_state: int | None, stratified: bool) -> ValidSplit:
-    return ValidSplit(0.2, stratified=stratified, random_state=random_state)
+class _NetSeededSplit(ValidSplit):
+    """The estimators' default hold-out: skorch's ``ValidSplit`` seeded, at each
+    fit, by the net's ``random_state`` as it is then (so that
+    ``set_params(random_state=...)`` re-seeds it)."""
+
+    def __init__(self, cv: float = 0.2, stratified: bool = False) -> None:
+        super().__init__(cv, stratified=stratified)
+
+    def seeded(self, random_state: int | None) -> ValidSplit:
+        return ValidSplit(self.cv, stratified=self.stratified, random_state=random_state)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(cv={self.cv!r}, stratified={self.stratified!r})"
 
 
 class _TunableClassifier(_TunableNet, NeuralNetClassifier):

@@ -191,6 +191,18 @@ def test_same_random_state_same_model(iris) -> None:
 
 
 # ---------------------------------------------------------------- scikit-learn compatibility
+def test_random_state_set_later_seeds_the_validation_split_as_given_at_construction(iris) -> None:
+    X, y = iris
+
+    def valid_acc(net) -> list[float]:
+        return list(net.fit(X, y).history[:, "valid_acc"])
+
+    given = valid_acc(MLPClassifier(max_epochs=3, random_state=1))
+    assert valid_acc(MLPClassifier(max_epochs=3).set_params(random_state=1)) == given
+    assert valid_acc(clone(MLPClassifier(max_epochs=3, random_state=2)).set_params(random_state=1)) == given
+    assert valid_acc(MLPClassifier(max_epochs=3, random_state=2)) != given
+
+
 def test_clone_round_trip() -> None:
     net = MLPClassifier(n_layers=3, hidden_units=[8, 8, 4], optimizer="rmsprop", l1=1e-4, device="auto")
     params = clone(net).get_params(deep=False)

@@ -21,7 +21,7 @@ from skorch.utils import to_numpy
 from torch import nn
 
 from models._batching import TensorBatches, as_device_tensors
-from models._modules import MLP, ConvNet
+from models._modules import MLP, ConvNet, is_integer
 
 __all__ = [
     "OPTIMIZERS",
@@ -424,18 +424,14 @@ class _TunableNet:
     def _check_training(self) -> None:
         """Refuse training settings the loop would misread (a zero batch, no epoch, a negative penalty)."""
         batch_size, max_epochs, l1 = self.batch_size, self.max_epochs, self.l1  # type: ignore[attr-defined]
-        if not _is_int(batch_size) or (batch_size < 1 and batch_size != -1):
+        if not is_integer(batch_size) or (batch_size < 1 and batch_size != -1):
             raise ValueError(
                 f"batch_size must be -1 (the whole training set) or an integer >= 1, got batch_size={batch_size!r}"
             )
-        if not _is_int(max_epochs) or max_epochs < 1:
+        if not is_integer(max_epochs) or max_epochs < 1:
             raise ValueError(f"max_epochs must be an integer >= 1, got max_epochs={max_epochs!r}")
         if isinstance(l1, bool) or not isinstance(l1, numbers.Real) or not l1 >= 0:
             raise ValueError(f"l1 must be a number >= 0, got l1={l1!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 class _NetSeededSplit(ValidSplit):

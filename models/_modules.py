@@ -35,12 +35,17 @@ def make_activation(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
+def is_integer(value: object) -> bool:
+    """Whether ``value`` is an integer (numpy's too), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _widths(hidden_units: int | Sequence[int], n_layers: int) -> list[int]:
     """Per-layer widths: an int repeats ``n_layers`` times; a sequence gives one per layer."""
-    if isinstance(n_layers, bool) or not isinstance(n_layers, numbers.Integral) or n_layers < 0:
+    if not is_integer(n_layers) or n_layers < 0:
         raise ValueError(f"n_layers must be an integer >= 0, got n_layers={n_layers!r}")
     n_layers = int(n_layers)
-    if isinstance(hidden_units, numbers.Integral) and not isinstance(hidden_units, bool):
+    if is_integer(hidden_units):
         widths = [int(hidden_units)] * n_layers
     elif isinstance(hidden_units, Sequence) and not isinstance(hidden_units, str):
         widths = list(hidden_units)
@@ -51,7 +56,7 @@ def _widths(hidden_units: int | Sequence[int], n_layers: int) -> list[int]:
             )
     else:
         raise ValueError(f"hidden_units must be an int or a sequence of ints, got {hidden_units!r}")
-    if any(isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1 for w in widths):
+    if any(not is_integer(w) or w < 1 for w in widths):
         raise ValueError(f"hidden_units must be positive integers, got {hidden_units!r}")
     return [int(w) for w in widths]
 

@@ -104,6 +104,7 @@ class _Run:
     ) -> None:
         self.study = study
         self.fixed = fixed
+        # Encoded once, before any trial: a bad name or value fails here.
         self.given = None if not fixed else study.search_space.encode_partial(fixed)
         self.n_trials = n_trials
         self.deadline = None if timeout is None else time.monotonic() + timeout
@@ -604,8 +605,7 @@ class Study:
             check_picklable(objective, "executor")
         elif n_jobs > 1 or trial_timeout is not None:
             check_picklable(objective, "n_jobs > 1" if n_jobs > 1 else "trial_timeout")
-        self.search_space.encode_partial(fixed or {})  # a bad name or value fails before any trial
-        run = _Run(self, n_trials, timeout, callbacks, show_progress, fixed)
+        run = _Run(self, n_trials, timeout, callbacks, show_progress, fixed)  # a bad fixed value fails here
         self._stop_requested = False
         try:
             if executor is not None:

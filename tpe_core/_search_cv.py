@@ -189,10 +189,10 @@ class TPESearchCV(BaseSearchCV):
             )
         if self.n_iter is None and not isinstance(sampler, GridSampler):
             raise ValueError("n_iter=None (search to the end) needs sampler='grid'; give n_iter a number")
-        if isinstance(sampler, GridSampler) and self.n_iter is not None and self.n_iter > len(sampler.grid(space)):
+        size = len(sampler.grid(space)) if isinstance(sampler, GridSampler) else None
+        if size is not None and self.n_iter is not None and self.n_iter > size:
             warnings.warn(
-                f"the space has {len(sampler.grid(space))} candidates, fewer than n_iter={self.n_iter}: "
-                f"running {len(sampler.grid(space))}",
+                f"the space has {size} candidates, fewer than n_iter={self.n_iter}: running {size}",
                 UserWarning,
                 stacklevel=3,
             )

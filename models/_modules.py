@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from tpe_core._validation import check_bool
+
 __all__ = ["ACTIVATIONS", "ConvNet", "MLP", "make_activation"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -106,6 +108,7 @@ class MLP(nn.Module):
     ) -> None:
         super().__init__()
         _check_dropout(dropout)
+        batch_norm = check_bool("batch_norm", batch_norm)
         layers: list[nn.Module] = []
         width = n_features
         for out in _widths(hidden_units, n_layers):
@@ -168,6 +171,7 @@ class ConvNet(nn.Module):
     ) -> None:
         super().__init__()
         _check_dropout(dropout)
+        batch_norm = check_bool("batch_norm", batch_norm)
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd integer, got kernel_size={kernel_size!r}")
         side = int(round(n_features**0.5))

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from tpe_core._validation import check_bool
+
 __all__ = ["Categorical", "Distribution", "Float", "Int", "Normal", "round_to_step"]
 
 # Relative tolerance when checking that a step divides a range.
@@ -80,6 +82,13 @@ def _check_finite(dist: Distribution, **values: float) -> None:
             raise dist._error(f"{name} must be a number, got {name}={value!r}")
         if not math.isfinite(value):
             raise dist._error(f"{name} must be finite, got {name}={value!r}")
+
+
+def _check_flag(dist: Distribution, name: str, value: object) -> bool:
+    try:
+        return check_bool(name, value)
+    except ValueError as e:
+        raise dist._error(str(e)) from None
 
 
 def _check_bounds(dist: Distribution, low: float, high: float, log: bool) -> None:
@@ -222,9 +231,10 @@ class Float(_Numeric):
     ) -> None:
         self.low = low
         self.high = high
-        self.log = bool(log)
+        self.log = log
         self.step = step
         self.label = label
+        self.log = _check_flag(self, "log", log)
         _check_bounds(self, low, high, self.log)
         if step is not None:
             _check_step(self, low, high, step)
@@ -280,9 +290,10 @@ class Int(_Numeric):
     ) -> None:
         self.low = low
         self.high = high
-        self.log = bool(log)
+        self.log = log
         self.step = step
         self.label = label
+        self.log = _check_flag(self, "log", log)
         for name, value in (("low", low), ("high", high), ("step", step)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise self._error(f"{name} must be an integer, got {name}={value!r}")
@@ -469,9 +480,10 @@ class Normal(Distribution):
     ) -> None:
         self.mu = mu
         self.sigma = sigma
-        self.log = bool(log)
+        self.log = log
         self.step = step
         self.label = label
+        self.log = _check_flag(self, "log", log)
         _check_finite(self, mu=mu, sigma=sigma)
         if sigma <= 0:
             raise self._error(f"sigma must be > 0, got sigma={sigma!r}")

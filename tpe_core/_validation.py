@@ -5,7 +5,24 @@ from __future__ import annotations
 import json
 import numbers
 
-__all__ = ["check_int", "check_seconds", "check_user_attr"]
+import numpy as np
+
+__all__ = ["check_bool", "check_int", "check_seconds", "check_user_attr"]
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``value`` as a bool, if it is ``True`` or ``False`` (a numpy bool too).
+
+    A flag is not read from a string or a number: ``log="no"`` would be true.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and the value it got.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {name}={value!r}")
+    return bool(value)
 
 
 def check_int(name: str, value: object, *, minimum: int, allow_none: bool = False) -> int | None:

@@ -235,6 +235,8 @@ ERRORS = [
     (["tune", "--dataset", "iris", "--n-trials", "0"], "--n-trials must be a whole number >= 1, got 0"),
     (["tune", "--dataset", "iris", "--config", "{tmp}/bad_key.json"], "unknown setting 'n_trails' (did you mean"),
     (["tune", "--dataset", "iris", "--config", "{tmp}/bad_value.json"], "space.lr: Float: log=True needs low > 0"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/yaml_no.yaml"], "log must be True or False, got log='no'"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/yaml_yes_no.yaml"], "got batch_norm='yes'"),
     (["tune", "--dataset", "iris", "--pruner", "sometimes"], "--pruner must be one of none, median, asha, hyperband"),
     (["tune", "--dataset", "wine", "--model", "convnet"], "--model convnet classifies square single-channel images"),
     (["tune", "--dataset", "iris", "--scoring", "acuracy"], "unknown --scoring 'acuracy' (did you mean 'accuracy'?)"),
@@ -266,6 +268,8 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     (tmp / "data.csv").write_text("a,b,y\n1,2,3\n4,5,6\n7,8,9\n")
     (tmp / "bad_key.json").write_text(json.dumps({"n_trails": 3}))
     (tmp / "bad_value.json").write_text(json.dumps({"space": {"lr": {"float": [0, 1], "log": True}}}))
+    (tmp / "yaml_no.yaml").write_text("space:\n  lr: {float: [1.0e-4, 1.0e-1], log: no}\n")  # YAML 1.2: a string
+    (tmp / "yaml_yes_no.yaml").write_text("space:\n  batch_norm: {choices: [yes, no]}\n")
     (tmp / "bad_name.json").write_text(json.dumps({"space": {"hiden_units": [8, 16]}}))
     (tmp / "bad_choice.json").write_text(json.dumps({"space": {"activation": {"choices": ["relu", "swish"]}}}))
     (tmp / "float_layers.json").write_text(json.dumps({"space": {"n_layers": {"float": [1, 3]}}}))

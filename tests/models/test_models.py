@@ -84,6 +84,7 @@ def test_invalid_module_arguments(kwargs: dict, fragment: str) -> None:
         ({"n_layers": 2.5}, "n_layers must be an integer >= 0"),
         ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
         ({"dropout": "x"}, r"dropout must be a number in \[0, 1\), got dropout='x'"),
+        ({"batch_norm": "no"}, "batch_norm must be True or False, got batch_norm='no'"),
         ({"batch_size": 0}, r"batch_size must be -1 \(the whole training set\) or an integer >= 1, got batch_size=0"),
         ({"max_epochs": -1}, r"max_epochs must be an integer >= 1, got max_epochs=-1"),
         ({"l1": -1.0}, r"l1 must be a number >= 0, got l1=-1.0"),
@@ -102,6 +103,7 @@ def test_check_params_refuses_what_fit_would_without_training(params: dict, mess
 def test_check_params_accepts_what_fit_accepts() -> None:
     MLPClassifier().check_params(4, activation="gelu", optimizer="sgd", momentum=0.5, n_layers=0, lr=0.1)
     MLPClassifier().check_params(4, n_layers=np.int64(2), hidden_units=np.int64(8), batch_size=-1)  # numpy ints
+    MLPClassifier().check_params(4, batch_norm=np.bool_(True))
     ConvNetClassifier().check_params(64, channels=[4, 8], n_layers=2)
     with pytest.raises(ValueError, match="square"):
         ConvNetClassifier().check_params(63)

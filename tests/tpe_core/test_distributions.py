@@ -98,6 +98,9 @@ INVALID = [
     pytest.param(Normal, (0.0, -1.0), {}, ["sigma=-1.0"], id="normal-sigma-negative"),
     pytest.param(Normal, (inf, 1.0), {}, ["mu=inf"], id="normal-mu-inf"),
     pytest.param(Normal, (0.0, 1.0), {"step": 0.0}, ["step=0.0"], id="normal-step-zero"),
+    pytest.param(Float, (1.0, 2.0), {"log": "no"}, ["log='no'", "True or False"], id="float-log-string"),
+    pytest.param(Int, (1, 5), {"log": 1}, ["log=1", "True or False"], id="int-log-int"),
+    pytest.param(Normal, (0.0, 1.0), {"log": None}, ["log=None", "True or False"], id="normal-log-none"),
 ]
 
 

@@ -151,6 +151,12 @@ def test_shuffle_changes_the_order() -> None:
     assert orders[0] != plain and orders[1] != plain and orders[0] != orders[1]
 
 
+@pytest.mark.parametrize("shuffle", ["no", 0, None])
+def test_shuffle_must_be_a_bool(shuffle: Any) -> None:
+    with pytest.raises(ValueError, match=f"shuffle must be True or False, got shuffle={shuffle!r}"):
+        GridSampler(shuffle=shuffle)
+
+
 def test_grid_natural_order_has_the_first_parameter_slowest() -> None:
     study = run_grid({"a": Int(1, 2), "b": Categorical(["x", "y"])})
     assert [t.params for t in study.trials] == [

@@ -775,6 +775,9 @@ def test_tpe_rejects_an_unbounded_scipy_distribution() -> None:
         ({"categorical_smoothing": -1.0}, "categorical_smoothing"),
         ({"good_weights": "ei"}, "good_weights"),
         ({"seed": -3}, "seed"),
+        ({"multivariate": "false"}, "multivariate='false'"),
+        ({"constant_liar": 0}, "constant_liar=0"),
+        ({"consider_endpoints": None}, "consider_endpoints=None"),
     ],
 )
 def test_invalid_arguments_name_the_parameter(kwargs, fragment) -> None:

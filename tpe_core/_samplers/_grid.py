@@ -7,7 +7,7 @@ import numpy as np
 from tpe_core._history import History
 from tpe_core._samplers._base import BaseSampler
 from tpe_core._space import Param, SearchSpace, SpaceError, format_path
-from tpe_core._validation import check_int
+from tpe_core._validation import check_bool, check_int
 
 __all__ = ["GridSampler"]
 
@@ -136,7 +136,7 @@ class GridSampler(BaseSampler):
     ) -> None:
         super().__init__(seed)
         self.n_points = check_int("n_points", n_points, minimum=1, allow_none=True)
-        self.shuffle = bool(shuffle)
+        self.shuffle = check_bool("shuffle", shuffle)
         self._state: tuple[SearchSpace, _Visits] | None = None
         self._held: tuple[bytes, _Visits] | None = None  # the grid with the last given values held
 

@@ -25,7 +25,7 @@ from tpe_core._samplers._tpe._parzen import (
 )
 from tpe_core._samplers._tpe._unit import BandwidthMemo, KernelMemo, LossOrder, UnitHistory
 from tpe_core._space import SearchSpace
-from tpe_core._validation import check_int
+from tpe_core._validation import check_bool, check_int
 
 __all__ = ["TPESampler", "default_gamma"]
 
@@ -256,12 +256,12 @@ class TPESampler(BaseSampler):
         self.n_startup_trials = int(n_startup_trials)
         self.n_ei_candidates = int(n_ei_candidates)
         self.gamma = gamma
-        self.multivariate = bool(multivariate)
+        self.multivariate = check_bool("multivariate", multivariate)
         self.prior_weight = float(prior_weight)
-        self.constant_liar = bool(constant_liar)
+        self.constant_liar = check_bool("constant_liar", constant_liar)
         self.min_bandwidth = float(min_bandwidth)
         self.categorical_smoothing = float(categorical_smoothing)
-        self.consider_endpoints = bool(consider_endpoints)
+        self.consider_endpoints = check_bool("consider_endpoints", consider_endpoints)
         self.good_weights = good_weights
         self.min_trials_at_step = min_trials_at_step
         self._layout_cache: tuple[SearchSpace, _Layout] | None = None

@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import numbers
+import types
+import typing
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import click
@@ -25,6 +28,8 @@ _MODELS = ("mlp", "convnet")
 _DEVICES = ("auto", "cpu", "cuda")
 _DEFAULT_SCORING = {"classification": "accuracy", "regression": "r2"}  # what the estimators' score() gives
 TEST_FRACTION = 0.2
+_CONFIG_ONLY = ("space", "replace_space")  # settings a config file gives, no flag
+_TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", dict: "a table"}
 
 
 @dataclass
@@ -63,6 +68,7 @@ class Settings:
 
     def check(self) -> None:
         """Refuse settings that cannot work, naming the setting and the fix."""
+        self._check_types()
         if (self.dataset is None) == (self.csv is None):
             raise CliError("give one source of data: --dataset NAME or --csv FILE --target COLUMN")
         for name, allowed in (("sampler", _SAMPLERS), ("pruner", _PRUNERS), ("model", _MODELS),
@@ -79,6 +85,8 @@ class Settings:
             scorers = get_scorer_names()
             if self.scoring not in scorers:
                 raise CliError(f"unknown --scoring {self.scoring!r}" + did_you_mean(self.scoring, scorers))
+        if self.seed < 0:
+            raise CliError(f"--seed must be a whole number >= 0, got {self.seed!r}")
         if self.cv == 1:
             raise CliError("--cv needs at least 2 folds, got 1")
         if not 0.0 < self.validation_fraction < 1.0:
@@ -91,6 +99,19 @@ class Settings:
             if not torch.cuda.is_available():
                 raise CliError("--device cuda: torch sees no CUDA GPU here; use --device auto (GPU when there is one)")
 
+    def _check_types(self) -> None:
+        """Refuse a value of the wrong type, as a config file may hold (``"0.2"`` for a number)."""
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value = getattr(self, f.name)
+            hint = hints[f.name]
+            kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+            kinds = tuple(typing.get_origin(k) or k for k in kinds)
+            if not any(_is_a(value, kind) for kind in kinds):
+                expected = " or ".join("null" if k is type(None) else _TYPE_NAMES[k] for k in kinds)
+                setting = f.name if f.name in _CONFIG_ONLY else f"--{f.name.replace('_', '-')}"
+                raise CliError(f"{setting} must be {expected}, got {value!r}")
+
     def metric(self, task: str) -> str:
         """The scorer's name: ``scoring``, or the one the estimators score with for ``task``."""
         return self.scoring or _DEFAULT_SCORING[task]
@@ -99,6 +120,15 @@ class Settings:
     def study_name(self) -> str:
         source = self.dataset if self.dataset is not None else str(self.csv).rsplit("/", 1)[-1].rsplit(".", 1)[0]
         return self.study or f"{source}-{self.model}"
+
+
+def _is_a(value: Any, kind: type) -> bool:
+    """Whether ``value`` is of ``kind``, as a setting reads it: a bool is not a number."""
+    if kind is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return isinstance(value, kind)
 
 
 def _load_data(settings: Settings) -> Data:

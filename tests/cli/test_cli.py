@@ -262,6 +262,28 @@ ERRORS = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"validation_fraction": "0.2"}, "--validation-fraction must be a number, got '0.2'"),
+        ({"timeout": "10"}, "--timeout must be a number or null, got '10'"),
+        ({"jobs": True}, "--jobs must be a whole number, got True"),
+        ({"seed": 1.5}, "--seed must be a whole number, got 1.5"),
+        ({"seed": -1}, "--seed must be a whole number >= 0, got -1"),
+        ({"scoring": 5}, "--scoring must be a string or null, got 5"),
+        ({"pruner": None}, "--pruner must be a string, got None"),
+        ({"replace_space": "no"}, "replace_space must be true or false, got 'no'"),
+        ({"space": [1, 2]}, "space must be a table, got [1, 2]"),
+    ],
+)
+def test_a_config_value_of_the_wrong_type_is_named(run, setting, message):
+    config = run.tmp / "study.json"
+    config.write_text(json.dumps({"dataset": "iris", **setting}))
+    result = run("tune", "--config", config, "--storage", run.storage, *TINY)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"Error: {message}"
+
+
 @pytest.mark.parametrize(("args", "message"), ERRORS, ids=[" ".join(a[:3]) for a, _ in ERRORS])
 def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     tmp: Path = tuned.tmp

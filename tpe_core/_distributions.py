@@ -17,6 +17,7 @@ log scale apply the transform themselves.
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Sequence
 from typing import Any
 
@@ -330,10 +331,25 @@ def _is_nan(x: Any) -> bool:
 
 
 def _choice_key(choice: Any) -> Any:
-    """Key that tells choices apart: ``1``, ``1.0`` and ``True`` differ; a
-    numpy scalar counts as its Python equivalent (``np.int64(1)`` as ``1``)."""
+    """Key that tells choices apart, the same for a choice and its copy.
+
+    ``1``, ``1.0`` and ``True`` differ; a numpy scalar counts as its Python
+    equivalent (``np.int64(1)`` as ``1``); every NaN is the same; arrays
+    compare by their values; an object that compares by identity (an
+    estimator, a function) compares by its pickle, so that an unpickled
+    copy (a stored space, a space built again) is the same choice.
+    """
     if isinstance(choice, (np.integer, np.floating, np.bool_, np.str_)):
         choice = choice.item()
+    if _is_nan(choice):
+        return (float, "nan")
+    if isinstance(choice, np.ndarray):
+        return (np.ndarray, choice.dtype.str, choice.shape, choice.tobytes())
+    if type(choice).__eq__ is object.__eq__:
+        try:
+            return (type(choice), pickle.dumps(choice))
+        except Exception:  # a lambda: itself
+            return (type(choice), choice)
     try:
         hash(choice)
     except TypeError:
@@ -386,7 +402,7 @@ class Categorical(Distribution):
         self.choices = tuple(choices)
         if not self.choices:
             raise self._error("choices must not be empty")
-        keys = [_choice_key(c) for c in self.choices]
+        keys = self._keys
         duplicates = sorted({repr(c) for c, k in zip(self.choices, keys) if keys.count(k) > 1})
         if duplicates:
             raise self._error(f"duplicate choices {', '.join(duplicates)} in {list(self.choices)!r}")
@@ -410,11 +426,15 @@ class Categorical(Distribution):
             )
         return tuple(float(p) for p in w / w.sum())
 
+    @property
+    def _keys(self) -> list[Any]:
+        """:func:`_choice_key` of each choice (not kept: a stored space pickles as it did)."""
+        return [_choice_key(c) for c in self.choices]
+
     def __eq__(self, other: object) -> bool:
         return (
             type(other) is Categorical
-            and [_choice_key(c) for c in self.choices] == [_choice_key(c) for c in other.choices]
-            and self.choices == other.choices
+            and self._keys == other._keys
             and self.weights == other.weights
             and self.label == other.label
         )
@@ -431,9 +451,12 @@ class Categorical(Distribution):
         return self.choices[int(x)]
 
     def _encode(self, value: Any) -> float:
+        for index, choice in enumerate(self.choices):
+            if choice is value:
+                return float(index)
         key = _choice_key(value)
         for index, choice in enumerate(self.choices):
-            if choice is value or (_choice_key(choice) == key and (choice == value or _is_nan(value))):
+            if _choice_key(choice) == key:
                 return float(index)
         raise self._error(f"{value!r} is not one of the choices {list(self.choices)!r}")
 

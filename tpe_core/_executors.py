@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tpe_core._trial import describe_exception
-from tpe_core._workers import RemoteTrial, picklable_exception
+from tpe_core._workers import RemoteTrial, apply_message, picklable_exception
 
 if TYPE_CHECKING:
     from tpe_core._trial import Trial
@@ -214,7 +214,7 @@ class ExecutorRun:
                 queue = self.executor.new_queue(replies) if isinstance(replies, str) else replies  # type: ignore[attr-defined]
                 queue.put(trial.should_prune())
             else:
-                getattr(trial, kind)(*args)
+                apply_message(trial, kind, args)
 
     def _messages(self) -> Iterator[tuple[Any, ...]]:
         while True:

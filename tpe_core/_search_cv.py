@@ -13,12 +13,15 @@ from typing import Any
 
 import numpy as np
 from joblib import effective_n_jobs
+from sklearn.base import is_classifier
 from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
+from tpe_core._distributions import Distribution
 from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
-from tpe_core._space import SearchSpace, from_sklearn
+from tpe_core._space import SearchSpace, _is_scipy_distribution, from_sklearn
 from tpe_core._study import Study
 from tpe_core._trial import Trial, TrialState
 from tpe_core._validation import check_int
@@ -59,7 +62,32 @@ def candidate_params(space: SearchSpace, trial: Trial) -> dict[str, Any]:
 def _all_lists(param_distributions: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> bool:
     """Whether every parameter is given as a list of values (the space is a finite grid)."""
     grids = [param_distributions] if isinstance(param_distributions, Mapping) else list(param_distributions)
-    return all(isinstance(v, (list, tuple)) for grid in grids if isinstance(grid, Mapping) for v in grid.values())
+    return all(
+        not (isinstance(v, Distribution) or _is_scipy_distribution(v))
+        for grid in grids
+        if isinstance(grid, Mapping)
+        for v in grid.values()
+    )
+
+
+class _SplitOnce:
+    """The search's cross-validator, split once: every batch of candidates
+    is scored on the same folds, as ``GridSearchCV`` scores its candidates
+    (a ``KFold(shuffle=True)`` without a seed splits anew at each call)."""
+
+    def __init__(self, cv: Any, classifier: bool) -> None:
+        self.cv = cv
+        self.classifier = classifier
+        self._splits: list[tuple[np.ndarray, np.ndarray]] | None = None
+
+    def split(self, X: Any, y: Any = None, groups: Any = None, **params: Any) -> Any:
+        if self._splits is None:
+            cv = check_cv(self.cv, y, classifier=self.classifier)
+            self._splits = list(cv.split(X, y, groups, **params))
+        return iter(self._splits)
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        return check_cv(self.cv, y, classifier=self.classifier).get_n_splits(X, y, groups)
 
 
 class TPESearchCV(BaseSearchCV):
@@ -227,6 +255,8 @@ class TPESearchCV(BaseSearchCV):
         self._check_refit()
         self.study_ = Study(space, sampler=sampler, direction="maximize")
         batch_size = self.batch_size or max(1, effective_n_jobs(self.n_jobs))
+        # the cross-validator scikit-learn's fit checked (a generator of splits is read there)
+        cv = _SplitOnce(getattr(self, "_checked_cv_orig", self.cv), is_classifier(self.estimator))
         budget = self.n_iter
         # scikit-learn raises on a batch of which every fit failed and keeps
         # no row of it: _format_results puts those batches back in their places.
@@ -241,7 +271,7 @@ class TPESearchCV(BaseSearchCV):
                     budget -= len(trials)
                 params = [candidate_params(space, t) for t in trials]
                 try:
-                    results = evaluate_candidates(params)
+                    results = evaluate_candidates(params, cv=cv)
                 except ValueError as e:
                     self._fail(trials, e)
                     if "fits failed" not in str(e):

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from tpe_core._distributions import Categorical, Distribution
+from tpe_core._distributions import Categorical, Distribution, _choice_key
 
 __all__ = ["Param", "SearchSpace", "SpaceError", "from_sklearn"]
 
@@ -75,8 +75,15 @@ class _ScipyDistribution(Distribution):
         name = getattr(getattr(self.dist, "dist", self.dist), "name", "distribution")
         return f"scipy.stats.{name}"
 
+    def __repr__(self) -> str:
+        args = [repr(a) for a in getattr(self.dist, "args", ())]
+        args += [f"{k}={v!r}" for k, v in getattr(self.dist, "kwds", {}).items()]
+        return f"{self._describe()}({', '.join(args)})"
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _ScipyDistribution) and other.dist is self.dist
+        return isinstance(other, _ScipyDistribution) and (
+            other.dist is self.dist or _scipy_key(other.dist) == _scipy_key(self.dist)
+        )
 
     __hash__ = Distribution.__hash__
 
@@ -94,8 +101,53 @@ class _ScipyDistribution(Distribution):
         return float(value)
 
 
+def _scipy_leaf(dist: Any) -> Distribution:
+    """The leaf for a scipy.stats distribution: a discrete one given by its
+    values (``rv_discrete(values=(xk, pk))``) is a :class:`Categorical` of
+    them, weighted by ``pk``, so that every sampler keeps to them."""
+    xk, pk = getattr(dist, "xk", None), getattr(dist, "pk", None)
+    if xk is not None and pk is not None:
+        return Categorical(np.asarray(xk).tolist(), weights=np.asarray(pk).tolist())
+    return _ScipyDistribution(dist)
+
+
+def _scipy_key(dist: Any) -> tuple[Any, ...]:
+    """What defines a scipy.stats distribution: its family and its arguments
+    (a frozen one and its unpickled copy are the same)."""
+    return (
+        type(getattr(dist, "dist", dist)),
+        repr(getattr(dist, "args", ())),
+        repr(sorted(getattr(dist, "kwds", {}).items())),
+        repr(getattr(dist, "xk", None)),
+        repr(getattr(dist, "pk", None)),
+    )
+
+
 def _is_scipy_distribution(obj: Any) -> bool:
     return hasattr(obj, "rvs") and not isinstance(obj, Distribution)
+
+
+def _constant_changes(before: Any, now: Any, path: tuple[Any, ...] = ()) -> list[str]:
+    """What differs in the constants (the parts that are not distributions)
+    of two space definitions, in words."""
+    if before is now or all(isinstance(x, Distribution) or _is_scipy_distribution(x) for x in (before, now)):
+        return []  # distributions are parameters, compared as such
+    if isinstance(before, Mapping) and isinstance(now, Mapping):
+        changes = []
+        for key in {**before, **now}:
+            where = format_path((*path, key))
+            if key not in now:
+                changes.append(f"the constant {where} is no longer in the space")
+            elif key not in before:
+                changes.append(f"the constant {where} is new ({now[key]!r})")
+            else:
+                changes += _constant_changes(before[key], now[key], (*path, key))
+        return changes
+    if isinstance(before, (list, tuple)) and type(before) is type(now) and len(before) == len(now):
+        return [c for i, (b, n) in enumerate(zip(before, now)) for c in _constant_changes(b, n, (*path, i))]
+    if _choice_key(before) == _choice_key(now):
+        return []
+    return [f"the constant {format_path(path)} was {before!r}, is {now!r}"]
 
 
 @dataclass(frozen=True)
@@ -250,7 +302,7 @@ class SearchSpace:
         params: list[Param],
     ) -> Any:
         if _is_scipy_distribution(node):
-            node = _ScipyDistribution(node)
+            node = _scipy_leaf(node)
         if isinstance(node, Distribution):
             return self._compile_leaf(node, path, parent, branch, params)
         if isinstance(node, Mapping):
@@ -307,10 +359,10 @@ class SearchSpace:
 
     # ------------------------------------------------------------ activity
     def changes_from(self, before: SearchSpace) -> list[str]:
-        """What differs in the parameters of this space from those of ``before``, in
-        words (empty when they are the same)."""
+        """What differs in the parameters and the constants of this space from
+        those of ``before``, in words (empty when they are the same)."""
         if before.params == self.params:
-            return []
+            return _constant_changes(before.space, self.space)
         old = {p.name: p for p in before.params}
         new = {p.name: p for p in self.params}
         changes = [f"{n!r} is no longer in the space" for n in old if n not in new]

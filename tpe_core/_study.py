@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import functools
 import inspect
 import logging
 import os
-import pickle
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from tpe_core._history import History
 from tpe_core._pruners import BasePruner
 from tpe_core._samplers import BaseSampler, TPESampler
 from tpe_core._space import SearchSpace
-from tpe_core._storage import SQLiteStorage, StoredTrial, TrialFinishedError
+from tpe_core._storage import SQLiteStorage, StorageError, StoredTrial, TrialFinishedError
 from tpe_core._trial import (
     Trial,
     TrialPruned,
@@ -41,6 +42,18 @@ _DIRECTIONS = ("minimize", "maximize")
 
 Objective = Callable[..., Any]
 Callback = Callable[["Study", Trial], None]
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _locked(method: _Method) -> _Method:
+    """Run a :class:`Study` method holding the study's lock: threads may share a study."""
+
+    @functools.wraps(method)
+    def locked(self: Study, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
 
 
 def _wants_trial(objective: Objective) -> bool:
@@ -211,6 +224,15 @@ class Study:
         _check_same_study(storage, stored.name, stored.space, stored.direction, search_space, direction)
         self._setup(search_space, direction, study_name, storage, stored.study_id)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]  # a pickled study (in a pickled Trials) gets a new lock
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def _set_sampler(self, sampler: BaseSampler | None) -> None:
         if sampler is not None and not isinstance(sampler, BaseSampler):
             raise TypeError(
@@ -247,6 +269,7 @@ class Study:
         self._queue: list[np.ndarray] = []  # encoded configurations of enqueue(), first in first out
         self._progress: _Progress | None = None  # the bar of a running optimize(show_progress=True)
         self._user_attrs: dict[str, Any] = {}  # kept here only without a storage
+        self._lock = threading.RLock()  # ask, tell and the trials' writes, from any thread
         if storage is not None:
             self._fail_lost_trials()
             self._sync()
@@ -258,6 +281,7 @@ class Study:
         for message in self.storage.fail_lost_trials(self._study_id):
             _logger.warning("Study %r: %s; marked FAIL.", self.study_name, message)
 
+    @_locked
     def _sync(self) -> None:
         """Bring the trials in memory up to date with the storage."""
         if self.storage is not None:
@@ -268,6 +292,12 @@ class Study:
     def _apply(self, changed: list[StoredTrial]) -> None:
         """Copy trials read from storage into memory, new ones appended in number order."""
         for stored in changed:
+            if stored.number > len(self._trials):
+                raise StorageError(
+                    f"study {self.study_name!r} in {self.storage.path!r} has trial {stored.number} but no "  # type: ignore[union-attr]
+                    f"trial {len(self._trials)}: trial numbers run without a gap, so a row is missing (deleted by "
+                    "hand?); the other trials are still in the file (table 'trials')"
+                )
             if stored.number == len(self._trials):
                 self._history.append(stored.row)
                 self._trials.append(Trial(self, stored.number, stored.row))
@@ -281,6 +311,7 @@ class Study:
                     stored.datetime_complete,
                 )
 
+    @_locked
     def _record_report(self, trial: Trial, step: int, value: float) -> None:
         """Persist an intermediate value (called by :meth:`Trial.report`)."""
         if self._progress is not None:
@@ -289,12 +320,14 @@ class Study:
             assert self._study_id is not None
             self._guard_finished(lambda: self.storage.report(self._study_id, trial.number, step, value))
 
+    @_locked
     def _record_user_attr(self, trial: Trial, key: str, value: Any) -> None:
         """Persist a user attribute (called by :meth:`Trial.set_user_attr`)."""
         if self.storage is not None:
             assert self._study_id is not None
             self._guard_finished(lambda: self.storage.set_user_attr(self._study_id, trial.number, key, value))
 
+    @_locked
     def _should_prune(self, trial: Trial) -> bool:
         """The pruner's decision for a running trial (called by :meth:`Trial.should_prune`)."""
         if self.pruner is None:
@@ -311,6 +344,7 @@ class Study:
             raise
 
     # ------------------------------------------------------------ ask / tell
+    @_locked
     def enqueue(self, params: Mapping[str, Any]) -> None:
         """Have the next :meth:`ask` return this configuration, before the sampler's.
 
@@ -345,6 +379,7 @@ class Study:
         """
         self._queue.append(self.search_space.encode_partial(params))
 
+    @_locked
     def ask(self, fixed: Mapping[str, Any] | None = None) -> Trial:
         """Start a new trial: the next enqueued configuration, else the sampler's.
 
@@ -407,6 +442,7 @@ class Study:
         self._trials.append(trial)
         return trial
 
+    @_locked
     def tell(
         self,
         trial: Trial | int,
@@ -471,6 +507,7 @@ class Study:
             raise ValueError(f"trial {trial.number} is already finished ({trial.state.value})")
         return trial
 
+    @_locked
     def _finish(
         self,
         trial: Trial,
@@ -686,6 +723,7 @@ class Study:
         assert self._study_id is not None
         return self.storage.study_user_attrs(self._study_id)
 
+    @_locked
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a value to the study, e.g. what its objective measures.
 
@@ -876,15 +914,6 @@ def _check_same_study(
     changes = space.changes_from(SearchSpace(stored_space))
     if changes:
         raise StudyMismatchError(where, f"has another space: {'; '.join(changes)}", name)
-    if pickle.dumps(stored_space) != pickle.dumps(space.space):
-        if isinstance(stored_space, Mapping) and isinstance(space.space, Mapping):
-            changes = [
-                f"{k!r} was {stored_space.get(k)!r}, is {space.space.get(k)!r}"
-                for k in {**stored_space, **space.space}
-                if pickle.dumps(stored_space.get(k)) != pickle.dumps(space.space.get(k))
-            ]
-            raise StudyMismatchError(where, f"has other constants: {'; '.join(changes)}", name)
-        raise StudyMismatchError(where, f"has the same parameters but other constants ({stored_space!r})", name)
 
 
 class StudyMismatchError(ValueError):

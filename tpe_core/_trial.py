@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import enum
 import math
+import reprlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,11 +49,18 @@ class TrialPruned(Exception):
 
 
 def _is_number_like(x: Any) -> bool:
-    return (
-        hasattr(x, "__float__")
-        and not isinstance(x, (bool, np.bool_, str, bytes, complex))
-        and not np.iscomplexobj(x)
-    )
+    if not hasattr(x, "__float__") or isinstance(x, (bool, np.bool_, str, bytes, complex)):
+        return False
+    try:
+        return not np.iscomplexobj(x)
+    except Exception:  # numpy cannot read it (a tensor that requires grad): float() decides
+        return True
+
+
+def _to_float(x: Any) -> float:
+    """``float(x)``; a torch tensor is read detached (a loss that requires grad)."""
+    detach = getattr(x, "detach", None)
+    return float(detach() if callable(detach) else x)
 
 
 def is_nonfinite_number(x: Any) -> bool:
@@ -60,8 +68,8 @@ def is_nonfinite_number(x: Any) -> bool:
     if not _is_number_like(x):
         return False
     try:
-        return not math.isfinite(float(x))
-    except (TypeError, ValueError):
+        return not math.isfinite(_to_float(x))
+    except Exception:
         return False
 
 
@@ -82,12 +90,33 @@ def as_objective_value(result: Any) -> tuple[float | None, str | None]:
     if not _is_number_like(result):
         return None, f"the objective returned {result!r} ({type(result).__name__}), not a number"
     try:
-        value = float(result)
-    except (TypeError, ValueError) as e:
-        return None, f"the objective returned {result!r}, which is not a single number ({e})"
+        value = _to_float(result)
+    except Exception as e:  # an array of several numbers, an int too large for a float, ...
+        reason = describe_exception(e)
+        return None, f"the objective returned {reprlib.repr(result)}, which is not a single float ({reason})"
     if not math.isfinite(value):
         return None, f"the objective returned {value!r}; a value must be finite"
     return value, None
+
+
+def check_report(value: Any, step: Any) -> tuple[float, int]:
+    """``(value, step)`` of :meth:`Trial.report` as stored, if they are a number
+    and a step number.
+
+    Raises
+    ------
+    ValueError
+        For a step that is not an integer >= 0.
+    TypeError
+        For a value that is not a number.
+    """
+    check_int("step", step, minimum=0)
+    if not _is_number_like(value):
+        raise TypeError(f"report: value must be a number, got {value!r}")
+    try:
+        return _to_float(value), int(step)
+    except Exception as e:
+        raise TypeError(f"report: value must be a single float, got {value!r} ({describe_exception(e)})") from e
 
 
 class Trial:
@@ -167,11 +196,9 @@ class Trial:
             raise RuntimeError(
                 f"trial {self.number} is {self.state.value}; report() is for running trials"
             )
-        check_int("step", step, minimum=0)
-        if not _is_number_like(value):
-            raise TypeError(f"report: value must be a number, got {value!r}")
-        self._study._record_report(self, int(step), float(value))
-        self.intermediate_values[int(step)] = float(value)
+        value, step = check_report(value, step)
+        self._study._record_report(self, step, value)
+        self.intermediate_values[step] = value
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a value to the trial, e.g. the epoch that scored best.

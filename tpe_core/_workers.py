@@ -24,7 +24,9 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
-from tpe_core._trial import describe_exception
+from tpe_core._storage import TrialFinishedError
+from tpe_core._trial import check_report, describe_exception
+from tpe_core._validation import check_user_attr
 
 if TYPE_CHECKING:
     from tpe_core._trial import Trial
@@ -79,16 +81,33 @@ class RemoteTrial:
         return max(self.intermediate_values) if self.intermediate_values else None
 
     def report(self, value: float, step: int) -> None:
-        self._send(("report", float(value), int(step)))
-        self.intermediate_values[int(step)] = float(value)
+        value, step = check_report(value, step)  # a mistake fails this trial here, as in the driver
+        self._send(("report", value, step))
+        self.intermediate_values[step] = value
 
     def set_user_attr(self, key: str, value: Any) -> None:
+        check_user_attr(key, value)
         self._send(("set_user_attr", key, value))
         self.user_attrs[key] = value
 
     def should_prune(self) -> bool:
         self._send(("should_prune",))
         return bool(self._ask_prune())
+
+
+def apply_message(trial: Trial, kind: str, args: list[Any]) -> None:
+    """Apply a worker's ``"report"`` or ``"set_user_attr"`` to the driver's trial.
+
+    When another process has given the trial up (:class:`TrialFinishedError`),
+    the message is dropped: the trial's outcome, when it comes, is logged as
+    not stored.
+    """
+    if trial.state.is_finished():
+        return
+    try:
+        getattr(trial, kind)(*args)
+    except TrialFinishedError:
+        pass
 
 
 def picklable_exception(e: BaseException) -> BaseException:
@@ -162,8 +181,8 @@ class _Worker:
                 self.deadline = time.monotonic() + self.timeout
         elif kind == "should_prune":
             self.conn.send(self.trial.should_prune())
-        else:  # "report" or "set_user_attr"
-            getattr(self.trial, kind)(*args)
+        else:
+            apply_message(self.trial, kind, args)
         return None
 
     def stop(self) -> None:

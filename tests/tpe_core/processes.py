@@ -76,6 +76,14 @@ def raises_on_trial_2(config: dict, trial) -> float:
     return value_of(config)
 
 
+def misuses_the_trial(config: dict, trial) -> float:
+    """Trials 1, 3 and 5 make a mistake with their trial object; the others run."""
+    mistakes = {1: lambda: trial.report(1.0, -1), 3: lambda: trial.report(1.0, 2.7),
+                5: lambda: trial.set_user_attr("k", float("nan"))}
+    mistakes.get(trial.number, lambda: trial.report(value_of(config), 1))()
+    return value_of(config)
+
+
 def kills_its_worker_on_trial_3(config: dict, trial) -> float:
     """Trial 3 kills the process it runs in, as an out-of-memory kill would."""
     import signal

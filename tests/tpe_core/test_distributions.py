@@ -8,10 +8,12 @@ that was wrong (STYLE.md, habit 3).
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
 import scipy.stats
+from sklearn.svm import SVC
 
 from tpe_core import (
     Categorical,
@@ -284,10 +286,24 @@ def test_repr_shows_the_arguments():
         (Categorical([1, 2]), Categorical((1, 2))),
         (Categorical(["a", "b"], weights=[1, 1]), Categorical(["a", "b"], weights=[2, 2])),
         (Categorical([{"C": Float(0, 1)}]), Categorical([{"C": Float(0.0, 1.0)}])),
+        (Categorical([SVC(), "none"]), Categorical([SVC(), "none"])),  # compared by state, not identity
+        (Categorical([np.array([1, 2]), np.array([3, 4])]), Categorical([np.array([1, 2]), np.array([3, 4])])),
+        (Categorical([float("nan"), 1.0]), Categorical([np.nan, 1.0])),
     ],
 )
 def test_equal_definitions_are_equal(a, b):
     assert a == b and hash(a) == hash(b)
+    assert pickle.loads(pickle.dumps(a)) == b  # as a stored space is read back
+
+
+def test_arrays_that_differ_in_one_value_are_distinct_choices():
+    a = np.zeros(5000)
+    b = a.copy()
+    b[100] = 1.0  # their reprs are the same, abbreviated
+    dist = Categorical([a, b])
+    assert dist._encode(b.copy()) == 1.0 and dist != Categorical([a, a + 1])
+    with pytest.raises(ValueError, match="duplicate choices"):
+        Categorical([a, a.copy()])
 
 
 @pytest.mark.parametrize(
@@ -304,6 +320,8 @@ def test_equal_definitions_are_equal(a, b):
         (Categorical([1, 2]), Categorical([2, 1])),
         (Categorical(["a", "b"], weights=[1, 2]), Categorical(["a", "b"])),
         (Categorical([{"C": Float(0, 1)}]), Categorical([{"C": Float(0, 2)}])),
+        (Categorical([SVC(), "none"]), Categorical([SVC(C=2.0), "none"])),
+        (Categorical([np.array([1, 2])]), Categorical([np.array([1.0, 2.0])])),
     ],
 )
 def test_different_definitions_are_not_equal(a, b):

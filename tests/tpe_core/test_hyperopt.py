@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import pickle
 from unittest import mock
 
 import numpy as np
@@ -194,6 +195,22 @@ def test_continue_with_a_changed_space_of_the_same_labels_is_rejected():
     assert len(trials) == 5
     fmin(lambda x: x, hp.uniform("u", 0, 1), max_evals=8, trials=trials, show_progressbar=False)  # the same space
     assert len(trials) == 8
+
+
+def test_a_pickled_search_over_objects_and_arrays_continues():
+    from sklearn.svm import SVC
+
+    def space():  # built again, as a script that resumes its search does
+        return {"clf": hp.choice("clf", [SVC(), "none"]), "w": hp.choice("w", [np.array([1, 2]), np.array([3, 4])])}
+
+    trials = Trials()
+    fmin(lambda c: float(c["w"].sum()), space(), max_evals=3, trials=trials, show_progressbar=False)
+    trials = pickle.loads(pickle.dumps(trials))
+    fmin(lambda c: float(c["w"].sum()), space(), max_evals=6, trials=trials, show_progressbar=False)
+    assert len(trials) == 6
+    with pytest.raises(ValueError, match="different space"):
+        fmin(lambda c: 0.0, {**space(), "clf": hp.choice("clf", [SVC(C=2.0), "none"])}, max_evals=7,
+             trials=trials, show_progressbar=False)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from tpe_core import MedianPruner, RandomSampler, Study, TPESampler, TrialState, load_study
 
-from .processes import SPACE, fifteen_epochs, raises_on_trial_2, slow, value_of
+from .processes import SPACE, fifteen_epochs, misuses_the_trial, raises_on_trial_2, slow, value_of
 
 
 def test_two_jobs_run_trials_at_once_and_give_what_a_serial_run_gives():
@@ -54,6 +54,18 @@ def test_an_uncaught_exception_stops_the_study_and_fails_the_running_trials():
     assert all(t.state.is_finished() for t in study.trials)
     interrupted = [t for t in study.trials if t.error and t.error.startswith("interrupted")]
     assert len(interrupted) <= 1 and len(study.trials) < 10
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_trial_that_misuses_its_trial_object_fails_alone_in_workers_as_in_serial(n_jobs):
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    study.optimize(misuses_the_trial, n_trials=7, n_jobs=n_jobs)
+    trials = {t.number: t for t in study.trials}
+    assert {n for n, t in trials.items() if t.state is TrialState.FAIL} == {1, 3, 5}
+    assert "step must be an integer >= 0, got step=-1" in trials[1].error
+    assert "got step=2.7" in trials[3].error
+    assert "JSON-serialisable" in trials[5].error
+    assert all(t.intermediate_values == {1: t.value} for n, t in trials.items() if n not in (1, 3, 5))
 
 
 def test_unpicklable_objective_is_refused_with_the_fix():

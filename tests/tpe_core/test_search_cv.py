@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
+from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, ShuffleSplit, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -54,6 +54,33 @@ def test_random_search_over_lists_samples_without_replacement_as_randomized_sear
         return sorted(sorted(p.items()) for p in search.cv_results_["params"])
 
     assert candidates(ours) == candidates(theirs)
+    for values in (np.array([0.1, 1.0, 10.0]), range(1, 4)):  # any list-like is a list of values
+        ours = TPESearchCV(SVC(), {"C": values}, n_iter=3, cv=3, sampler="random", random_state=0).fit(X, y)
+        assert sorted(ours.cv_results_["param_C"]) == list(values)
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_discrete_scipy_distribution_of_given_values_keeps_to_them(iris, sampler) -> None:
+    X, y = iris
+    values = scipy.stats.rv_discrete(values=([0.1, 0.5, 1.0], [0.2, 0.3, 0.5]))
+    ours = TPESearchCV(SVC(), {"C": values}, n_iter=12, cv=3, sampler=sampler, random_state=0).fit(X, y)
+    assert set(ours.cv_results_["param_C"]) == {0.1, 0.5, 1.0}
+    widths = scipy.stats.rv_discrete(values=([16, 32, 64], [1 / 3] * 3))
+    ours = TPESearchCV(SVC(), {"cache_size": widths}, n_iter=12, cv=3, sampler=sampler, random_state=0).fit(X, y)
+    assert set(ours.cv_results_["param_cache_size"]) <= {16, 32, 64}
+
+
+@pytest.mark.parametrize("cv", [KFold(3, shuffle=True), ShuffleSplit(3, test_size=0.3)], ids=repr)
+def test_every_batch_is_scored_on_the_same_folds(iris, cv) -> None:
+    X, y = iris
+
+    def test_fold_id(estimator, X_test, y_test) -> float:
+        return float(X_test[:, 0].sum())  # names the fold the candidate was scored on
+
+    ours = TPESearchCV(SVC(), {"C": [0.1, 1.0, 10.0, 100.0]}, sampler="grid", n_iter=4, batch_size=1, cv=cv,
+                       scoring=test_fold_id).fit(X, y)
+    for split in range(3):
+        assert len(set(ours.cv_results_[f"split{split}_test_score"])) == 1
 
 
 def test_a_sampler_object_is_copied_by_fit_and_n_startup_trials_is_for_tpe(iris) -> None:

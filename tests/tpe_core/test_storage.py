@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -409,12 +410,29 @@ class TestBadInput:
             Study({**SPACE, **change}, storage=url_of(path), study_name="s")
         assert file_digest(path) == before
 
+    def test_a_space_with_a_scipy_distribution_or_an_estimator_resumes(self, tmp_path):
+        from sklearn.svm import SVC
+
+        def space(high: float = 1e2) -> dict:
+            return {"C": scipy.stats.loguniform(1e-2, high), "model": SVC(), "k": Int(1, 3)}
+
+        url = url_of(tmp_path / "scipy.db")
+        Study(space(), sampler=RandomSampler(seed=0), storage=url, study_name="s").optimize(
+            lambda c: c["C"], n_trials=2
+        )
+        assert len(Study(space(), storage=url, study_name="s").trials) == 2
+        with pytest.raises(StudyMismatchError, match=r"'C' was scipy.stats.loguniform\(0.01, 100.0\), is "):
+            Study(space(1e3), storage=url, study_name="s")
+        with pytest.raises(StudyMismatchError, match=r"the constant space\['model'\] was SVC\(\), is SVC\(C=2"):
+            Study({**space(), "model": SVC(C=2.0)}, storage=url, study_name="s")
+
     def test_another_direction_or_constant_is_refused(self, tmp_path):
         path = tmp_path / "d.db"
         make_study(path).optimize(value_of, n_trials=1)
         with pytest.raises(ValueError, match="direction='minimize', not 'maximize'"):
             make_study(path, direction="maximize")
-        with pytest.raises(StudyMismatchError, match="has other constants: 'epochs' was None, is 10; choose a new"):
+        message = r"has another space: the constant space\['epochs'\] is new \(10\); choose a new"
+        with pytest.raises(StudyMismatchError, match=message):
             Study({**SPACE, "epochs": 10}, storage=url_of(path), study_name="s")
 
     @pytest.mark.parametrize("url", ["parzen.db", "sqlite://x.db", "sqlite:///", "sqlite:///:memory:", 3])
@@ -438,6 +456,14 @@ def test_failure_reason_is_short_and_stored(tmp_path):
     assert error.startswith("RuntimeError: xxx") and error.endswith("...")
     assert len(error) == MAX_ERROR_LENGTH
     assert "Traceback" not in error
+
+
+def test_a_trial_row_deleted_by_hand_is_a_storage_error_that_says_so(tmp_path):
+    make_study(tmp_path / "g.db").optimize(value_of, n_trials=4)
+    with sqlite3.connect(tmp_path / "g.db") as db:
+        db.execute("DELETE FROM trials WHERE number = 1")
+    with pytest.raises(StorageError, match="has trial 2 but no trial 1: .* row is missing"):
+        load_study(storage=url_of(tmp_path / "g.db"), study_name="s")
 
 
 def test_storage_survives_pickling_into_a_child_process(tmp_path):

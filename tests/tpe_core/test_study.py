@@ -8,7 +8,9 @@ import json
 import math
 import subprocess
 import sys
+import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +25,11 @@ from tpe_core import (
     Normal,
     RandomSampler,
     Study,
+    TPESampler,
     Trial,
     TrialPruned,
     TrialState,
+    load_study,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -94,8 +98,9 @@ class TestObjectiveFailures:
             (np.bool_(True), "True"),
             (np.array([1.0, 2.0]), "array"),
             (1 + 2j, "complex"),
+            (10**400, "OverflowError: int too large to convert to float"),
         ],
-        ids=["nan", "inf", "-inf", "str", "None", "True", "False", "np.bool_", "array", "complex"],
+        ids=["nan", "inf", "-inf", "str", "None", "True", "False", "np.bool_", "array", "complex", "huge int"],
     )
     def test_bad_return_value_fails_with_reason(self, returned, reason):
         study = make_study()
@@ -121,6 +126,17 @@ class TestObjectiveFailures:
         assert type(trial.value) is float
         assert trial.value == float(returned)
         assert type(study.best_value) is float
+
+    def test_a_torch_loss_that_requires_grad_completes_with_its_value(self):
+        torch = pytest.importorskip("torch")
+        weight = torch.tensor(0.5, requires_grad=True)
+        study = make_study()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # read detached: no warning from torch
+            study.optimize(lambda config: (weight * 3) ** 2, n_trials=1)
+            study.optimize(lambda config, trial: trial.report(weight * 2, 1) or 0.0, n_trials=1)
+        assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+        assert study.trials[0].value == 2.25 and study.trials[1].intermediate_values == {1: 1.0}
 
     def test_numpy_complex_fails_like_python_complex(self):
         # A Python complex fails the trial; a numpy complex must not be
@@ -394,6 +410,32 @@ class TestAskTell:
         assert trial.state is TrialState.FAIL
         assert trial.value is None
         assert repr(value) in trial.error
+
+    def test_tell_an_int_too_large_for_a_float_fails(self):
+        study = make_study()
+        trial = study.tell(study.ask(), 10**400)
+        assert trial.state is TrialState.FAIL and "int too large to convert to float" in trial.error
+
+    @pytest.mark.parametrize("stored", [False, True], ids=["memory", "sqlite"])
+    def test_threads_may_share_a_study(self, stored, tmp_path):
+        url = f"sqlite:///{tmp_path}/threads.db" if stored else None
+        study = Study({"x": Float(-1.0, 1.0)}, sampler=TPESampler(seed=0, n_startup_trials=5), storage=url,
+                      study_name="threads")
+
+        def work() -> None:
+            for _ in range(40):
+                trial = study.ask()
+                trial.report(1.0, 1)
+                study.tell(trial, trial.config["x"] ** 2)
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for trials in [study.trials] + ([load_study(storage=url, study_name="threads").trials] if stored else []):
+            assert [t.number for t in trials] == list(range(120))
+            assert all(t.state is TrialState.COMPLETE and t.intermediate_values == {1: 1.0} for t in trials)
 
     def test_tell_trial_of_other_study(self):
         study, other = make_study(), make_study()

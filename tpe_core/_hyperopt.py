@@ -30,10 +30,11 @@ STATUS_OK = "ok"
 STATUS_FAIL = "fail"
 
 # hyperopt's job states, as found in ``trials.trials[i]["state"]``.
+_JOB_DONE = 2  # hyperopt's JOB_STATE_DONE: the objective returned (a 'fail' it reported too)
 _JOB_STATE = {
     TrialState.RUNNING: 1,
-    TrialState.COMPLETE: 2,
-    TrialState.PRUNED: 2,
+    TrialState.COMPLETE: _JOB_DONE,
+    TrialState.PRUNED: _JOB_DONE,
     TrialState.FAIL: 3,
 }
 
@@ -158,7 +159,7 @@ class Trials:
         vals = self.study.search_space.decode_params(trial._row, index_categoricals=True)
         return {
             "tid": trial.number,
-            "state": _JOB_STATE[trial.state],
+            "state": _JOB_STATE[trial.state] if trial.number not in self._results else _JOB_DONE,
             "result": self._result(trial),
             "misc": {
                 "tid": trial.number,
@@ -430,14 +431,18 @@ def fmin(
         )
     if early_stop_fn is not None:
         callbacks.append(_early_stop(early_stop_fn, trials))
-    study.optimize(
-        _objective(fn, trials),
-        n_trials=n_trials,
-        timeout=timeout,
-        catch=(Exception,) if catch_eval_exceptions else (),
-        callbacks=callbacks,
-        show_progress=verbose if show_progressbar is None else show_progressbar,
-    )
+    study._log_failures = bool(verbose)
+    try:
+        study.optimize(
+            _objective(fn, trials),
+            n_trials=n_trials,
+            timeout=timeout,
+            catch=(Exception,) if catch_eval_exceptions else (),
+            callbacks=callbacks,
+            show_progress=verbose if show_progressbar is None else show_progressbar,
+        )
+    finally:
+        study._log_failures = True
     return trials.argmin if return_argmin else None
 
 

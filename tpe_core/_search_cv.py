@@ -50,13 +50,19 @@ def candidate_params(space: SearchSpace, trial: Trial) -> dict[str, Any]:
         if not isinstance(node, Mapping):
             raise TypeError(f"the search space must give a dict of parameters, got {value!r}")
         for key, sub in node.items():
-            if path + (key,) in conditional and isinstance(value[key], Mapping):
+            if path + (key,) in conditional and _is_params(value[key]):
                 merge(sub, value[key], path + (key,))
             else:
                 out[key] = value[key]
 
     merge(space.space, trial.config, ())
     return out
+
+
+def _is_params(value: Any) -> bool:
+    """Whether a chosen option is a dict of estimator parameters (names as
+    keys), not the value of one (``class_weight={0: 1.0, 1: 3.0}``)."""
+    return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
 
 
 def _all_lists(param_distributions: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> bool:
@@ -122,8 +128,9 @@ class TPESearchCV(BaseSearchCV):
         Random candidates before TPE starts (TPESampler's default otherwise);
         only with ``sampler="tpe"``.
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
-        As for ``RandomizedSearchCV``. With several metrics, ``refit`` must
-        name the one that steers the search. A candidate whose every fit
+        As for ``RandomizedSearchCV``. With several metrics, the one
+        ``refit`` names steers the search (the first, with ``refit=False``
+        or a callable ``refit``). A candidate whose every fit
         failed keeps its row in ``cv_results_``, scored ``error_score``
         (with nan fit and score times), as ``GridSearchCV`` gives it, and a
         ``FitFailedWarning`` says why; the search goes on.
@@ -224,36 +231,30 @@ class TPESearchCV(BaseSearchCV):
                 UserWarning,
                 stacklevel=3,
             )
-
-    def _check_refit(self) -> None:
-        """Fail before any fit when ``scoring`` names several metrics and ``refit`` none of them.
-
-        A callable ``scoring`` shows its metrics only in the results; those
-        are checked by :meth:`_score_key`.
-        """
-        if isinstance(self.scoring, (list, tuple, set, dict)) and self.refit not in self.scoring:
-            raise self._refit_error(sorted(self.scoring))
-
-    def _refit_error(self, metrics: list[str]) -> ValueError:
-        return ValueError(
-            f"with several metrics {metrics}, refit must name the one that steers the search, "
-            f"got refit={self.refit!r}; e.g. refit={metrics[0]!r}"
-        )
+        elif size is not None and self.n_iter is not None and self.n_iter < size and not sampler.shuffle:
+            warnings.warn(
+                f"a grid search with n_iter={self.n_iter} runs the first {self.n_iter} of the grid's {size} "
+                "points, in order; n_iter=None runs them all, as GridSearchCV",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _score_key(self, results: Mapping[str, Any]) -> str:
+        """The results' column that steers the search: the one metric, the
+        metric ``refit`` names, or (``refit=False`` or a callable) the first."""
         if "mean_test_score" in results:
             return "mean_test_score"
         if isinstance(self.refit, str) and f"mean_test_{self.refit}" in results:
             return f"mean_test_{self.refit}"
-        raise self._refit_error(sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_")))
+        return next(k for k in results if k.startswith("mean_test_"))
 
     # ---------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         sampler = self._make_sampler()
         space = SearchSpace(from_sklearn(self.param_distributions))
         self._check_counts(sampler, space)
-        self._check_refit()
         self.study_ = Study(space, sampler=sampler, direction="maximize")
+        self.study_._log_failures = bool(self.verbose)  # verbose=0: FitFailedWarning alone, as GridSearchCV
         batch_size = self.batch_size or max(1, effective_n_jobs(self.n_jobs))
         # the cross-validator scikit-learn's fit checked (a generator of splits is read there)
         cv = _SplitOnce(getattr(self, "_checked_cv_orig", self.cv), is_classifier(self.estimator))
@@ -301,6 +302,7 @@ class TPESearchCV(BaseSearchCV):
                 # reads its results from this very dict once the search returns.
                 results.update(self._format_results(*self._evaluated))
         finally:
+            self.study_._log_failures = True
             vars(self).pop("_failed_batches")
             vars(self).pop("_evaluated", None)
 

@@ -270,6 +270,7 @@ class Study:
         self._progress: _Progress | None = None  # the bar of a running optimize(show_progress=True)
         self._user_attrs: dict[str, Any] = {}  # kept here only without a storage
         self._lock = threading.RLock()  # ask, tell and the trials' writes, from any thread
+        self._log_failures = True  # a failed trial is a warning of the tpe_core logger (else debug)
         if storage is not None:
             self._fail_lost_trials()
             self._sync()
@@ -535,7 +536,10 @@ class Study:
             reason = (error or "no reason given").splitlines()[0]
             if len(reason) > 200:
                 reason = reason[:200] + "... (see trial.error)"
-            _logger.warning("Trial %d failed: %s", trial.number, reason, exc_info=exc_info)
+            _logger.log(
+                logging.WARNING if self._log_failures else logging.DEBUG,
+                "Trial %d failed: %s", trial.number, reason, exc_info=exc_info,
+            )
         else:
             _logger.info("Trial %d finished %s with value %r.", trial.number, state.value, value)
 
@@ -700,8 +704,8 @@ class Study:
             elif isinstance(payload, TrialPruned):
                 self._finish(trial, TrialState.PRUNED, None, None)
             else:
-                # a Ctrl-C is no bug: its traceback would only be noise
-                exc_info = payload if isinstance(payload, Exception) else None
+                # a Ctrl-C is no bug, and an exception that propagates shows its own traceback
+                exc_info = payload if isinstance(payload, Exception) and isinstance(payload, catch) else None
                 self._finish(trial, TrialState.FAIL, None, describe_exception(payload), exc_info=exc_info)
                 return isinstance(payload, catch)
         except TrialFinishedError as e:

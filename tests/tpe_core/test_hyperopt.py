@@ -356,6 +356,22 @@ def test_status_fail_trials_are_skipped():
     assert [t.state for t in trials.study.trials] == [
         TrialState.COMPLETE if b == 0 else TrialState.FAIL for b in branches
     ]
+    assert all(t["state"] == 2 for t in trials.trials)  # JOB_STATE_DONE: the objective returned
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_failures_are_logged_only_when_verbose(caplog, verbose):
+    def fn(x):
+        if x > 0.5:
+            raise ValueError("too large")
+        return {"status": STATUS_FAIL} if x > 0.25 else x
+
+    trials = Trials()
+    fmin(fn, hp.uniform("x", 0, 1), max_evals=12, trials=trials, verbose=verbose, catch_eval_exceptions=True,
+         rstate=np.random.default_rng(0), show_progressbar=False)
+    logged = [r for r in caplog.records if r.name == "tpe_core" and r.levelname == "WARNING"]
+    n_failed = trials.statuses().count(STATUS_FAIL)
+    assert n_failed > 0 and len(logged) == (n_failed if verbose else 0)
 
 
 def test_status_ok_with_nan_loss_is_a_failure():

@@ -142,7 +142,8 @@ def test_grid_sampler_runs_the_whole_grid(iris) -> None:
     key = lambda p: tuple(sorted(p.items()))  # noqa: E731
     assert sorted(map(key, ours.cv_results_["params"])) == sorted(map(key, theirs.cv_results_["params"]))
     assert ours.best_score_ == theirs.best_score_
-    assert isinstance(TPESearchCV(SVC(), grid, sampler=GridSampler(), n_iter=2).fit(X, y).study_.sampler, GridSampler)
+    by_object = TPESearchCV(SVC(), grid, sampler=GridSampler(), n_iter=None).fit(X, y)
+    assert isinstance(by_object.study_.sampler, GridSampler) and len(by_object.study_.trials) == 6
 
 
 def test_multimetric_refit_steers_the_search(iris) -> None:
@@ -154,15 +155,37 @@ def test_multimetric_refit_steers_the_search(iris) -> None:
     assert [t.value for t in search.study_.trials] == list(search.cv_results_["mean_test_f1_macro"])
 
 
-@pytest.mark.parametrize("refit", [False, max])
-def test_multimetric_refit_that_names_no_metric_fails_before_any_fit(iris, refit) -> None:
+@pytest.mark.parametrize("scoring", [["accuracy", "f1_macro"], {"accuracy": "accuracy", "f1_macro": "f1_macro"}])
+@pytest.mark.parametrize("refit", [False, "callable"])
+def test_multimetric_without_a_named_refit_is_steered_by_the_first_metric(iris, scoring, refit) -> None:
     X, y = iris
-    # Fitting would raise "C too large" (error_score="raise"): the check comes first.
-    search = TPESearchCV(
-        _FailsForLargeC(), {"C": [5.0]}, scoring=["accuracy", "f1_macro"], refit=refit, n_iter=1, error_score="raise"
-    )
-    with pytest.raises(ValueError, match=r"refit must name the one that steers the search, got refit="):
-        search.fit(X, y)
+    refit = (lambda results: int(np.argmax(results["mean_test_f1_macro"]))) if refit == "callable" else refit
+    ours = TPESearchCV(LogisticRegression(max_iter=500), {"C": Float(1e-3, 1e2, log=True)}, scoring=scoring,
+                       refit=refit, n_iter=4, random_state=0).fit(X, y)
+    assert [t.value for t in ours.study_.trials] == list(ours.cv_results_["mean_test_accuracy"])
+    assert hasattr(ours, "best_estimator_") == (refit is not False)
+
+
+def test_a_short_grid_search_warns_and_a_dict_valued_option_is_a_value(iris) -> None:
+    X, y = iris
+    grid = {"C": [0.1, 1.0, 10.0], "kernel": ["linear", "rbf"]}
+    with pytest.warns(UserWarning, match="runs the first 4 of the grid's 6 points, in order; n_iter=None"):
+        TPESearchCV(SVC(), grid, n_iter=4, cv=3, sampler="grid").fit(X, y)
+    space = {"class_weight": Categorical([None, {0: Float(1.0, 5.0), 1: 1.0, 2: 1.0}])}
+    ours = TPESearchCV(LogisticRegression(max_iter=500), space, n_iter=6, cv=3, random_state=1).fit(X, y)
+    weights = [p["class_weight"] for p in ours.cv_results_["params"] if p["class_weight"] is not None]
+    assert weights and all(sorted(w) == [0, 1, 2] and 1.0 <= w[0] <= 5.0 for w in weights)
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")  # the failed row
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_failed_fits_are_logged_only_when_verbose(iris, caplog, verbose) -> None:
+    X, y = iris
+    with pytest.warns(FitFailedWarning):
+        search = TPESearchCV(_FailsForLargeC(max_iter=500), {"C": [0.5, 5.0]}, n_iter=2, cv=3, sampler="grid",
+                             verbose=verbose).fit(X, y)
+    logged = [r for r in caplog.records if r.name == "tpe_core" and r.levelname == "WARNING"]
+    assert len(logged) == verbose and search.study_._log_failures
 
 
 class _FailsForLargeC(LogisticRegression):

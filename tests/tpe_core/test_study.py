@@ -150,6 +150,16 @@ class TestObjectiveFailures:
         )
         assert trial.value is None
 
+    def test_a_caught_exception_logs_its_traceback_and_one_that_propagates_does_not(self, caplog):
+        def objective(config):
+            raise (ValueError if len(study.trials) == 1 else KeyError)("boom")
+
+        study = make_study()
+        with pytest.raises(KeyError):
+            study.optimize(objective, n_trials=3, catch=(ValueError,))
+        failures = [r for r in caplog.records if r.name == "tpe_core" and "failed" in r.getMessage()]
+        assert [bool(r.exc_info) for r in failures] == [True, False]  # its traceback is shown once, raised
+
     def test_exception_outside_catch_fails_trial_then_propagates(self):
         def objective(config):
             if objective.calls == 2:

@@ -367,8 +367,9 @@ class Categorical(Distribution):
 
     Parameters
     ----------
-    choices : sequence
-        The options, at least one, no two equal.
+    choices : sequence or 1-d array
+        The options, at least one, no two equal (an array's values become
+        Python numbers).
     weights : sequence of float, optional
         Prior probabilities of the options (normalised to sum to 1); uniform
         when omitted.
@@ -394,6 +395,8 @@ class Categorical(Distribution):
         self.choices = choices
         self.weights = weights
         self.label = label
+        if isinstance(choices, np.ndarray) and choices.ndim == 1:
+            choices = choices.tolist()  # np.arange(1, 5): its values, as Python numbers
         if isinstance(choices, (str, bytes, dict)) or not isinstance(choices, Sequence):
             raise self._error(
                 f"choices must be a list or tuple of options, got {type(choices).__name__} "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from tpe_core._samplers._base import check_seed
 from tpe_core._space import SearchSpace, SpaceError
 from tpe_core._study import Study
 from tpe_core._trial import Trial, TrialState
+from tpe_core._validation import check_int
 
 __all__ = ["STATUS_FAIL", "STATUS_OK", "AllTrialsFailed", "Suggest", "Trials", "fmin", "space_eval"]
 
@@ -86,7 +88,13 @@ class Suggest:
         for key, value in options.items():
             name, convert = self.options[key]
             kwargs[name] = value if convert is None else convert(value)
-        return self.sampler(seed=seed, **kwargs)
+        try:
+            return self.sampler(seed=seed, **kwargs)
+        except ValueError as e:
+            message = str(e)
+            for key in options:  # in the names the user wrote
+                message = message.replace(self.options[key][0], key)
+            raise ValueError(f"{self.name}: {message}") from None
 
     def __repr__(self) -> str:
         return self.name
@@ -411,6 +419,13 @@ def fmin(
     """
     from tpe_core import tpe
 
+    if isinstance(max_evals, float) and max_evals.is_integer():
+        max_evals = int(max_evals)
+    check_int("max_evals", max_evals, minimum=0, allow_none=True)
+    if loss_threshold is not None and (
+        isinstance(loss_threshold, bool) or not isinstance(loss_threshold, numbers.Real)
+    ):
+        raise ValueError(f"loss_threshold must be a number, got loss_threshold={loss_threshold!r}")
     trials = Trials() if trials is None else trials
     if trials.study is None:
         sampler = _resolve_algo(tpe.suggest if algo is None else algo, _seed_from_rstate(rstate))

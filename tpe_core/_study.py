@@ -776,7 +776,7 @@ class Study:
                 counts[t.state.value] += 1
             raise ValueError(
                 f"no COMPLETE trial yet, so no best trial (trials by state: {counts}); "
-                "run optimize() or check why the trials failed (trial.error)"
+                "run more trials, or check why the trials failed (trial.error)"
             )
         pick = min if self.direction == "minimize" else max
         return pick(complete, key=lambda t: t.value)  # type: ignore[arg-type, return-value]

@@ -26,6 +26,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from tpe_core._distributions import Categorical, Distribution, Float, Int, Normal
 
 __all__ = [
@@ -96,9 +98,26 @@ def qloguniform(label: str, low: float, high: float, q: float) -> Float:
     return _build("qloguniform", label, {"low": low, "high": high, "q": q}, make)
 
 
+def _whole(**bounds: Any) -> list[Any]:
+    """The bounds, a whole float (``10.0``) as its int, as hyperopt takes them."""
+    out = []
+    for name, value in bounds.items():
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an integer, got {name}={value!r}")
+        out.append(value)
+    return out
+
+
 def uniformint(label: str, low: int, high: int) -> Int:
     """An integer uniform in ``[low, high]``, both included."""
-    return _build("uniformint", label, {"low": low, "high": high}, lambda: Int(low, high, label=label))
+
+    def make() -> Int:
+        lo, hi = _whole(low=low, high=high)
+        return Int(lo, hi, label=label)
+
+    return _build("uniformint", label, {"low": low, "high": high}, make)
 
 
 def randint(label: str, *bounds: int) -> Int:
@@ -107,7 +126,12 @@ def randint(label: str, *bounds: int) -> Int:
     if len(bounds) not in (1, 2):
         raise TypeError(f"hp.randint({label!r}, ...) takes upper, or low and high; got {bounds!r}")
     low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
-    return _build("randint", label, {"low": low, "high": high}, lambda: Int(low, high - 1, label=label))
+
+    def make() -> Int:
+        lo, hi = _whole(low=low, high=high)
+        return Int(lo, hi - 1, label=label)
+
+    return _build("randint", label, {"low": low, "high": high}, make)
 
 
 def choice(label: str, options: Sequence[Any]) -> Categorical:
@@ -120,7 +144,7 @@ def pchoice(label: str, p_options: Sequence[tuple[float, Any]]) -> Categorical:
 
     def make() -> Categorical:
         pairs = list(p_options)
-        if any(not isinstance(pair, tuple) or len(pair) != 2 for pair in pairs):
+        if any(not isinstance(pair, (tuple, list)) or len(pair) != 2 for pair in pairs):
             raise ValueError("p_options must be a list of (probability, option) pairs")
         return Categorical([o for _, o in pairs], weights=[p for p, _ in pairs], label=label)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import math
 import pickle
+import re
 from unittest import mock
 
 import numpy as np
@@ -669,6 +670,33 @@ def test_invalid_hp_names_function_and_label(make, function, label):
         make()
     message = str(info.value)
     assert f"hp.{function}({label!r}" in message
+
+
+def test_hp_takes_what_hyperopt_takes():
+    assert hp.choice("n", np.arange(1, 4)).choices == (1, 2, 3)  # Python ints
+    assert hp.uniformint("n", 1.0, 10.0) == hp.uniformint("n", 1, 10)
+    assert hp.randint("r", 5.0) == hp.randint("r", 5)
+    assert hp.pchoice("p", [[0.25, "a"], [0.75, "b"]]) == hp.pchoice("p", [(0.25, "a"), (0.75, "b")])
+    with pytest.raises(ValueError, match=re.escape("hp.randint('r', low=0, high=5.5): high must be an integer, got")):
+        hp.randint("r", 5.5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_evals": -1}, "max_evals must be None or an integer >= 0, got max_evals=-1"),
+        ({"max_evals": 2.5}, "got max_evals=2.5"),
+        ({"loss_threshold": "0.1"}, "loss_threshold must be a number, got loss_threshold='0.1'"),
+        ({"algo": functools.partial(tpe.suggest, n_startup_jobs=-2)},
+         "tpe.suggest: n_startup_jobs must be an integer >= 0, got n_startup_jobs=-2"),
+    ],
+)
+def test_fmin_arguments_are_checked_before_any_trial_in_hyperopts_names(kwargs, message):
+    trials = Trials()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        fmin(lambda x: x, hp.uniform("x", 0, 1), trials=trials, show_progressbar=False, **{"max_evals": 3, **kwargs})
+    assert len(trials) == 0
+    assert fmin(lambda x: x, hp.uniform("x", 0, 1), max_evals=3.0, show_progressbar=False)  # a whole float
 
 
 @pytest.mark.parametrize("label", ["", None, 3])

@@ -16,6 +16,7 @@ import concurrent.futures
 import multiprocessing
 import queue as queue_module
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -131,11 +132,20 @@ class DaskExecutor(concurrent.futures.Executor):
         self.client = client if isinstance(client, Client) else Client(client)
         self.resources = resources
         self._executor = self.client.get_executor(pure=False, resources=resources)
+        self._futures: weakref.WeakSet[concurrent.futures.Future] = weakref.WeakSet()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
-        return self._executor.submit(fn, *args, **kwargs)
+        future = self._executor.submit(fn, *args, **kwargs)
+        self._futures.add(future)
+        return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking tasks; with ``cancel_futures``, cancel the unfinished
+        ones first (on Dask those already running too: the client cannot
+        tell them from the queued ones)."""
+        if cancel_futures:
+            for future in list(self._futures):
+                future.cancel()
         self._executor.shutdown(wait=wait)
 
     def default_n_in_flight(self) -> int:

@@ -7,6 +7,7 @@ import datetime
 import functools
 import inspect
 import logging
+import math
 import os
 import threading
 import time
@@ -521,6 +522,7 @@ class Study:
     ) -> None:
         if state is TrialState.PRUNED and trial.last_step is not None:
             value = trial.intermediate_values[trial.last_step]
+            value = None if math.isnan(value) else value  # as storage keeps it
         if error is not None:
             error = short_reason(error)
         now = datetime.datetime.now()
@@ -600,7 +602,8 @@ class Study:
         executor : concurrent.futures.Executor, optional
             Evaluate trials with this executor instead: a
             :class:`DaskExecutor` for a Dask cluster, or any standard
-            executor (e.g. a ``ProcessPoolExecutor``). As many trials are
+            executor (a ``ProcessPoolExecutor``, whose objective must be
+            picklable, or a ``ThreadPoolExecutor``). As many trials are
             kept in flight as the executor has workers (``n_jobs`` when
             larger than 1); reports and ``should_prune`` travel over queues
             (``distributed.Queue`` on Dask), so pruning works there too.
@@ -643,7 +646,8 @@ class Study:
                     "trial_timeout needs parzen's own worker processes (n_jobs); it cannot stop a trial "
                     "on an executor: pass one or the other"
                 )
-            check_picklable(objective, "executor")
+            if not isinstance(executor, concurrent.futures.ThreadPoolExecutor):  # threads need no pickling
+                check_picklable(objective, "executor")
         elif n_jobs > 1 or trial_timeout is not None:
             check_picklable(objective, "n_jobs > 1" if n_jobs > 1 else "trial_timeout")
         run = _Run(self, n_trials, timeout, callbacks, show_progress, fixed)  # a bad fixed value fails here
@@ -754,10 +758,12 @@ class Study:
         self._sync()
         return list(self._trials)
 
-    def get_trials(self, states: Sequence[TrialState] | None = None) -> list[Trial]:
-        """The trials in the given states (all of them by default)."""
+    def get_trials(self, states: TrialState | Sequence[TrialState] | None = None) -> list[Trial]:
+        """The trials in the given state or states (all of them by default)."""
         if states is None:
             return self.trials
+        if isinstance(states, TrialState):
+            states = (states,)
         return [t for t in self.trials if t.state in states]
 
     @property

@@ -211,6 +211,10 @@ class Trial:
             Numbers, strings, booleans, None, and lists or dicts of them, so
             that a persistent study can store it.
         """
+        if self.state.is_finished():
+            raise RuntimeError(
+                f"trial {self.number} is {self.state.value}; set_user_attr() is for running trials"
+            )
         check_user_attr(key, value)
         self._study._record_user_attr(self, key, value)
         self.user_attrs[key] = value

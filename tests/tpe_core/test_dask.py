@@ -88,8 +88,26 @@ def test_executor_arguments_are_checked():
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         with pytest.raises(ValueError, match="trial_timeout"):
             study.optimize(value_of, n_trials=1, executor=pool, trial_timeout=5)
+    with concurrent.futures.ProcessPoolExecutor(1) as pool:
         with pytest.raises(TypeError, match="executor runs trials in worker processes.*picklable"):
             study.optimize(lambda c: 0.0, n_trials=1, executor=pool)
+
+
+def test_a_thread_pool_runs_a_lambda_with_reports_and_pruning():
+    study = Study(SPACE, sampler=TPESampler(seed=0), pruner=MedianPruner(n_startup_trials=2))
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        study.optimize(lambda c, trial: fifteen_epochs(c, trial), n_trials=8, executor=pool)
+    assert all(t.state.is_finished() for t in study.trials) and len(study.trials) == 8
+    assert sorted(study.trials[0].intermediate_values) == list(range(1, 16))
+
+
+def test_dask_shutdown_cancels_the_unfinished_tasks(client):
+    import time
+
+    executor = DaskExecutor(client)
+    futures = [executor.submit(time.sleep, 2) for _ in range(4)]  # two run, two wait
+    executor.shutdown(wait=True, cancel_futures=True)
+    assert all(f.cancelled() for f in futures)
 
 
 def test_tpe_search_cv_under_the_dask_joblib_backend(client):

@@ -462,7 +462,27 @@ class TestAskTell:
         study.tell(trial, 1.0)
         with pytest.raises(RuntimeError, match="COMPLETE"):
             trial.report(0.5, 0)
-        assert trial.intermediate_values == {}
+        with pytest.raises(RuntimeError, match=r"trial 0 is COMPLETE; set_user_attr\(\) is for running trials"):
+            trial.set_user_attr("late", 1)  # as with a storage, where it could not be kept
+        assert trial.intermediate_values == {} and trial.user_attrs == {}
+
+    def test_get_trials_takes_one_state_or_several(self):
+        study = make_study()
+        study.tell(study.ask(), 1.0)
+        study.tell(study.ask(), TrialState.PRUNED)
+        assert [t.number for t in study.get_trials(TrialState.PRUNED)] == [1]
+        assert [t.number for t in study.get_trials([TrialState.COMPLETE, TrialState.PRUNED])] == [0, 1]
+
+    @pytest.mark.parametrize("stored", [False, True], ids=["memory", "sqlite"])
+    def test_a_trial_pruned_at_a_nan_report_has_no_value_in_memory_as_in_storage(self, stored, tmp_path):
+        url = f"sqlite:///{tmp_path}/nan.db" if stored else None
+        study = make_study(storage=url, study_name="nan")
+        trial = study.ask()
+        trial.report(math.nan, 3)
+        study.tell(trial, TrialState.PRUNED)
+        assert trial.value is None and trial.state is TrialState.PRUNED
+        if stored:
+            assert load_study(storage=url, study_name="nan").trials[0].value is None
 
     @pytest.mark.parametrize("step", [-1, 1.0, 0.5, "1", True, None])
     def test_report_bad_step(self, step):

@@ -666,11 +666,14 @@ class Study:
     def _optimize_here(self, objective: Objective, run: _Run, catch: tuple[type[BaseException], ...]) -> None:
         """Evaluate trials one after the other in this process."""
         with_trial = _wants_trial(objective)
+        pid = os.getpid()
         while run.may_start():
             trial = self.ask(run.fixed)
             try:
                 result = objective(trial.config, trial) if with_trial else objective(trial.config)
             except BaseException as e:
+                if os.getpid() != pid:
+                    raise  # a child the objective forked, exiting: the trial is its parent's to record
                 if not self._record(trial, ("raise", e), catch):
                     raise
             else:

@@ -466,6 +466,27 @@ def test_a_trial_row_deleted_by_hand_is_a_storage_error_that_says_so(tmp_path):
         load_study(storage=url_of(tmp_path / "g.db"), study_name="s")
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_the_objective_forks_does_not_record_the_trial(tmp_path):
+    parent = os.getpid()
+
+    def objective(config):
+        if os.fork() == 0:
+            sys.exit(0)  # the child leaves through the study's code
+        os.wait()
+        return 0.25
+
+    study = make_study(tmp_path / "fork.db")
+    try:
+        study.optimize(objective, n_trials=1)
+    except SystemExit:
+        if os.getpid() != parent:
+            os._exit(0)
+        raise
+    trial = load_study(storage=url_of(tmp_path / "fork.db"), study_name="s").trials[0]
+    assert (trial.state, trial.value) == (TrialState.COMPLETE, 0.25)
+
+
 def test_storage_survives_pickling_into_a_child_process(tmp_path):
     import pickle
 

@@ -157,8 +157,10 @@ class Trials:
             return {**stored, "loss": trial.value, "status": STATUS_OK}
         if trial.state is TrialState.RUNNING:
             return {"status": "new"}
-        if stored.get("status") == STATUS_FAIL:
-            return dict(stored)  # a failure the objective reported: its dict as it returned it
+        if stored.get("status") == STATUS_FAIL or _is_infinite_loss(stored):
+            # a failure the objective reported, or a loss of inf (valid in hyperopt, the worst; the
+            # study keeps the trial FAIL, which TPE ranks last): the dict as the objective returned it
+            return dict(stored)
         failed = {k: v for k, v in stored.items() if k != "loss"}
         return {**failed, "status": STATUS_FAIL, "error": (trial.error or "").splitlines()[0] or None}
 
@@ -249,12 +251,19 @@ class Trials:
         return {name: v[0] for name, v in vals.items() if v}
 
 
+def _is_infinite_loss(result: Mapping[str, Any]) -> bool:
+    loss = result.get("loss")
+    return result.get("status") == STATUS_OK and isinstance(loss, (int, float, np.number)) and loss == math.inf
+
+
 def _objective(fn: Callable[[Any], Any], trials: Trials) -> Callable[[Any, Trial], float]:
     """Wrap a hyperopt objective: it may return a loss or a result dict."""
 
     def objective(config: Any, trial: Trial) -> float:
         result = fn(config)
         if not isinstance(result, Mapping):
+            if isinstance(result, (int, float, np.number)) and result == math.inf:
+                trials._results[trial.number] = {"loss": math.inf, "status": STATUS_OK}
             return result
         result = dict(result)
         status = result.get("status")

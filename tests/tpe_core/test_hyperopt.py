@@ -375,6 +375,22 @@ def test_failures_are_logged_only_when_verbose(caplog, verbose):
     assert n_failed > 0 and len(logged) == (n_failed if verbose else 0)
 
 
+def test_an_infinite_loss_is_an_ok_result_ranked_last_as_in_hyperopt():
+    def fn(x):
+        if x > 0.5:
+            return math.inf if x > 0.75 else {"loss": math.inf, "status": STATUS_OK, "why": "invalid"}
+        return x
+
+    trials = Trials()
+    best = fmin(fn, hp.uniform("x", 0, 1), max_evals=16, trials=trials, rstate=np.random.default_rng(1),
+                show_progressbar=False, verbose=False)
+    infinite = [r for r in trials.results if r.get("loss") == math.inf]
+    assert infinite and all(r["status"] == STATUS_OK for r in infinite)
+    assert any(r.get("why") == "invalid" for r in infinite)
+    assert trials.losses().count(math.inf) == len(infinite) and all(t["state"] == 2 for t in trials.trials)
+    assert best["x"] <= 0.5 and trials.best_trial["result"]["loss"] <= 0.5
+
+
 def test_status_ok_with_nan_loss_is_a_failure():
     # A result dict with status 'ok' but a NaN loss fails the study's trial;
     # the hyperopt view must agree (status 'fail', loss None), or

@@ -822,20 +822,26 @@ class Study:
     def to_records(self) -> list[dict[str, Any]]:
         """The trials as a list of flat records, one per trial.
 
-        Keys: ``number``, ``state``, ``value``, ``datetime_start``,
+        Keys: ``number``, ``state``, ``value``, ``last_step`` (the last
+        step reported, None without reports), ``datetime_start``,
         ``datetime_complete``, ``duration`` (seconds), ``error``, ``source``
-        (``"manual"`` or ``"sampler"``), and
-        ``params_<name>`` for each parameter (None where inactive).
+        (``"manual"`` or ``"sampler"``), ``params_<name>`` for each
+        parameter (None where inactive), and ``user_attrs_<key>`` for each
+        user attribute any trial has (such as ``best_epoch``; None where
+        a trial has none).
         """
         names = self.search_space.names
+        trials = self.trials
+        attrs = sorted({key for t in trials for key in t.user_attrs} - {"source"})
         records = []
-        for t in self.trials:
+        for t in trials:
             params = t.params
             duration = t.duration
             record: dict[str, Any] = {
                 "number": t.number,
                 "state": t.state.value,
                 "value": t.value,
+                "last_step": t.last_step,
                 "datetime_start": t.datetime_start,
                 "datetime_complete": t.datetime_complete,
                 "duration": None if duration is None else duration.total_seconds(),
@@ -843,6 +849,7 @@ class Study:
                 "source": t.source,
             }
             record.update({f"params_{name}": params.get(name) for name in names})
+            record.update({f"user_attrs_{key}": t.user_attrs.get(key) for key in attrs})
             records.append(record)
         return records
 

@@ -807,7 +807,10 @@ class TestRecords:
     @pytest.fixture
     def study(self) -> Study:
         study = make_study(COND_SPACE, seed=2)
-        study.optimize(lambda c: c["lr"], n_trials=6)
+        study.optimize(lambda c, trial: trial.report(1.0, 4) or c["lr"], n_trials=5)
+        trial = study.ask()
+        trial.set_user_attr("best_epoch", 3)
+        study.tell(trial, 0.5)
         study.tell(study.ask(), TrialState.FAIL, error="broken\nsecond line")
         study.ask()  # RUNNING
         return study
@@ -816,6 +819,7 @@ class TestRecords:
         "number",
         "state",
         "value",
+        "last_step",
         "datetime_start",
         "datetime_complete",
         "duration",
@@ -825,6 +829,7 @@ class TestRecords:
         "params_model",
         "params_model/0/C",
         "params_model/1/depth",
+        "user_attrs_best_epoch",
     ]
 
     def test_keys_and_values(self, study):
@@ -838,6 +843,8 @@ class TestRecords:
             assert record["value"] == trial.value
             assert record["datetime_start"] == trial.datetime_start
             assert record["error"] == trial.error
+            assert record["last_step"] == (4 if trial.number < 5 else None)
+            assert record["user_attrs_best_epoch"] == (3 if trial.number == 5 else None)
             params = trial.params
             for name in ("lr", "model", "model/0/C", "model/1/depth"):
                 assert record[f"params_{name}"] == params.get(name)

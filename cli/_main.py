@@ -197,6 +197,21 @@ def _compare(study: tpe_core.Study, a: int, b: int) -> None:
 @main.command()
 @click.argument("study")
 @_storage_option
+@click.option("--yes", is_flag=True, help="Delete without asking.")
+@_friendly
+def delete(study: str, storage: str, yes: bool) -> None:
+    """Delete a study and all its trials from the storage (asks first)."""
+    n_trials = len(tpe_core.load_study(storage=storage, study_name=study).trials)
+    path = tpe_core.SQLiteStorage(storage).path
+    if not yes:
+        click.confirm(f"Delete study {study!r} and its {n_trials} trials from {path}?", abort=True)
+    tpe_core.delete_study(storage=storage, study_name=study)
+    click.echo(f"Deleted study {study!r} ({n_trials} trials) from {path}.")
+
+
+@main.command()
+@click.argument("study")
+@_storage_option
 @_friendly
 def best(study: str, storage: str) -> None:
     """Print the best configuration as JSON, ready to paste."""

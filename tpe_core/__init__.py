@@ -36,7 +36,7 @@ from tpe_core._pruners import BasePruner, HyperbandPruner, MedianPruner, Success
 from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
 from tpe_core._space import Param, SearchSpace, SpaceError, from_sklearn
 from tpe_core._storage import SQLiteStorage, StorageError, TrialFinishedError
-from tpe_core._study import Study, StudyMismatchError, load_study
+from tpe_core._study import Study, StudyMismatchError, delete_study, load_study
 from tpe_core._trial import MAX_ERROR_LENGTH, Trial, TrialPruned, TrialState
 
 
@@ -89,6 +89,7 @@ __all__ = [
     "Trials",
     "fmin",
     "from_sklearn",
+    "delete_study",
     "load_study",
     "hp",
     "rand",

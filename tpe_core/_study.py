@@ -35,7 +35,7 @@ from tpe_core._trial import (
 from tpe_core._validation import check_int, check_seconds, check_user_attr
 from tpe_core._workers import Outcome, WorkerPool, check_picklable
 
-__all__ = ["Study", "StudyMismatchError", "load_study"]
+__all__ = ["Study", "StudyMismatchError", "delete_study", "load_study"]
 
 _logger = logging.getLogger("tpe_core")
 
@@ -917,6 +917,25 @@ def load_study(
     study._set_pruner(pruner)
     study._setup(SearchSpace(stored.space), stored.direction, stored.name, storage, stored.study_id)
     return study
+
+
+def delete_study(*, storage: str | SQLiteStorage, study_name: str) -> None:
+    """Remove a stored study and all its trials from its file.
+
+    Parameters
+    ----------
+    storage : str or SQLiteStorage
+        Where the study is, e.g. ``"sqlite:///parzen.db"``.
+    study_name : str
+        The study's name.
+
+    Raises
+    ------
+    StorageError
+        When there is no such study (the message lists the names there
+        are), or some of its trials are still running in a live process.
+    """
+    SQLiteStorage.coerce(storage).delete_study(study_name)
 
 
 def _check_same_study(

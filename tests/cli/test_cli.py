@@ -144,6 +144,25 @@ def test_show_best_and_studies(tuned):
     assert "iris-mlp" in listed.stdout and "3" in listed.stdout.splitlines()[2]
 
 
+def test_delete_asks_first_and_removes_one_study(tmp_path):
+    from tpe_core import Float, RandomSampler, Study
+
+    storage = f"sqlite:///{tmp_path}/d.db"
+    for name in ("keep", "drop"):
+        Study({"x": Float(0, 1)}, sampler=RandomSampler(seed=0), storage=storage, study_name=name).optimize(
+            lambda c: c["x"], n_trials=2
+        )
+    runner = CliRunner()
+    declined = runner.invoke(main, ["delete", "drop", "--storage", storage], input="n\n")
+    assert declined.exit_code == 1 and "Delete study 'drop' and its 2 trials" in declined.output
+    assert len(load_study(storage=storage, study_name="drop").trials) == 2
+    deleted = runner.invoke(main, ["delete", "drop", "--storage", storage, "--yes"])
+    assert deleted.exit_code == 0 and "Deleted study 'drop' (2 trials)" in deleted.output
+    assert len(load_study(storage=storage, study_name="keep").trials) == 2
+    again = runner.invoke(main, ["delete", "drop", "--storage", storage, "--yes"])
+    assert again.exit_code == 2 and "no study named 'drop'" in again.stderr and "it holds: 'keep'" in again.stderr
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_export_parses_back_with_every_trial(tuned, fmt):
     out = tuned.tmp / f"trials.{fmt}"

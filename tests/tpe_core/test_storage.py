@@ -34,6 +34,7 @@ from tpe_core import (
     TPESampler,
     TrialFinishedError,
     TrialState,
+    delete_study,
     load_study,
 )
 
@@ -485,6 +486,29 @@ def test_a_child_the_objective_forks_does_not_record_the_trial(tmp_path):
         raise
     trial = load_study(storage=url_of(tmp_path / "fork.db"), study_name="s").trials[0]
     assert (trial.state, trial.value) == (TrialState.COMPLETE, 0.25)
+
+
+def test_delete_study_removes_it_alone_and_refuses_one_with_live_trials(tmp_path):
+    url = url_of(tmp_path / "del.db")
+    for name in ("a", "b"):
+        study = make_study(tmp_path / "del.db", name)
+        trial = study.ask()
+        trial.report(1.0, 1)
+        study.set_user_attr("note", name)
+        study.tell(trial, 1.0)
+    running = make_study(tmp_path / "del.db", "b").ask()  # this process is alive: the trial is running
+    with pytest.raises(StorageError, match=r"study 'b' .* has running trials \[1\]; let them finish"):
+        delete_study(storage=url, study_name="b")
+    delete_study(storage=url, study_name="a")
+    assert SQLiteStorage(url).study_names() == ["b"]
+    with pytest.raises(StorageError, match="no study named 'a'"):
+        load_study(storage=url, study_name="a")
+    with sqlite3.connect(tmp_path / "del.db") as db:  # nothing of 'a' is left behind
+        assert db.execute("SELECT count(*) FROM intermediate_values").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM study_user_attrs").fetchone() == (1,)
+    assert running.state is TrialState.RUNNING
+    fresh = make_study(tmp_path / "del.db", "a")  # the name can be used again
+    assert fresh.trials == [] and fresh.user_attrs == {}
 
 
 def test_storage_survives_pickling_into_a_child_process(tmp_path):

@@ -341,6 +341,35 @@ class SQLiteStorage:
         rows = self._connection().execute("SELECT name FROM studies ORDER BY study_id")
         return [r[0] for r in rows]
 
+    def delete_study(self, name: str) -> int:
+        """Remove the study called ``name`` and all its trials; return how many trials it had.
+
+        Raises
+        ------
+        StorageError
+            When there is no such study, or some of its trials are running
+            in a live process (they would be lost mid-run).
+        """
+        study_id = self.load_study(name).study_id
+        self.fail_lost_trials(study_id)
+        conn = self._connection()
+        with self._transaction(conn):
+            running = [r[0] for r in conn.execute(
+                "SELECT number FROM trials WHERE study_id = ? AND state = 'RUNNING' ORDER BY number", (study_id,)
+            )]
+            if running:
+                raise StorageError(
+                    f"study {name!r} in {self.path!r} has running trials {running}; "
+                    "let them finish (or stop their processes) before deleting it"
+                )
+            trial_ids = "SELECT trial_id FROM trials WHERE study_id = ?"
+            conn.execute(f"DELETE FROM intermediate_values WHERE trial_id IN ({trial_ids})", (study_id,))
+            n_trials = conn.execute("DELETE FROM trials WHERE study_id = ?", (study_id,)).rowcount
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'study_user_attrs'").fetchone():
+                conn.execute("DELETE FROM study_user_attrs WHERE study_id = ?", (study_id,))
+            conn.execute("DELETE FROM studies WHERE study_id = ?", (study_id,))
+        return n_trials
+
     def create_or_load_study(self, name: str, space: Any, direction: str, sampler: str) -> StoredStudy:
         """The study called ``name``, created when it does not exist yet."""
         try:

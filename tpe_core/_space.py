@@ -38,6 +38,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -544,6 +545,17 @@ def from_sklearn(param_distributions: Mapping[str, Any] | Sequence[Mapping[str, 
     )
 
 
+def _distinct(values: Sequence[Any], where: str) -> list[Any]:
+    """The values, each once (first occurrences kept), as GridSearchCV would
+    otherwise fit a repeated value twice; a warning names what was dropped."""
+    keys = [_choice_key(v) for v in values]
+    kept = [v for i, v in enumerate(values) if keys.index(keys[i]) == i]
+    if len(kept) < len(values):
+        dropped = [v for i, v in enumerate(values) if keys.index(keys[i]) != i]
+        warnings.warn(f"{where}: repeated values {dropped!r} are searched once", UserWarning, stacklevel=4)
+    return kept
+
+
 def _grid_dict(grid: Any, path: tuple[Any, ...]) -> dict[str, Any]:
     if not isinstance(grid, Mapping):
         raise SpaceError(f"{format_path(path)}: expected a dict of parameters, got {grid!r}")
@@ -558,7 +570,8 @@ def _grid_dict(grid: Any, path: tuple[Any, ...]) -> dict[str, Any]:
             )
         elif isinstance(values, (Sequence, np.ndarray)) and not isinstance(values, str):
             try:
-                out[name] = Categorical(values.tolist() if isinstance(values, np.ndarray) else values)
+                out[name] = Categorical(_distinct(values.tolist() if isinstance(values, np.ndarray) else values,
+                                                  format_path(path + (name,))))
             except ValueError as e:
                 raise SpaceError(f"{format_path(path + (name,))}: {e}") from e
         else:

@@ -221,7 +221,6 @@ def test_assembly_error_names_the_path(space, fragments):
     ("grid", "fragments"),
     [
         pytest.param({"C": []}, ["space['C']", "empty"], id="empty-list"),
-        pytest.param({"C": [1, 2, 1]}, ["space['C']", "duplicate"], id="duplicate-values"),
         pytest.param([{"C": [1]}, {"C": [2], "k": []}], ["space[1]['k']", "empty"], id="in-second-dict"),
         pytest.param({"C": 1.0}, ["space['C']", "1.0"], id="scalar"),
         pytest.param({"kernel": "rbf"}, ["space['kernel']", "'rbf'"], id="string"),
@@ -478,6 +477,12 @@ def test_from_sklearn_accepts_numpy_arrays():
     """scikit-learn grids are often ``np.logspace(...)``; GridSearchCV takes them."""
     space = from_sklearn({"C": np.logspace(-2, 2, 5), "gamma": np.array([0.1, 1.0])})
     assert sorted(set(grid_values(space, "C"))) == pytest.approx([0.01, 0.1, 1.0, 10.0, 100.0])
+
+
+def test_from_sklearn_searches_a_repeated_value_once_and_says_so():
+    with pytest.warns(UserWarning, match=r"space\['n'\]: repeated values \[11\] are searched once"):
+        space = from_sklearn({"n": np.round(np.logspace(1, 1.05, 3)).astype(int), "k": ["a", "b"]})
+    assert space["n"].choices == (10, 11) and space["k"].choices == ("a", "b")
 
 
 def test_from_sklearn_list_of_dicts_is_a_conditional_space():

@@ -186,6 +186,9 @@ def _pruner(settings: Settings, space: dict[str, Any]) -> tpe_core.BasePruner | 
             min_resource=1, reduction_factor=3, max_resource=epochs, bootstrap_count=3
         )
     if settings.pruner == "hyperband":
+        if epochs < 3:
+            raise CliError(f"--pruner hyperband (reduction factor 3) has rungs from epoch 3: it needs --max-epochs "
+                           f"3 or more, got {epochs}")
         return tpe_core.HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)
     return None
 

@@ -104,7 +104,7 @@ def make_objective(
             f"scoring={scoring!r} is not a scikit-learn scorer; sklearn.metrics.get_scorer_names() lists them"
         )
     if cv is None:
-        _check_split(holdout, np.arange(len(y)), y, f"validation_fraction={validation_fraction!r}")
+        _check_split(holdout, np.arange(len(y)), np.asarray(y), f"validation_fraction={validation_fraction!r}")
     else:  # resolved once: a generator of splits then serves every trial
         given, cv = cv, check_cv(cv, y, classifier=is_classifier(estimator))
         _check_split(lambda X, y: next(iter(cv.split(X, y))), X, y, f"cv={given!r}")
@@ -143,7 +143,15 @@ class _NetObjective:
         self.sign, self.seed, self.holdout = sign, seed, holdout
 
     def __call__(self, config: dict[str, Any], trial: Trial) -> float:
-        net = clone(self.estimator).set_params(random_state=self.seed, **estimator_params(config))
+        direction = "maximize" if self.sign > 0 else "minimize"
+        if getattr(trial, "direction", direction) != direction:
+            raise ValueError(
+                f"make_objective(direction={direction!r}) scores for a study with direction={direction!r}, and "
+                f"this study has direction={trial.direction!r}: its best trials would be its worst (and a pruner "
+                f"would stop the good ones); create the study with direction={direction!r}, or pass "
+                f"direction={trial.direction!r} to make_objective"
+            )
+        net = clone(self.estimator).set_params(**{"random_state": self.seed, **estimator_params(config)})
         try:
             if self.cv is not None:  # each fold trains on all of its training part
                 net.set_params(train_split=None)
@@ -166,12 +174,14 @@ def _train_and_score(net: Any, X: Any, y: Any, scoring: Any, trial: Trial, sign:
 
     Returns the best epoch's score, NaN when every epoch diverged.
     """
-    callbacks = list(net.callbacks or []) + [
+    # Scored and reported first, so that every trained epoch counts and the
+    # user's callbacks (an EarlyStopping on "valid_score") see the score.
+    callbacks = [
         (_SCORE, EpochScoring(_nan_when_diverged(check_scoring(net, scoring)), lower_is_better=False,
                               name=_SCORE, target_extractor=net.decode_targets)),
         ("report_to_trial", ReportToTrial(trial, monitor=_SCORE, sign=sign)),
-    ]
-    net.set_params(callbacks=callbacks)
+    ] + ([] if net.callbacks in (None, "disable") else list(net.callbacks))
+    net.callbacks = callbacks  # the net is a fresh clone, not initialized yet ("disable" refuses set_params)
     try:
         net.fit(X, y)
     finally:  # also when pruned: the trial keeps the epoch it did best at

@@ -78,6 +78,7 @@ def _evaluate(
     number: int,
     config: Any,
     params: dict[str, Any],
+    direction: str,
     out: Any,
     replies: Any,
 ) -> Outcome:
@@ -91,7 +92,7 @@ def _evaluate(
         return "failure", "worker lost: the worker running this trial died"
     ask_prune = _replies_on_dask(replies) if isinstance(replies, str) else replies.get
     send = _sender_on_dask(out, number) if isinstance(out, str) else lambda message: out.put((number, *message))
-    trial = RemoteTrial(number, config, params, send=send, ask_prune=ask_prune)
+    trial = RemoteTrial(number, config, params, direction, send=send, ask_prune=ask_prune)
     try:
         result = objective(config, trial) if with_trial else objective(config)
     except BaseException as e:
@@ -194,7 +195,8 @@ class ExecutorRun:
         replies = f"parzen-{uuid.uuid4().hex}" if self._dask else self._manager.Queue()  # type: ignore[union-attr]
         out = self._out.name if self._dask else self._out
         future = self.executor.submit(
-            _evaluate, self.objective, self.with_trial, trial.number, trial.config, trial.params, out, replies
+            _evaluate, self.objective, self.with_trial, trial.number, trial.config, trial.params, trial.direction,
+            out, replies,
         )
         self._futures[future] = (trial, replies)
         self._trials[trial.number] = (trial, replies)

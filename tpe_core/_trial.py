@@ -170,6 +170,12 @@ class Trial:
         return self._study.search_space.decode_params(self._row)
 
     @property
+    def direction(self) -> str:
+        """The direction of the trial's study, ``"minimize"`` or ``"maximize"``
+        (an objective that scores either way can check it)."""
+        return self._study.direction
+
+    @property
     def source(self) -> str:
         """``"manual"`` for a trial made from :meth:`Study.enqueue`, ``"sampler"`` otherwise."""
         return "manual" if self.user_attrs.get("source") == "manual" else "sampler"

@@ -65,12 +65,14 @@ class RemoteTrial:
         number: int,
         config: Any,
         params: dict[str, Any],
+        direction: str,
         send: Callable[[tuple[Any, ...]], None],
         ask_prune: Callable[[], bool],
     ) -> None:
         self.number = number
         self.config = config
         self.params = params
+        self.direction = direction
         self.intermediate_values: dict[int, float] = {}
         self.user_attrs: dict[str, Any] = {}
         self._send = send
@@ -161,7 +163,7 @@ class _Worker:
         self.trial, self.timeout, self.running = trial, timeout, False
         self.deadline = None if timeout is None else time.monotonic() + START_UP + timeout
         try:
-            self.conn.send((trial.number, trial.config, trial.params))
+            self.conn.send((trial.number, trial.config, trial.params, trial.direction))
         except OSError:
             pass  # the worker is gone: the next read says so
 

@@ -257,6 +257,8 @@ ERRORS = [
     (["tune", "--dataset", "iris", "--config", "{tmp}/yaml_no.yaml"], "log must be True or False, got log='no'"),
     (["tune", "--dataset", "iris", "--config", "{tmp}/yaml_yes_no.yaml"], "got batch_norm='yes'"),
     (["tune", "--dataset", "iris", "--pruner", "sometimes"], "--pruner must be one of none, median, asha, hyperband"),
+    (["tune", "--dataset", "iris", "--pruner", "hyperband", "--max-epochs", "2"],
+     "--pruner hyperband (reduction factor 3) has rungs from epoch 3: it needs --max-epochs 3 or more, got 2"),
     (["tune", "--dataset", "wine", "--model", "convnet"], "--model convnet classifies square single-channel images"),
     (["tune", "--dataset", "iris", "--scoring", "acuracy"], "unknown --scoring 'acuracy' (did you mean 'accuracy'?)"),
     (["tune", "--dataset", "iris", "--pruner", "asha", "--max-epochs", "1"], "needs --max-epochs 2 or more, got 1"),

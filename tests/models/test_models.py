@@ -415,7 +415,7 @@ def test_cross_validation_folds_train_on_all_their_training_rows(iris) -> None:
     X, y = iris
     _CountTrainingRows.rows.clear()
     objective = make_objective(MLPClassifier(max_epochs=1, callbacks=[_CountTrainingRows()]), X, y, cv=3)
-    Study({"lr": 0.01}, sampler=RandomSampler(seed=0)).optimize(objective, n_trials=1)
+    Study({"lr": 0.01}, sampler=RandomSampler(seed=0), direction="maximize").optimize(objective, n_trials=1)
     assert _CountTrainingRows.rows == [100, 100, 100]  # not 80: no validation split inside a fold
 
 
@@ -455,15 +455,39 @@ def test_a_regression_that_diverges_fails_as_diverged_for_tpe_to_avoid() -> None
     assert study._history.diverged.tolist() == [True]  # ranked last by TPE, not left out
 
 
-class _LossIsNanAtEpoch2(Callback):
-    def on_epoch_end(self, net, **kwargs) -> None:
-        if len(net.history) == 2:
-            net.history.record("valid_loss", float("nan"))
+def test_an_objective_for_the_other_direction_fails_each_trial_before_training(iris) -> None:
+    X, y = iris
+    study = Study({"lr": Float(1e-3, 1e-2)}, sampler=RandomSampler(seed=0))  # minimizes
+    study.optimize(make_objective(MLPClassifier(max_epochs=2), X, y), n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.FAIL] * 2
+    assert "make_objective(direction='maximize') scores for a study with direction='maximize', and this study " \
+           "has direction='minimize'" in study.trials[0].error
+    assert all(t.intermediate_values == {} for t in study.trials)
+
+
+def test_the_users_callbacks_see_the_score_and_every_trained_epoch_is_reported(iris) -> None:
+    X, y = iris
+    stop = EarlyStopping(monitor="valid_score", lower_is_better=False, patience=1, threshold=1.0)
+    objective = make_objective(MLPClassifier(max_epochs=10, callbacks=[stop]), X.tolist(), y.tolist())  # lists
+    study = Study({"lr": 0.01, "random_state": Int(0, 3)}, sampler=RandomSampler(seed=0), direction="maximize")
+    study.optimize(objective, n_trials=1)
+    (trial,) = study.trials
+    assert trial.state is TrialState.COMPLETE, trial.error
+    assert sorted(trial.intermediate_values) == [1, 2]  # the epoch that stopped it was scored and reported
+    disabled = make_objective(MLPClassifier(max_epochs=2, callbacks="disable"), X, y)
+    study.optimize(disabled, n_trials=1)
+    assert study.trials[1].state is TrialState.COMPLETE and sorted(study.trials[1].intermediate_values) == [1, 2]
+
+
+class _LossIsNanAtEpoch2(MLPClassifier):
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        return loss * float("nan") if not training and len(self.history) == 2 else loss  # a diverged pass
 
 
 def test_an_epoch_that_diverged_is_skipped_by_the_best_epoch(iris) -> None:
     X, y = iris
-    objective = make_objective(MLPClassifier(max_epochs=3, callbacks=[_LossIsNanAtEpoch2()]), X, y)
+    objective = make_objective(_LossIsNanAtEpoch2(max_epochs=3), X, y)
     study = Study({"lr": 0.01}, sampler=RandomSampler(seed=0), direction="maximize")
     study.optimize(objective, n_trials=1)
     (trial,) = study.trials

@@ -84,6 +84,11 @@ def misuses_the_trial(config: dict, trial) -> float:
     return value_of(config)
 
 
+def is_maximizing(config: dict, trial) -> float:
+    """1.0 when the trial says its study maximizes (as the trial in a worker tells it)."""
+    return float(trial.direction == "maximize")
+
+
 def kills_its_worker_on_trial_3(config: dict, trial) -> float:
     """Trial 3 kills the process it runs in, as an out-of-memory kill would."""
     import signal

@@ -6,7 +6,7 @@ import pytest
 
 from tpe_core import MedianPruner, RandomSampler, Study, TPESampler, TrialState, load_study
 
-from .processes import SPACE, fifteen_epochs, misuses_the_trial, raises_on_trial_2, slow, value_of
+from .processes import SPACE, fifteen_epochs, is_maximizing, misuses_the_trial, raises_on_trial_2, slow, value_of
 
 
 def test_two_jobs_run_trials_at_once_and_give_what_a_serial_run_gives():
@@ -66,6 +66,14 @@ def test_a_trial_that_misuses_its_trial_object_fails_alone_in_workers_as_in_seri
     assert "got step=2.7" in trials[3].error
     assert "JSON-serialisable" in trials[5].error
     assert all(t.intermediate_values == {1: t.value} for n, t in trials.items() if n not in (1, 3, 5))
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_a_trial_in_a_worker_knows_its_studys_direction(direction):
+    study = Study(SPACE, sampler=RandomSampler(seed=0), direction=direction)
+    study.optimize(is_maximizing, n_trials=2, n_jobs=2)
+    assert [t.value for t in study.trials] == [float(direction == "maximize")] * 2
+    assert study.ask().direction == direction
 
 
 def test_unpicklable_objective_is_refused_with_the_fix():

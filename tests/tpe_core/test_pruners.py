@@ -70,6 +70,20 @@ class TestMedianPruner:
         pruner = MedianPruner(n_startup_trials=2, n_warmup_steps=2, interval_steps=3)
         assert run_curves(pruner, complete + bad) == [None, None, 2]
 
+    def test_an_interval_is_decided_at_the_first_step_reported_in_it(self):
+        study = Study(SPACE, sampler=RandomSampler(seed=0), pruner=MedianPruner(n_startup_trials=1, interval_steps=2))
+        for _ in range(2):
+            trial = study.ask()
+            for step in (1, 3, 5, 7):
+                trial.report(1.0, step)
+            study.tell(trial, 1.0)
+        bad = study.ask()
+        decisions = []
+        for step in (1, 3, 5, 7):  # every other step: each one opens an interval
+            bad.report(9.0, step)
+            decisions.append(bad.should_prune())
+        assert decisions == [True] * 4  # it used to decide at even steps only: never, here
+
     def test_a_diverged_trial_is_pruned(self):
         assert run_curves(MedianPruner(n_startup_trials=1), [[1.0], [math.nan]]) == [None, 1]
 
@@ -202,6 +216,9 @@ class TestHyperband:
     def test_bad_resources(self):
         with pytest.raises(ValueError, match="max_resource > min_resource"):
             HyperbandPruner(min_resource=9, max_resource=9)
+        with pytest.raises(ValueError, match="no rung below max_resource, so it would never prune"):
+            HyperbandPruner(min_resource=1, max_resource=2)
+        assert HyperbandPruner(min_resource=1, max_resource=3).brackets() == [(3, 1), (2, 3)]
 
 
 # ---------------------------------------------------------------- all pruners

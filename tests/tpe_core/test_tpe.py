@@ -251,7 +251,7 @@ def test_without_the_liar_running_trials_do_not_count() -> None:
 # ---------------------------------------------------------------- failures and pruning
 def test_ranking_puts_pruned_after_complete_and_diverged_last() -> None:
     history = History(1)
-    rows = iter(np.arange(8.0)[:, None])
+    rows = iter(np.arange(10.0)[:, None])
     history.finish(history.append(next(rows)), "COMPLETE", 5.0)  # 0
     history.finish(history.append(next(rows)), "FAIL", None, diverged=True)  # 1
     history.finish(history.append(next(rows)), "PRUNED", 0.1, step=2)  # 2
@@ -260,10 +260,12 @@ def test_ranking_puts_pruned_after_complete_and_diverged_last() -> None:
     history.finish(history.append(next(rows)), "COMPLETE", 1.0)  # 5
     history.finish(history.append(next(rows)), "PRUNED", 0.2, step=7)  # 6
     history.append(next(rows))  # 7: running
+    history.finish(history.append(next(rows)), "PRUNED", None, step=9)  # 8: its last report was NaN
+    history.finish(history.append(next(rows)), "PRUNED", None)  # 9: pruned before any report
     ranked, running, loss = TPESampler(seed=0)._rank(history)
-    assert ranked.tolist() == [5, 0, 6, 3, 2, 1]
+    assert ranked.tolist() == [5, 0, 6, 3, 2, 8, 9, 1]  # pruned without a value below those with one
     assert running.tolist() == [7]
-    np.testing.assert_array_equal(loss, [5.0, np.nan, np.nan, np.nan, np.nan, 1.0, np.nan, np.nan])
+    np.testing.assert_array_equal(loss, [5.0, np.nan, np.nan, np.nan, np.nan, 1.0, np.nan, np.nan, np.nan, np.nan])
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,12 @@ class HyperbandPruner(BasePruner):
                 f"HyperbandPruner needs max_resource > min_resource, got min_resource={min_resource!r}, "
                 f"max_resource={max_resource!r}"
             )
+        if self.min_resource * self.reduction_factor > self.max_resource:
+            raise ValueError(
+                "HyperbandPruner has no rung below max_resource, so it would never prune: its first rung is "
+                f"min_resource * reduction_factor = {self.min_resource * self.reduction_factor}; got "
+                f"min_resource={min_resource!r}, reduction_factor={reduction_factor!r}, max_resource={max_resource!r}"
+            )
 
     @property
     def s_max(self) -> int:

@@ -27,7 +27,9 @@ class MedianPruner(BasePruner):
     n_warmup_steps : int, default=0
         No pruning at steps below this one.
     interval_steps : int, default=1
-        Decide only every ``interval_steps`` steps from ``n_warmup_steps``.
+        Decide once per interval of ``interval_steps`` steps from
+        ``n_warmup_steps``: at the first step the trial reports in it (so
+        a trial reporting every other step is still judged).
     n_min_trials : int, default=1
         No pruning at a step that fewer COMPLETE trials reported.
 
@@ -66,8 +68,12 @@ class MedianPruner(BasePruner):
         step = trial.last_step
         if step is None or step < self.n_warmup_steps:
             return False
-        if (step - self.n_warmup_steps) % self.interval_steps:
-            return False
+        interval = (step - self.n_warmup_steps) // self.interval_steps
+        if any(
+            self.n_warmup_steps <= s < step and (s - self.n_warmup_steps) // self.interval_steps == interval
+            for s in trial.intermediate_values
+        ):
+            return False  # this interval was decided at an earlier step
         complete = study.get_trials([TrialState.COMPLETE])
         if len(complete) < self.n_startup_trials:
             return False

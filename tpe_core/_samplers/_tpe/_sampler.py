@@ -299,9 +299,10 @@ class TPESampler(BaseSampler):
         each trial was ranked by (one per trial; NaN for trials ranked below
         those with a loss, and for running ones).
 
-        COMPLETE trials come first by loss, then PRUNED ones (further along
-        first, then by loss), then FAIL trials whose objective diverged
-        (returned NaN or inf). Trials that raised are left out. With fewer
+        COMPLETE trials come first by loss, then PRUNED ones with a value
+        (further along first, then by loss), then PRUNED ones without (their
+        last report was NaN, or they reported nothing), then FAIL trials
+        whose objective diverged (returned NaN or inf). Trials that raised are left out. With fewer
         than ``min_trials_at_step`` COMPLETE trials, those ranked at a step
         (:meth:`_ranked_at_step`) go before all others, by their loss there.
         """
@@ -316,8 +317,9 @@ class TPESampler(BaseSampler):
         final = np.where(states == STATE_CODES["COMPLETE"], history.losses, np.nan)
         pruned = np.flatnonzero(states == STATE_CODES["PRUNED"])
         diverged = np.flatnonzero((states == STATE_CODES["FAIL"]) & history.diverged)
+        no_value = np.isnan(history.losses[pruned])  # pruned at a NaN report (diverging), or before any
         loss = np.nan_to_num(history.losses[pruned], nan=np.inf)
-        pruned = pruned[np.lexsort((loss, np.nan_to_num(-history.steps[pruned], nan=0.0)))]
+        pruned = pruned[np.lexsort((loss, np.nan_to_num(-history.steps[pruned], nan=0.0), no_value))]
         ranked = np.concatenate([ranked, pruned, diverged])
         if self.min_trials_at_step is None or n_complete >= self.min_trials_at_step or not len(pruned):
             return ranked, running, final

@@ -20,7 +20,7 @@ True
 
 from importlib.metadata import PackageNotFoundError, version
 
-from tpe_core import hp, rand, tpe
+from tpe_core import hp, rand, scope, tpe
 from tpe_core._distributions import Categorical, Distribution, Float, Int, Normal
 from tpe_core._executors import DaskExecutor
 from tpe_core._history import History
@@ -93,6 +93,7 @@ __all__ = [
     "load_study",
     "hp",
     "rand",
+    "scope",
     "space_eval",
     "tpe",
 ]

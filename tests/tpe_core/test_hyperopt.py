@@ -16,6 +16,7 @@ from tpe_core import (
     STATUS_FAIL,
     STATUS_OK,
     AllTrialsFailed,
+    Int,
     RandomSampler,
     Study,
     Trials,
@@ -23,6 +24,7 @@ from tpe_core import (
     fmin,
     hp,
     rand,
+    scope,
     space_eval,
     tpe,
 )
@@ -686,6 +688,22 @@ def test_invalid_hp_names_function_and_label(make, function, label):
         make()
     message = str(info.value)
     assert f"hp.{function}({label!r}" in message
+
+
+def test_scope_int_gives_ints_on_the_same_grid():
+    space = {
+        "depth": scope.int(hp.quniform("depth", 1, 10, 1)),
+        "units": scope.int(hp.qloguniform("units", math.log(8), math.log(256), 8)),
+    }
+    assert space["depth"] == Int(1, 10, label="depth") and space["units"] == Int(8, 256, log=True, step=8,
+                                                                                  label="units")
+    trials = Trials()
+    fmin(lambda c: c["depth"] + c["units"] / 256, space, max_evals=12, trials=trials, show_progressbar=False,
+         rstate=np.random.default_rng(0))
+    configs = [space_eval(space, {k: v[0] for k, v in t["misc"]["vals"].items()}) for t in trials.trials]
+    assert all(type(c["depth"]) is int and c["units"] % 8 == 0 for c in configs)
+    with pytest.raises(ValueError, match="scope.int takes an integer grid"):
+        scope.int(hp.uniform("x", 0, 1))
 
 
 def test_hp_takes_what_hyperopt_takes():

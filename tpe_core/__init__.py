@@ -20,13 +20,19 @@ True
 
 from importlib.metadata import PackageNotFoundError, version
 
-from tpe_core import hp, rand, scope, tpe
+from tpe_core import early_stop, hp, rand, scope, tpe
 from tpe_core._distributions import Categorical, Distribution, Float, Int, Normal
 from tpe_core._executors import DaskExecutor
 from tpe_core._history import History
 from tpe_core._hyperopt import (
+    JOB_STATE_DONE,
+    JOB_STATE_ERROR,
+    JOB_STATE_NEW,
+    JOB_STATE_RUNNING,
     STATUS_FAIL,
+    STATUS_NEW,
     STATUS_OK,
+    STATUS_RUNNING,
     AllTrialsFailed,
     Trials,
     fmin,
@@ -72,8 +78,14 @@ __all__ = [
     "Param",
     "RandomSampler",
     "SQLiteStorage",
+    "JOB_STATE_DONE",
+    "JOB_STATE_ERROR",
+    "JOB_STATE_NEW",
+    "JOB_STATE_RUNNING",
     "STATUS_FAIL",
+    "STATUS_NEW",
     "STATUS_OK",
+    "STATUS_RUNNING",
     "SearchSpace",
     "SpaceError",
     "StorageError",
@@ -93,6 +105,7 @@ __all__ = [
     "load_study",
     "hp",
     "rand",
+    "early_stop",
     "scope",
     "space_eval",
     "tpe",

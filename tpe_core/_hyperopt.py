@@ -26,18 +26,37 @@ from tpe_core._study import Study
 from tpe_core._trial import Trial, TrialState
 from tpe_core._validation import check_int
 
-__all__ = ["STATUS_FAIL", "STATUS_OK", "AllTrialsFailed", "Suggest", "Trials", "fmin", "space_eval"]
+__all__ = [
+    "JOB_STATE_DONE",
+    "JOB_STATE_ERROR",
+    "JOB_STATE_NEW",
+    "JOB_STATE_RUNNING",
+    "STATUS_FAIL",
+    "STATUS_NEW",
+    "STATUS_OK",
+    "STATUS_RUNNING",
+    "AllTrialsFailed",
+    "Suggest",
+    "Trials",
+    "fmin",
+    "space_eval",
+]
 
 STATUS_OK = "ok"
 STATUS_FAIL = "fail"
+STATUS_NEW = "new"  # the result of a trial not finished yet
+STATUS_RUNNING = "running"
 
 # hyperopt's job states, as found in ``trials.trials[i]["state"]``.
-_JOB_DONE = 2  # hyperopt's JOB_STATE_DONE: the objective returned (a 'fail' it reported too)
+JOB_STATE_NEW = 0
+JOB_STATE_RUNNING = 1
+JOB_STATE_DONE = 2  # the objective returned (a 'fail' it reported too)
+JOB_STATE_ERROR = 3  # it raised, or returned no number
 _JOB_STATE = {
-    TrialState.RUNNING: 1,
-    TrialState.COMPLETE: _JOB_DONE,
-    TrialState.PRUNED: _JOB_DONE,
-    TrialState.FAIL: 3,
+    TrialState.RUNNING: JOB_STATE_RUNNING,
+    TrialState.COMPLETE: JOB_STATE_DONE,
+    TrialState.PRUNED: JOB_STATE_DONE,
+    TrialState.FAIL: JOB_STATE_ERROR,
 }
 
 
@@ -156,7 +175,7 @@ class Trials:
         if trial.state is TrialState.COMPLETE:
             return {**stored, "loss": trial.value, "status": STATUS_OK}
         if trial.state is TrialState.RUNNING:
-            return {"status": "new"}
+            return {"status": STATUS_NEW}
         if stored.get("status") == STATUS_FAIL or _is_infinite_loss(stored):
             # a failure the objective reported, or a loss of inf (valid in hyperopt, the worst; the
             # study keeps the trial FAIL, which TPE ranks last): the dict as the objective returned it
@@ -169,7 +188,7 @@ class Trials:
         vals = self.study.search_space.decode_params(trial._row, index_categoricals=True)
         return {
             "tid": trial.number,
-            "state": _JOB_STATE[trial.state] if trial.number not in self._results else _JOB_DONE,
+            "state": _JOB_STATE[trial.state] if trial.number not in self._results else JOB_STATE_DONE,
             "result": self._result(trial),
             "misc": {
                 "tid": trial.number,

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tpe_core import (
+    JOB_STATE_DONE,
     STATUS_FAIL,
     STATUS_OK,
     AllTrialsFailed,
@@ -28,6 +29,7 @@ from tpe_core import (
     space_eval,
     tpe,
 )
+from tpe_core.early_stop import no_progress_loss
 
 MAX_EVALS = 30
 LABELS = ("model", "C", "kernel", "depth", "n_estimators")
@@ -688,6 +690,38 @@ def test_invalid_hp_names_function_and_label(make, function, label):
         make()
     message = str(info.value)
     assert f"hp.{function}({label!r}" in message
+
+
+@pytest.mark.parametrize(
+    ("losses", "kwargs", "n_run"),
+    [
+        ([3.0, 2.0, 1.0] + [1.0] * 10, {"iteration_stop_count": 3}, 6),  # stops 3 trials after the last progress
+        ([3.0, 2.9, 2.8, 2.7, 2.6] + [2.6] * 10, {"iteration_stop_count": 3, "percent_increase": 10.0}, 4),
+        ([3.0, None, None, 2.0, None, None, None], {"iteration_stop_count": 3}, 7),  # a failure is no progress
+    ],
+)
+def test_no_progress_loss_stops_after_trials_without_progress(losses, kwargs, n_run):
+    results = iter(losses)
+
+    def fn(x):
+        loss = next(results)
+        return {"status": STATUS_FAIL} if loss is None else loss
+
+    trials = Trials()
+    fmin(fn, hp.uniform("x", 0, 1), max_evals=len(losses), trials=trials, show_progressbar=False, verbose=False,
+         early_stop_fn=no_progress_loss(**kwargs))
+    assert len(trials) == n_run
+    assert [t["state"] for t in trials.trials] == [JOB_STATE_DONE] * n_run
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"iteration_stop_count": 0}, "iteration_stop_count must be an integer >= 1"),
+     ({"percent_increase": -1}, "percent_increase must be a number >= 0")],
+)
+def test_no_progress_loss_checks_its_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        no_progress_loss(**kwargs)
 
 
 def test_scope_int_gives_ints_on_the_same_grid():

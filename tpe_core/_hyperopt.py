@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import os
+import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -23,7 +25,7 @@ from tpe_core._samplers import BaseSampler
 from tpe_core._samplers._base import check_seed
 from tpe_core._space import SearchSpace, SpaceError
 from tpe_core._study import Study
-from tpe_core._trial import Trial, TrialState
+from tpe_core._trial import Trial, TrialState, describe_exception
 from tpe_core._validation import check_int
 
 __all__ = [
@@ -380,6 +382,8 @@ def fmin(
     points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
     show_progressbar: bool | None = None,
     early_stop_fn: Callable[..., tuple[bool, Any]] | None = None,
+    trials_save_file: str = "",
+    max_queue_len: int = 1,
 ) -> dict[str, Any] | None:
     """Minimise ``fn`` over ``space``, as hyperopt's ``fmin`` does.
 
@@ -428,6 +432,13 @@ def fmin(
         ``(stop, args)``: the search stops when ``stop`` is true, and the
         next call gets the ``args`` returned (none at the first call), as in
         hyperopt.
+    trials_save_file : str, optional
+        A file the trials are pickled to after each trial (written whole,
+        then renamed over the old one, so a crash leaves the last complete
+        copy); when it exists and ``trials`` is not given, the search
+        resumes from it, as in hyperopt.
+    max_queue_len : int, default=1
+        Accepted for hyperopt's code; trials are proposed one at a time.
 
     Returns
     -------
@@ -454,6 +465,9 @@ def fmin(
         isinstance(loss_threshold, bool) or not isinstance(loss_threshold, numbers.Real)
     ):
         raise ValueError(f"loss_threshold must be a number, got loss_threshold={loss_threshold!r}")
+    check_int("max_queue_len", max_queue_len, minimum=1)
+    if trials is None and trials_save_file and os.path.exists(trials_save_file):
+        trials = _load_trials(trials_save_file)
     trials = Trials() if trials is None else trials
     if trials.study is None:
         sampler = _resolve_algo(tpe.suggest if algo is None else algo, _seed_from_rstate(rstate))
@@ -474,6 +488,9 @@ def fmin(
         )
     if early_stop_fn is not None:
         callbacks.append(_early_stop(early_stop_fn, trials))
+    if trials_save_file:
+        _save_trials(trials, trials_save_file)  # here, so that trials that cannot be pickled fail first
+        callbacks.append(lambda s, t: _save_trials(trials, trials_save_file))
     study._log_failures = bool(verbose)
     try:
         study.optimize(
@@ -486,7 +503,35 @@ def fmin(
         )
     finally:
         study._log_failures = True
+        if trials_save_file:
+            _save_trials(trials, trials_save_file)  # with a trial whose exception propagates
     return trials.argmin if return_argmin else None
+
+
+def _save_trials(trials: Trials, path: str) -> None:
+    """Pickle ``trials`` to ``path``: written whole, then renamed over it."""
+    try:
+        blob = pickle.dumps(trials)
+    except Exception as e:
+        raise ValueError(
+            f"trials_save_file={path!r}: these trials cannot be pickled ({describe_exception(e)}); a space "
+            "saved with them must hold module-level functions and classes, not lambdas"
+        ) from e
+    partial = f"{path}.partial"
+    with open(partial, "wb") as f:
+        f.write(blob)
+    os.replace(partial, path)
+
+
+def _load_trials(path: str) -> Trials:
+    try:
+        with open(path, "rb") as f:
+            trials = pickle.load(f)
+    except Exception as e:
+        raise ValueError(f"trials_save_file={path!r} cannot be read back ({describe_exception(e)})") from e
+    if not isinstance(trials, Trials):
+        raise ValueError(f"trials_save_file={path!r} holds a {type(trials).__name__}, not parzen's Trials")
+    return trials
 
 
 def space_eval(space: Any, hp_assignment: Mapping[str, Any]) -> Any:

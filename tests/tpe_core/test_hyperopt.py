@@ -724,6 +724,32 @@ def test_no_progress_loss_checks_its_arguments(kwargs, message):
         no_progress_loss(**kwargs)
 
 
+def test_trials_save_file_keeps_every_trial_and_resumes_the_search(tmp_path):
+    path = str(tmp_path / "trials.pkl")
+
+    def crashes_on_the_fourth(x):
+        if len(trials_seen) == 3:
+            raise KeyError("crash")
+        trials_seen.append(x)
+        return x
+
+    trials_seen: list[float] = []
+    with pytest.raises(KeyError):
+        fmin(crashes_on_the_fourth, hp.uniform("x", 0, 1), max_evals=6, trials_save_file=path,
+             rstate=np.random.default_rng(0), show_progressbar=False, verbose=False)
+    saved = pickle.loads(open(path, "rb").read())
+    assert saved.statuses() == [STATUS_OK] * 3 + [STATUS_FAIL]  # the crashed trial too
+    trials_seen.append(0.0)  # no more crashes
+    fmin(crashes_on_the_fourth, hp.uniform("x", 0, 1), max_evals=6, trials_save_file=path, max_queue_len=4,
+         show_progressbar=False, verbose=False)
+    resumed = pickle.loads(open(path, "rb").read())
+    assert len(resumed) == 6 and resumed.losses()[:3] == saved.losses()[:3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trials.pkl"]  # no partial file left
+    with pytest.raises(ValueError, match="cannot be pickled"):
+        fmin(lambda x: 0.0, {"f": lambda z: z, "x": hp.uniform("x", 0, 1)}, max_evals=1,
+             trials_save_file=str(tmp_path / "other.pkl"), show_progressbar=False)
+
+
 def test_scope_int_gives_ints_on_the_same_grid():
     space = {
         "depth": scope.int(hp.quniform("depth", 1, 10, 1)),

@@ -163,6 +163,7 @@ class Trials:
     def __init__(self) -> None:
         self.study: Study | None = None
         self._results: dict[int, dict[str, Any]] = {}
+        self._records: dict[int, dict[str, Any]] = {}  # of finished trials, which never change
 
     def __len__(self) -> int:
         return 0 if self.study is None else len(self.study.trials)
@@ -186,6 +187,17 @@ class Trials:
         return {**failed, "status": STATUS_FAIL, "error": (trial.error or "").splitlines()[0] or None}
 
     def _record(self, trial: Trial) -> dict[str, Any]:
+        """The trial's hyperopt record: the same dict at every access once the
+        trial is finished (so an edit of it stays, as in hyperopt)."""
+        records = self.__dict__.setdefault("_records", {})  # a Trials pickled by an older parzen has none
+        record = records.get(trial.number)
+        if record is None:
+            record = self._new_record(trial)
+            if trial.state.is_finished():
+                records[trial.number] = record
+        return record
+
+    def _new_record(self, trial: Trial) -> dict[str, Any]:
         assert self.study is not None
         vals = self.study.search_space.decode_params(trial._row, index_categoricals=True)
         return {
@@ -244,7 +256,7 @@ class Trials:
         """What the objective returned, as ``{'loss': ..., 'status': ...}`` dicts: a
         ``'fail'`` it returned as it is, a failure it did not report (an
         exception, a NaN loss) with the reason under ``'error'``."""
-        return [] if self.study is None else [self._result(t) for t in self.study.trials]
+        return [record["result"] for record in self.trials]
 
     def losses(self) -> list[float | None]:
         """The loss of each trial (None where it failed)."""

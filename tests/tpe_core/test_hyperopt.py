@@ -750,6 +750,13 @@ def test_trials_save_file_keeps_every_trial_and_resumes_the_search(tmp_path):
              trials_save_file=str(tmp_path / "other.pkl"), show_progressbar=False)
 
 
+def test_an_edit_of_a_finished_trials_record_stays():
+    _, trials = run_fmin(loss_of, max_evals=3)
+    trials.trials[0]["result"]["note"] = "kept"
+    assert trials.trials[0]["result"]["note"] == "kept" and trials.results[0]["note"] == "kept"
+    assert trials.trials[1] is trials.trials[1]
+
+
 def test_scope_int_gives_ints_on_the_same_grid():
     space = {
         "depth": scope.int(hp.quniform("depth", 1, 10, 1)),

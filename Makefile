@@ -23,10 +23,11 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # The main job: TPE tunes an MLP on the bundled digits images; the study is kept
-# in ./parzen.db (a second `make demo` resumes it and adds 20 trials).
+# in ./parzen.db as 'digits-demo' (a second `make demo` resumes it and adds 20
+# trials); its own name leaves 'digits-mlp' to `parzen tune --dataset digits`.
 demo: $(STAMP)
-	$(BIN)/parzen tune --dataset digits --model mlp --sampler tpe --n-trials 20 --max-epochs 10
-	$(BIN)/parzen best digits-mlp
+	$(BIN)/parzen tune --dataset digits --model mlp --sampler tpe --n-trials 20 --max-epochs 10 --study digits-demo
+	$(BIN)/parzen best digits-demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

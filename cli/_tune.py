@@ -217,13 +217,17 @@ class _Job:
     objective: Any
 
 
-def _prepare(settings: Settings, say: Any) -> _Job:
+def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) -> _Job:
+    """Data, space, estimator, objective and study; ``given`` (the values of
+    --fix or --set) is checked against the space before any study is opened."""
     from models import make_objective
 
     data = _load_data(settings)
     if data.note:
         say(data.note)
     space = _space(settings, data)
+    if given:
+        tpe_core.SearchSpace(space).encode_partial(given)  # a SpaceError names the value or the name
     split = _split(data, settings.seed)
     estimator = _estimator(settings, data)
     _check_space(space, estimator, settings.model, data.X.shape[1])
@@ -362,7 +366,7 @@ def _interrupted(settings: Settings, study: tpe_core.Study) -> SystemExit:
 def run_tune(settings: Settings, *, quiet: bool, fixed: dict[str, Any] | None = None) -> None:
     """Load the data, open (or resume) the study, run the trials, report the best."""
     executor = _executor(settings)
-    job = _prepare(settings, _sayer(quiet))
+    job = _prepare(settings, _sayer(quiet), fixed)
     try:
         with _trial_logs(quiet):
             job.study.optimize(
@@ -414,7 +418,7 @@ def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
     """Evaluate one configuration by hand, store it as "manual", and rank it in the study."""
     from models import estimator_params
 
-    job = _prepare(settings, _sayer(quiet))
+    job = _prepare(settings, _sayer(quiet), values)
     study = job.study
     study.enqueue(_manual_config(study, job.estimator, values))
     try:

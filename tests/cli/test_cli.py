@@ -434,12 +434,14 @@ def test_try_a_configuration_by_hand_then_tune_the_same_study(run):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--set", "lrate=0.1"], "unknown parameter 'lrate'"),
-        (["--set", "lr"], "--set and --fix take NAME=VALUE"),
-        (["--set", "lr=5"], "5 is outside"),
+        (["try", "--set", "lrate=0.1"], "unknown parameter 'lrate'"),
+        (["try", "--set", "lr"], "--set and --fix take NAME=VALUE"),
+        (["try", "--set", "lr=5"], "5 is outside"),
+        (["tune", "--fix", "optimizer=bogus"], "'bogus' is not one of the choices"),
     ],
 )
-def test_try_refuses_bad_values_in_one_line(run, args, message):
-    result = run("try", "--dataset", "iris", "--max-epochs", "2", "--storage", run.storage, "--quiet", *args)
+def test_try_and_fix_refuse_bad_values_in_one_line_before_any_study(run, args, message):
+    result = run(*args, "--dataset", "iris", "--max-epochs", "2", "--storage", run.storage)
     assert result.exit_code == 2 and message in result.stderr
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and "Created study" not in result.output
+    assert not (run.tmp / "cli.db").exists()  # no study opened, so none left empty

@@ -50,6 +50,9 @@ class TensorBatches:
         Permute the samples at the start of every epoch.
     generator : torch.Generator, optional
         Source of the permutations (seeded for reproducible training).
+    no_single_last : bool, default=False
+        Give a last batch of one sample to the batch before it (batch
+        normalisation cannot train on a batch of one).
     """
 
     def __init__(
@@ -59,14 +62,23 @@ class TensorBatches:
         batch_size: int,
         shuffle: bool,
         generator: torch.Generator | None = None,
+        no_single_last: bool = False,
     ) -> None:
         self.X, self.y = X, y
-        self.batch_size = len(X) if batch_size == -1 else batch_size
+        self.batch_size = max(1, len(X)) if batch_size == -1 else batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.no_single_last = no_single_last
+
+    def _starts(self) -> list[int]:
+        """Where the batches start; the end of the data closes the last one."""
+        starts = list(range(0, len(self.X), self.batch_size))
+        if self.no_single_last and len(starts) > 1 and len(self.X) - starts[-1] == 1:
+            starts.pop()
+        return starts
 
     def __len__(self) -> int:
-        return -(-len(self.X) // self.batch_size)
+        return len(self._starts())
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         n = len(self.X)
@@ -75,6 +87,6 @@ class TensorBatches:
             X, y = self.X[order], None if self.y is None else self.y[order]
         else:
             X, y = self.X, self.y
-        for start in range(0, n, self.batch_size):
-            stop = start + self.batch_size
+        starts = self._starts()
+        for start, stop in zip(starts, starts[1:] + [n]):
             yield X[start:stop], None if y is None else y[start:stop]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import sklearn.base
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
@@ -311,11 +312,13 @@ class _TunableNet:
         if self.random_state is not None:
             generator = torch.Generator().manual_seed(self.random_state)
         default_size = self.batch_size if training else -1  # type: ignore[attr-defined]
+        batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module_.modules())
         return TensorBatches(
             *tensors,
             batch_size=kwargs.get("batch_size", default_size),
             shuffle=kwargs.get("shuffle", training),
             generator=generator,
+            no_single_last=training and batch_norm,
         )
 
     # ---------------------------------------------------------------- per-batch overhead
@@ -387,16 +390,13 @@ class _TunableNet:
             super()._set_training(training)  # type: ignore[misc]
 
     # ---------------------------------------------------------------- fitting
-    def partial_fit(self, X: Any, y: Any = None, classes: Any = None, **fit_params: Any) -> _TunableNet:
-        """Train for ``max_epochs`` more epochs (see skorch's ``partial_fit``).
+    def _train(self, X: np.ndarray, y: np.ndarray, routing_method: str, **fit_params: Any) -> _TunableNet:
+        """``max_epochs`` epochs of skorch's loop on prepared arrays.
 
         Unlike skorch, a user's Ctrl-C or SIGTERM is not swallowed: it raises
         :class:`TrainingInterrupted`; skorch's early stopping still ends
         training normally.
         """
-        if not self.initialized_:  # type: ignore[attr-defined]
-            self.initialize()  # type: ignore[attr-defined]
-        routing_method = fit_params.pop("_routing_method", "partial_fit")
         self.notify("on_train_begin", X=X, y=y)  # type: ignore[attr-defined]
         with _user_interrupts():
             try:
@@ -408,6 +408,34 @@ class _TunableNet:
         self.notify("on_train_end", X=X, y=y)  # type: ignore[attr-defined]
         return self
 
+    def _fit_arrays(
+        self, X: np.ndarray, y: np.ndarray, *, fresh: bool, method: str = "fit", **fit_params: Any
+    ) -> _TunableNet:
+        """Train on prepared arrays: a new network when ``fresh``, else the
+        current one further (``partial_fit``, ``warm_start``)."""
+        self._check_training()
+        if fresh:
+            self.n_features_in_ = X.shape[1]
+            self.initialize()  # type: ignore[attr-defined]
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but this network was built for {self.n_features_in_}"
+            )
+        return self._train(X, y, method, **fit_params)
+
+    def _continues(self, warm: bool) -> bool:
+        """Whether this fit goes on training the current network."""
+        return warm and bool(getattr(self, "initialized_", False)) and hasattr(self, "n_features_in_")
+
+    def _prediction_input(self, X: Any) -> Any:
+        """``X`` as float32 features for a fitted network, checked against it."""
+        if not hasattr(self, "n_features_in_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        X = _as_features(X)
+        if isinstance(X, np.ndarray) and (X.ndim != 2 or X.shape[1] != self.n_features_in_):
+            raise ValueError(f"X has shape {X.shape}, but this network takes {self.n_features_in_} features")
+        return X  # or a dataset, as skorch passes them internally
+
     def get_split_datasets(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
         """skorch's split, the default hold-out seeded by ``random_state`` as it is now."""
         if not isinstance(self.train_split, _NetSeededSplit):  # type: ignore[attr-defined]
@@ -415,11 +443,6 @@ class _TunableNet:
         split = self.train_split.seeded(self.random_state)  # type: ignore[attr-defined]
         dataset = self.get_dataset(X, y)  # type: ignore[attr-defined]
         return split(dataset, **fit_params) if y is None else split(dataset, y, **fit_params)
-
-    def _fit_arrays(self, X: np.ndarray, y: np.ndarray, **fit_params: Any) -> _TunableNet:
-        self._check_training()
-        self.n_features_in_ = X.shape[1]
-        return super().fit(X, y, **fit_params)  # type: ignore[misc]
 
     def _check_training(self) -> None:
         """Refuse training settings the loop would misread (a zero batch, no epoch, a negative penalty)."""
@@ -474,17 +497,41 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         return self.label_encoder_.classes_[to_numpy(y).astype(np.int64)]
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> _TunableClassifier:
-        """Encode the labels, infer the sizes, train (see skorch's ``fit``)."""
-        self.label_encoder_ = LabelEncoder().fit(np.asarray(y).ravel())
-        y_encoded = self.label_encoder_.transform(np.asarray(y).ravel()).astype(np.int64)
-        return self._fit_arrays(_as_features(X), y_encoded, **fit_params)
+        """Encode the labels, infer the sizes, train (see skorch's ``fit``;
+        with ``warm_start``, a fitted network trains further on labels it knows)."""
+        continues = self._continues(self.warm_start)  # type: ignore[attr-defined]
+        if not continues:
+            self.label_encoder_ = LabelEncoder().fit(np.asarray(y).ravel())
+        return self._fit_arrays(_as_features(X), self._encode(y), fresh=not continues, **fit_params)
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, **fit_params: Any) -> _TunableClassifier:
+        """Train for ``max_epochs`` more epochs (the first call builds the
+        network, for ``classes`` when given, else for the labels of ``y``)."""
+        fresh = not self._continues(True)
+        if fresh:
+            self.label_encoder_ = LabelEncoder().fit(np.asarray(y if classes is None else classes).ravel())
+        return self._fit_arrays(_as_features(X), self._encode(y), fresh=fresh, method="partial_fit", **fit_params)
+
+    def _encode(self, y: Any) -> np.ndarray:
+        y = np.asarray(y).ravel()
+        unknown = np.setdiff1d(y, self.label_encoder_.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"y has labels {unknown.tolist()} that this network was not built for "
+                f"(its classes: {self.label_encoder_.classes_.tolist()}); fit it anew (warm_start=False)"
+            )
+        return self.label_encoder_.transform(y).astype(np.int64)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return super().predict_proba(_as_features(X))
+        X = self._prediction_input(X)
+        if isinstance(X, np.ndarray) and not len(X):
+            return np.empty((0, len(self.classes_)), dtype=np.float32)
+        return super().predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample, as an original label."""
-        return self.label_encoder_.classes_[self.predict_proba(X).argmax(axis=1)]
+        best = self.predict_proba(X).argmax(axis=1)
+        return self.label_encoder_.classes_[best]
 
 
 class MLPClassifier(_TunableClassifier):
@@ -605,7 +652,7 @@ class ConvNetClassifier(_TunableClassifier):
 
 def _flat_images(X: Any) -> Any:
     """Images one row each (the network makes them square again); datasets unchanged."""
-    return X if isinstance(X, torch.utils.data.Dataset) else X.reshape(len(X), -1)
+    return X if isinstance(X, torch.utils.data.Dataset) else X.reshape(len(X), int(np.prod(X.shape[1:])))
 
 
 class MLPRegressor(_TunableNet, NeuralNetRegressor):
@@ -655,14 +702,30 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
     def fit(self, X: Any, y: Any, **fit_params: Any) -> MLPRegressor:
         """Train on float32 features and a 2-d float32 target (a 1-d float64
         target would make skorch broadcast the loss wrongly)."""
+        return self._fit_target(X, y, fresh=not self._continues(self.warm_start), **fit_params)
+
+    def partial_fit(self, X: Any, y: Any, **fit_params: Any) -> MLPRegressor:
+        """Train for ``max_epochs`` more epochs (the first call builds the network)."""
+        return self._fit_target(X, y, fresh=not self._continues(True), method="partial_fit", **fit_params)
+
+    def _fit_target(self, X: Any, y: Any, *, fresh: bool, method: str = "fit", **fit_params: Any) -> MLPRegressor:
         y = np.asarray(y, dtype=np.float32)
-        self.target_ndim_ = y.ndim
-        y = y.reshape(len(y), -1)
-        self.n_outputs_ = y.shape[1]
-        return self._fit_arrays(_as_features(X), y, **fit_params)
+        ndim, y = y.ndim, y.reshape(len(y), -1)
+        if fresh:
+            self.target_ndim_, self.n_outputs_ = ndim, y.shape[1]
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} outputs, but this network was built for {self.n_outputs_}")
+        return self._fit_arrays(_as_features(X), y, fresh=fresh, method=method, **fit_params)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The network's outputs (skorch's name for them), from float32 features."""
+        X = self._prediction_input(X)
+        if isinstance(X, np.ndarray) and not len(X):
+            return np.empty((0, self.n_outputs_), dtype=np.float32)
+        return super().predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        y = super().predict(_as_features(X))
+        y = self.predict_proba(X)
         return y.ravel() if self.target_ndim_ == 1 else y
 
     def decode_targets(self, y: Any) -> np.ndarray:

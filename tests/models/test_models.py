@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_digits, load_iris
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -477,6 +478,52 @@ def test_the_users_callbacks_see_the_score_and_every_trained_epoch_is_reported(i
     disabled = make_objective(MLPClassifier(max_epochs=2, callbacks="disable"), X, y)
     study.optimize(disabled, n_trials=1)
     assert study.trials[1].state is TrialState.COMPLETE and sorted(study.trials[1].intermediate_values) == [1, 2]
+
+
+def test_partial_fit_builds_the_network_then_trains_it_further(iris) -> None:
+    X, y = iris
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    net = MLPClassifier(max_epochs=2, random_state=0)
+    net.partial_fit(X[:20], labels[:20], classes=["setosa", "versicolor", "virginica"])  # float64, one class so far
+    net.partial_fit(X, labels)
+    assert len(net.history) == 4 and list(net.classes_) == ["setosa", "versicolor", "virginica"]
+    assert set(net.predict(X)) <= set(labels)
+    with pytest.raises(ValueError, match=r"y has labels \['other'\] that this network was not built for"):
+        net.partial_fit(X[:3], ["other"] * 3)
+    regressor = MLPRegressor(max_epochs=1, random_state=0)
+    regressor.partial_fit(X, y.astype(np.float64))
+    regressor.partial_fit(X, y)
+    assert len(regressor.history) == 2 and regressor.predict(X).shape == (150,)
+
+
+def test_warm_start_trains_further_on_the_labels_it_knows_only(iris) -> None:
+    X, y = iris
+    net = MLPClassifier(max_epochs=1, warm_start=True, random_state=0).fit(X, y)
+    net.fit(X[y < 2], y[y < 2])
+    assert len(net.history) == 2 and net.predict_proba(X).shape == (150, 3)
+    with pytest.raises(ValueError, match=r"y has labels \['x', 'y'\]"):
+        net.fit(X[:4], ["x", "y"] * 2)
+    with pytest.raises(ValueError, match="X has 3 features, but this network was built for 4"):
+        net.fit(X[:, :3], y)
+
+
+def test_prediction_before_fit_with_no_rows_or_the_wrong_width(iris) -> None:
+    X, y = iris
+    for estimator in (MLPClassifier(), MLPRegressor(), ConvNetClassifier()):
+        with pytest.raises(NotFittedError, match="is not fitted yet"):
+            estimator.predict(X)
+    net = MLPClassifier(max_epochs=1).fit(X, y)
+    assert net.predict(X[:0]).shape == (0,) and net.predict_proba(X[:0]).shape == (0, 3)
+    with pytest.raises(ValueError, match=r"X has shape \(150, 3\), but this network takes 4 features"):
+        net.predict(X[:, :3])
+
+
+def test_batch_norm_trains_when_the_last_batch_would_hold_one_sample(iris) -> None:
+    X, y = iris  # 120 training rows: batches of 119 leave one
+    net = MLPClassifier(batch_size=119, batch_norm=True, max_epochs=2, random_state=0).fit(X, y)
+    assert [b["train_batch_size"] for b in net.history[-1, "batches"] if "train_batch_size" in b] == [120]
+    plain = MLPClassifier(batch_size=119, max_epochs=1, random_state=0).fit(X, y)
+    assert [b["train_batch_size"] for b in plain.history[-1, "batches"] if "train_batch_size" in b] == [119, 1]
 
 
 class _LossIsNanAtEpoch2(MLPClassifier):

@@ -225,9 +225,13 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) 
     data = _load_data(settings)
     if data.note:
         say(data.note)
+    _check_scoring(settings.scoring, data)
     space = _space(settings, data)
     if given:
         tpe_core.SearchSpace(space).encode_partial(given)  # a SpaceError names the value or the name
+    sampler = _sampler(settings)
+    if isinstance(sampler, tpe_core.GridSampler):
+        _check_grid(sampler, space, settings, say, fixed=bool(given))
     split = _split(data, settings.seed)
     estimator = _estimator(settings, data)
     _check_space(space, estimator, settings.model, data.X.shape[1])
@@ -239,7 +243,7 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) 
     )
     try:
         study = tpe_core.Study(
-            space, sampler=_sampler(settings), direction="maximize", pruner=pruner,
+            space, sampler=sampler, direction="maximize", pruner=pruner,
             storage=settings.storage, study_name=settings.study_name,
         )
     except tpe_core.StudyMismatchError as e:
@@ -254,6 +258,41 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) 
     say(f"Resuming study {settings.study_name!r} ({before} trial{'s' * (before != 1)} so far) in {study.storage.path}."
         if before else f"Created study {settings.study_name!r} in {study.storage.path}.")
     return _Job(data, split, estimator, study, objective)
+
+
+def _check_scoring(scoring: str | None, data: Data) -> None:
+    """Refuse a --scoring that cannot score this task, before any trial (each would fail)."""
+    if scoring is None:
+        return
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.metrics import get_scorer
+
+    scorer = get_scorer(scoring)
+    module = getattr(getattr(scorer, "_score_func", None), "__module__", "")
+    if data.task == "classification" and module.endswith("_regression"):
+        raise CliError(f"--scoring {scoring} is a regression metric, and this data is a classification; "
+                       "use e.g. accuracy, balanced_accuracy, f1_macro or neg_log_loss")
+    dummy = (DummyClassifier() if data.task == "classification" else DummyRegressor()).fit(data.X, data.y)
+    try:
+        scorer(dummy, data.X, data.y)
+    except (ValueError, TypeError) as e:
+        reason = " ".join(str(e).split())
+        raise CliError(f"--scoring {scoring} cannot score this {data.task}: {reason}") from None
+
+
+def _check_grid(sampler: tpe_core.GridSampler, space: dict[str, Any], settings: Settings, say: Any, *,
+                fixed: bool) -> None:
+    """Refuse a grid too large to enumerate, and say when the trials cover only its start."""
+    try:
+        size = len(sampler.grid(tpe_core.SearchSpace(space)))
+    except ValueError as e:
+        what = str(e).split(";")[0]  # the library's advice names GridSampler's own arguments
+        raise CliError(f"--sampler grid: {what}; give a config file whose space has a few values per "
+                       "parameter (e.g. hidden_units = { choices = [32, 64, 128] }), or use --sampler "
+                       "random or tpe") from None
+    if not fixed and settings.n_trials < size:
+        say(f"--sampler grid runs the first {settings.n_trials} of the grid's {size} points, in order (the last "
+            "parameters vary first); a config file's space with a few values per parameter makes a grid to finish")
 
 
 #: The study attribute in which ``parzen tune`` records what the values measure.
@@ -430,6 +469,8 @@ def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
     metric = settings.metric(job.data.task)
     if trial.value is None:
         click.echo(f"Trial {trial.number} (manual) ended {trial.state.value}: {trial.error}")
+        if trial.state is tpe_core.TrialState.FAIL:
+            raise SystemExit(1)  # as tune exits when no trial completed
         return
     complete = sorted((t.value for t in study.get_trials([tpe_core.TrialState.COMPLETE])), reverse=True)
     best = study.best_trial
@@ -475,6 +516,10 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
         click.echo(f"  (its best validation epoch was {epochs}: the refit trains {epochs} {unit})")
         params["max_epochs"] = epochs
     refit = estimator.set_params(**params, train_split=None).fit(X_train, y_train)  # on every training row
+    if not np.isfinite(refit.predict_proba(X_test)).all():
+        click.echo(f"Refit on the training data ({len(y_train)} rows) diverged: its outputs are not finite, so it "
+                   "has no test score; try another configuration (parzen try) or more trials.")
+        return
     if settings.scoring is None:
         score = refit.score(X_test, y_test)
     else:

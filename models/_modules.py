@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -49,7 +50,9 @@ def _widths(hidden_units: int | Sequence[int], n_layers: int) -> list[int]:
     n_layers = int(n_layers)
     if is_integer(hidden_units):
         widths = [int(hidden_units)] * n_layers
-    elif isinstance(hidden_units, Sequence) and not isinstance(hidden_units, str):
+    elif (isinstance(hidden_units, Sequence) and not isinstance(hidden_units, str)) or (
+        isinstance(hidden_units, np.ndarray) and hidden_units.ndim == 1
+    ):
         widths = list(hidden_units)
         if len(widths) != n_layers:
             raise ValueError(

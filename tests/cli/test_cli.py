@@ -257,6 +257,12 @@ ERRORS = [
     (["tune", "--dataset", "iris", "--config", "{tmp}/yaml_no.yaml"], "log must be True or False, got log='no'"),
     (["tune", "--dataset", "iris", "--config", "{tmp}/yaml_yes_no.yaml"], "got batch_norm='yes'"),
     (["tune", "--dataset", "iris", "--pruner", "sometimes"], "--pruner must be one of none, median, asha, hyperband"),
+    (["tune", "--dataset", "diabetes", "--scoring", "accuracy"],
+     "--scoring accuracy cannot score this regression: Classification metrics can't handle"),
+    (["tune", "--dataset", "iris", "--scoring", "r2"], "--scoring r2 is a regression metric, and this data is a"),
+    (["tune", "--dataset", "iris", "--scoring", "f1"], "--scoring f1 cannot score this classification: Target is"),
+    (["tune", "--dataset", "iris", "--sampler", "grid", "--study", "grid"],
+     "--sampler grid: the grid has more than 10,000,000 points; give a config file whose space has a few values"),
     (["tune", "--dataset", "iris", "--pruner", "hyperband", "--max-epochs", "2"],
      "--pruner hyperband (reduction factor 3) has rungs from epoch 3: it needs --max-epochs 3 or more, got 2"),
     (["tune", "--dataset", "wine", "--model", "convnet"], "--model convnet classifies square single-channel images"),
@@ -326,6 +332,23 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
     assert len(load_study(storage=tuned.storage, study_name="iris-mlp").trials) == 3  # no trial was started
+    assert SQLiteStorage(tuned.storage).study_names() == ["iris-mlp"]  # and no study was opened
+
+
+def test_a_refit_that_diverges_is_said_and_a_failed_try_exits_1(run, monkeypatch):
+    # SGD on diabetes' raw target: the trial scores a (very bad) finite value, the refit on all rows diverges
+    result = run("tune", "--dataset", "diabetes", "--storage", run.storage, "--n-trials", "1", "--max-epochs", "1",
+                 "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "diverged: its outputs are not finite, so it has no test score" in result.stdout
+    from models import MLPClassifier
+
+    def fails(self, X, y, **kwargs):
+        raise RuntimeError("broken network")
+
+    monkeypatch.setattr(MLPClassifier, "fit", fails)
+    tried = run("try", "--dataset", "iris", "--storage", run.storage, "--max-epochs", "1", "--quiet")
+    assert tried.exit_code == 1 and "ended FAIL: RuntimeError: broken network" in tried.stdout
 
 
 def test_a_storage_error_names_the_storage_only(run):

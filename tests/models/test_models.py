@@ -105,6 +105,7 @@ def test_check_params_accepts_what_fit_accepts() -> None:
     MLPClassifier().check_params(4, activation="gelu", optimizer="sgd", momentum=0.5, n_layers=0, lr=0.1)
     MLPClassifier().check_params(4, n_layers=np.int64(2), hidden_units=np.int64(8), batch_size=-1)  # numpy ints
     MLPClassifier().check_params(4, batch_norm=np.bool_(True))
+    MLPClassifier().check_params(4, hidden_units=np.array([16, 8]), n_layers=2)  # widths as an array
     ConvNetClassifier().check_params(64, channels=[4, 8], n_layers=2)
     with pytest.raises(ValueError, match="square"):
         ConvNetClassifier().check_params(63)

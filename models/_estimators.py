@@ -118,7 +118,12 @@ def _as_features(X: Any) -> Any:
         return X
     if isinstance(X, torch.Tensor):
         return X.detach().cpu().numpy().astype(np.float32, copy=False)
-    return np.asarray(X, dtype=np.float32)
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise TypeError("X is a sparse matrix, and these networks take dense features: pass X.toarray()")
+    X = np.asarray(X, dtype=np.float32)
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinity (or values too large for float32); impute or drop them first")
+    return X
 
 
 def _batch_len(batch: Any) -> int:
@@ -710,6 +715,8 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
 
     def _fit_target(self, X: Any, y: Any, *, fresh: bool, method: str = "fit", **fit_params: Any) -> MLPRegressor:
         y = np.asarray(y, dtype=np.float32)
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity (or values too large for float32)")
         ndim, y = y.ndim, y.reshape(len(y), -1)
         if fresh:
             self.target_ndim_, self.n_outputs_ = ndim, y.shape[1]

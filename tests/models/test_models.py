@@ -519,6 +519,18 @@ def test_prediction_before_fit_with_no_rows_or_the_wrong_width(iris) -> None:
         net.predict(X[:, :3])
 
 
+def test_sparse_or_non_finite_data_is_refused_naming_the_fix(iris) -> None:
+    import scipy.sparse
+
+    X, y = iris
+    with pytest.raises(TypeError, match=r"X is a sparse matrix, .* pass X.toarray\(\)"):
+        MLPClassifier(max_epochs=1).fit(scipy.sparse.csr_matrix(X), y)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        MLPClassifier(max_epochs=1).fit(np.where(X > 7, np.nan, X), y)
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        MLPRegressor(max_epochs=1).fit(X, np.where(y > 1, np.inf, y))
+
+
 def test_batch_norm_trains_when_the_last_batch_would_hold_one_sample(iris) -> None:
     X, y = iris  # 120 training rows: batches of 119 leave one
     net = MLPClassifier(batch_size=119, batch_norm=True, max_epochs=2, random_state=0).fit(X, y)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cli._errors import CliError
+from cli._errors import CliError, did_you_mean
 
 __all__ = ["DATASETS", "Data", "load_csv", "load_dataset"]
 
@@ -77,7 +77,7 @@ def load_csv(path: str, target: str | None, task: str | None) -> Data:
         raise CliError(f"{path!r}: the header names {', '.join(map(repr, repeated))} more than once; "
                        "give every column its own name")
     if target not in header:
-        raise CliError(f"{path!r} has no column {target!r}; its columns are: {', '.join(header)}")
+        raise CliError(f"{path!r} has no column {target!r}" + did_you_mean(target, header, always_list=True))
     if len(header) == 1:
         raise CliError(f"{path!r} has only the target column {target!r}: no feature to learn from")
     t = header.index(target)

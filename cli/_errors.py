@@ -12,7 +12,11 @@ class CliError(Exception):
     """A mistake in the command's input; the message says what and how to fix it."""
 
 
-def did_you_mean(name: str, known: Sequence[str]) -> str:
-    """The end of an "unknown NAME" message: the closest known name, else all of them."""
+def did_you_mean(name: str, known: Sequence[str], *, always_list: bool = False) -> str:
+    """The end of an "unknown NAME" message: the closest known name, else (or
+    with ``always_list``, also) all of them."""
     hint = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else f"; known: {', '.join(known)}"
+    listed = f"; known: {', '.join(known)}"
+    if not hint:
+        return listed
+    return f" (did you mean {hint[0]!r}?)" + (listed if always_list else "")

@@ -250,7 +250,7 @@ def test_flags_override_the_config_file(run):
 ERRORS = [
     (["tune", "--dataset", "mnist"], "unknown dataset 'mnist'; choose one of iris, digits"),
     (["tune", "--csv", "{tmp}/missing.csv", "--target", "y"], "no CSV file at"),
-    (["tune", "--csv", "{tmp}/data.csv", "--target", "label"], "has no column 'label'; its columns are: a, b, y"),
+    (["tune", "--csv", "{tmp}/data.csv", "--target", "label"], "has no column 'label'; known: a, b, y"),
     (["tune", "--dataset", "iris", "--n-trials", "0"], "--n-trials must be a whole number >= 1, got 0"),
     (["tune", "--dataset", "iris", "--config", "{tmp}/bad_key.json"], "unknown setting 'n_trails' (did you mean"),
     (["tune", "--dataset", "iris", "--config", "{tmp}/bad_value.json"], "space.lr: Float: log=True needs low > 0"),

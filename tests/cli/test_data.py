@@ -96,9 +96,11 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
     path = write(tmp_path, "\ufeffa,b,y\n1,2,5\n3,4,6\n", encoding="utf-8")
     data = load_csv(path, "y", None)
     assert data.X.tolist() == [[1, 2], [3, 4]] and data.y.tolist() == [5, 6]
-    with pytest.raises(CliError, match=r"has no column 'label'; its columns are: a, b, y$"):
+    with pytest.raises(CliError, match=r"has no column 'label'; known: a, b, y$"):
         load_csv(path, "label", None)
     assert load_csv(path, "a", None).task == "regression"  # 'a' is found, not '\ufeffa'
+    with pytest.raises(CliError, match=r"has no column 'yy' \(did you mean 'y'\?\); known: a, b, y$"):
+        load_csv(path, "yy", None)
 
 
 @pytest.mark.parametrize("cell", ["nan", "NaN", "inf", "-inf", "Infinity", "1e39"])

@@ -231,7 +231,7 @@ class Study:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({"_log_failures": True, **state})  # a study pickled by an older parzen has none
         self._lock = threading.RLock()
 
     def _set_sampler(self, sampler: BaseSampler | None) -> None:

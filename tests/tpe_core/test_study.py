@@ -447,6 +447,18 @@ class TestAskTell:
             assert [t.number for t in trials] == list(range(120))
             assert all(t.state is TrialState.COMPLETE and t.intermediate_values == {1: 1.0} for t in trials)
 
+    def test_a_study_pickles_and_one_pickled_without_lock_or_log_setting_still_runs(self):
+        import pickle
+
+        study = make_study()
+        study.optimize(lambda c: c["x"], n_trials=2)
+        again = pickle.loads(pickle.dumps(study))
+        again.optimize(lambda c: c["x"], n_trials=1)
+        old = Study.__new__(Study)  # as a study pickled before it had a lock and a log setting
+        old.__setstate__({k: v for k, v in vars(study).items() if k not in ("_lock", "_log_failures")})
+        old.optimize(lambda c: math.nan, n_trials=1)
+        assert len(again.trials) == 3 and old.trials[-1].state is TrialState.FAIL
+
     def test_tell_trial_of_other_study(self):
         study, other = make_study(), make_study()
         trial = other.ask()

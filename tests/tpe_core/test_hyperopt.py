@@ -218,6 +218,18 @@ def test_a_pickled_search_over_objects_and_arrays_continues():
              trials=trials, show_progressbar=False)
 
 
+def test_a_search_whose_space_holds_a_lambda_continues_when_the_space_is_built_again():
+    def space(constant=None):
+        return {"f": (lambda z: z) if constant is None else constant, "x": hp.uniform("x", 0, 1)}
+
+    trials = Trials()
+    fmin(lambda c: c["x"], space(), max_evals=2, trials=trials, show_progressbar=False)
+    fmin(lambda c: c["x"], space(), max_evals=4, trials=trials, show_progressbar=False)  # a new lambda
+    assert len(trials) == 4
+    with pytest.raises(ValueError, match=r"the constant space\['f'\] was <function"):
+        fmin(lambda c: c["x"], space(3), max_evals=5, trials=trials, show_progressbar=False)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "shown"),
     [({}, True), ({"verbose": False}, False), ({"verbose": False, "show_progressbar": True}, True),

@@ -411,6 +411,16 @@ class TestBadInput:
             Study({**SPACE, **change}, storage=url_of(path), study_name="s")
         assert file_digest(path) == before
 
+    def test_an_empty_file_is_read_without_writing_and_becomes_a_study_file_when_asked(self, tmp_path):
+        path = tmp_path / "empty.db"
+        path.touch()
+        with pytest.raises(StorageError, match="holds no study: it is an empty file"):
+            load_study(storage=url_of(path), study_name="s")
+        assert SQLiteStorage(url_of(path)).study_names() == []
+        assert path.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+        make_study(path).optimize(value_of, n_trials=1)  # a new study may be created in it
+        assert len(load_study(storage=url_of(path), study_name="s").trials) == 1
+
     def test_a_space_with_a_scipy_distribution_or_an_estimator_resumes(self, tmp_path):
         from sklearn.svm import SVC
 

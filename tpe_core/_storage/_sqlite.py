@@ -253,6 +253,9 @@ class SQLiteStorage:
             tables = self._check_schema(conn)
         except sqlite3.DatabaseError as e:
             raise StorageError(f"{self.path!r} is not a usable SQLite file: {e}") from e
+        if not tables and not create:  # reading only: an empty file is left as it is
+            conn.close()
+            raise StorageError(f"{self.path!r} holds no study: it is an empty file (storage={self.url!r})")
         if not tables:
             self._create_schema(conn)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -338,6 +341,8 @@ class SQLiteStorage:
     # ------------------------------------------------------------ studies
     def study_names(self) -> list[str]:
         """Names of the studies in the file, oldest first."""
+        if self._conn is None and os.path.isfile(self.path) and not os.path.getsize(self.path):
+            return []  # an empty file, left as it is
         rows = self._connection().execute("SELECT name FROM studies ORDER BY study_id")
         return [r[0] for r in rows]
 

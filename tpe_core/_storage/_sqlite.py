@@ -157,6 +157,19 @@ def _is_locked(e: sqlite3.OperationalError) -> bool:
     return "locked" in message or "busy" in message
 
 
+def _while_locked(conn: sqlite3.Connection, statement: str) -> None:
+    """Execute ``statement``, retried with a growing random wait (8 tries in
+    all) while another connection holds the lock it needs."""
+    for attempt in range(8):
+        try:
+            conn.execute(statement)
+            return
+        except sqlite3.OperationalError as e:
+            if not _is_locked(e) or attempt == 7:
+                raise
+            time.sleep(random.uniform(0.01, 0.1) * 2**attempt)
+
+
 class SQLiteStorage:
     """Studies kept in an SQLite file.
 
@@ -258,7 +271,7 @@ class SQLiteStorage:
             raise StorageError(f"{self.path!r} holds no study: it is an empty file (storage={self.url!r})")
         if not tables:
             self._create_schema(conn)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _while_locked(conn, "PRAGMA journal_mode=WAL")  # it takes the file alone: concurrent creators hold it
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
@@ -317,14 +330,7 @@ class SQLiteStorage:
         """
         with self._lock:
             conn = conn if conn is not None else self._connection()
-            for attempt in range(8):
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    break
-                except sqlite3.OperationalError as e:
-                    if not _is_locked(e) or attempt == 7:
-                        raise
-                    time.sleep(random.uniform(0.01, 0.1) * 2**attempt)
+            _while_locked(conn, "BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:

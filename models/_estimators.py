@@ -432,14 +432,18 @@ class _TunableNet:
         """Whether this fit goes on training the current network."""
         return warm and bool(getattr(self, "initialized_", False)) and hasattr(self, "n_features_in_")
 
-    def _prediction_input(self, X: Any) -> Any:
-        """``X`` as float32 features for a fitted network, checked against it."""
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The network's outputs (class probabilities for a classifier) for
+        float32 features checked against the fitted network; none for no rows."""
         if not hasattr(self, "n_features_in_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
         X = _as_features(X)
-        if isinstance(X, np.ndarray) and (X.ndim != 2 or X.shape[1] != self.n_features_in_):
-            raise ValueError(f"X has shape {X.shape}, but this network takes {self.n_features_in_} features")
-        return X  # or a dataset, as skorch passes them internally
+        if isinstance(X, np.ndarray):  # else a dataset, as skorch passes them internally
+            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has shape {X.shape}, but this network takes {self.n_features_in_} features")
+            if not len(X):
+                return np.empty((0, self._n_outputs()), dtype=np.float32)
+        return super().predict_proba(X)  # type: ignore[misc]
 
     def get_split_datasets(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
         """skorch's split, the default hold-out seeded by ``random_state`` as it is now."""
@@ -526,12 +530,6 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
                 f"(its classes: {self.label_encoder_.classes_.tolist()}); fit it anew (warm_start=False)"
             )
         return self.label_encoder_.transform(y).astype(np.int64)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        X = self._prediction_input(X)
-        if isinstance(X, np.ndarray) and not len(X):
-            return np.empty((0, len(self.classes_)), dtype=np.float32)
-        return super().predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample, as an original label."""
@@ -723,13 +721,6 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
         elif y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y.shape[1]} outputs, but this network was built for {self.n_outputs_}")
         return self._fit_arrays(_as_features(X), y, fresh=fresh, method=method, **fit_params)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """The network's outputs (skorch's name for them), from float32 features."""
-        X = self._prediction_input(X)
-        if isinstance(X, np.ndarray) and not len(X):
-            return np.empty((0, self.n_outputs_), dtype=np.float32)
-        return super().predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
         y = self.predict_proba(X)

@@ -330,6 +330,14 @@ def _is_nan(x: Any) -> bool:
     return isinstance(x, (float, np.floating)) and math.isnan(x)
 
 
+def pickled(value: Any) -> bytes | None:
+    """``value``'s pickle, or None when it cannot be pickled (a lambda)."""
+    try:
+        return pickle.dumps(value)
+    except Exception:
+        return None
+
+
 def _choice_key(choice: Any) -> Any:
     """Key that tells choices apart, the same for a choice and its copy.
 
@@ -346,10 +354,8 @@ def _choice_key(choice: Any) -> Any:
     if isinstance(choice, np.ndarray):
         return (np.ndarray, choice.dtype.str, choice.shape, choice.tobytes())
     if type(choice).__eq__ is object.__eq__:
-        try:
-            return (type(choice), pickle.dumps(choice))
-        except Exception:  # a lambda: itself
-            return (type(choice), choice)
+        blob = pickled(choice)
+        return (type(choice), choice if blob is None else blob)  # a lambda: itself
     try:
         hash(choice)
     except TypeError:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import copy
 import difflib
 import math
-import pickle
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from tpe_core._distributions import Categorical, Distribution, _choice_key
+from tpe_core._distributions import Categorical, Distribution, _choice_key, pickled
 
 __all__ = ["Param", "SearchSpace", "SpaceError", "from_sklearn"]
 
@@ -149,17 +148,10 @@ def _constant_changes(before: Any, now: Any, path: tuple[Any, ...] = ()) -> list
         return [c for i, (b, n) in enumerate(zip(before, now)) for c in _constant_changes(b, n, (*path, i))]
     if _choice_key(before) == _choice_key(now):
         return []
-    if type(before) is type(now) and not (_picklable(before) and _picklable(now)):
+    if type(before) is type(now) and None in (pickled(before), pickled(now)):
         return []  # a lambda made again with the space: nothing to compare it by
     return [f"the constant {format_path(path)} was {before!r}, is {now!r}"]
 
-
-def _picklable(value: Any) -> bool:
-    try:
-        pickle.dumps(value)
-    except Exception:
-        return False
-    return True
 
 
 @dataclass(frozen=True)

@@ -285,8 +285,11 @@ class Trials:
 
 
 def _is_infinite_loss(result: Mapping[str, Any]) -> bool:
-    loss = result.get("loss")
-    return result.get("status") == STATUS_OK and isinstance(loss, (int, float, np.number)) and loss == math.inf
+    return result.get("status") == STATUS_OK and _is_inf(result.get("loss"))
+
+
+def _is_inf(loss: Any) -> bool:
+    return isinstance(loss, (int, float, np.number)) and loss == math.inf
 
 
 def _objective(fn: Callable[[Any], Any], trials: Trials) -> Callable[[Any, Trial], float]:
@@ -295,7 +298,7 @@ def _objective(fn: Callable[[Any], Any], trials: Trials) -> Callable[[Any, Trial
     def objective(config: Any, trial: Trial) -> float:
         result = fn(config)
         if not isinstance(result, Mapping):
-            if isinstance(result, (int, float, np.number)) and result == math.inf:
+            if _is_inf(result):
                 trials._results[trial.number] = {"loss": math.inf, "status": STATUS_OK}
             return result
         result = dict(result)

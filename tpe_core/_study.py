@@ -711,10 +711,12 @@ class Study:
             elif isinstance(payload, TrialPruned):
                 self._finish(trial, TrialState.PRUNED, None, None)
             else:
-                # a Ctrl-C is no bug, and an exception that propagates shows its own traceback
-                exc_info = payload if isinstance(payload, Exception) and isinstance(payload, catch) else None
-                self._finish(trial, TrialState.FAIL, None, describe_exception(payload), exc_info=exc_info)
-                return isinstance(payload, catch)
+                # only a caught exception's traceback is logged: one that propagates shows its own,
+                # and catch holds Exception classes only (a Ctrl-C is no bug)
+                caught = isinstance(payload, catch)
+                self._finish(trial, TrialState.FAIL, None, describe_exception(payload),
+                             exc_info=payload if caught else None)
+                return caught
         except TrialFinishedError as e:
             # Another process gave this trial up (its heartbeat was late); its stored state stands.
             _logger.error("Study %r: the outcome of trial %d was not stored: %s", self.study_name, trial.number, e)

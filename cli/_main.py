@@ -201,12 +201,12 @@ def _compare(study: tpe_core.Study, a: int, b: int) -> None:
 @_friendly
 def delete(study: str, storage: str, yes: bool) -> None:
     """Delete a study and all its trials from the storage (asks first)."""
-    n_trials = len(tpe_core.load_study(storage=storage, study_name=study).trials)
-    path = tpe_core.SQLiteStorage(storage).path
+    store = tpe_core.SQLiteStorage(storage)
+    n_trials = len(tpe_core.load_study(storage=store, study_name=study).trials)
     if not yes:
-        click.confirm(f"Delete study {study!r} and its {n_trials} trials from {path}?", abort=True)
-    tpe_core.delete_study(storage=storage, study_name=study)
-    click.echo(f"Deleted study {study!r} ({n_trials} trials) from {path}.")
+        click.confirm(f"Delete study {study!r} and its {n_trials} trials from {store.path}?", abort=True)
+    tpe_core.delete_study(storage=store, study_name=study)
+    click.echo(f"Deleted study {study!r} ({n_trials} trials) from {store.path}.")
 
 
 @main.command()

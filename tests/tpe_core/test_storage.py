@@ -521,6 +521,22 @@ def test_delete_study_removes_it_alone_and_refuses_one_with_live_trials(tmp_path
     assert fresh.trials == [] and fresh.user_attrs == {}
 
 
+def test_delete_study_removes_one_whose_space_cannot_be_unpickled_here(tmp_path, monkeypatch):
+    import types
+
+    module = types.ModuleType("parzen_test_gone")
+    exec("class Choice:\n    pass", module.__dict__)
+    module.Choice.__module__ = "parzen_test_gone"
+    monkeypatch.setitem(sys.modules, "parzen_test_gone", module)
+    url = url_of(tmp_path / "gone.db")
+    Study({"x": Float(0, 1), "c": module.Choice()}, storage=url, study_name="s").optimize(lambda c: c["x"], n_trials=1)
+    monkeypatch.delitem(sys.modules, "parzen_test_gone")  # as in a process without that module
+    with pytest.raises(StorageError, match="cannot be unpickled here"):
+        load_study(storage=url, study_name="s")
+    delete_study(storage=url, study_name="s")
+    assert SQLiteStorage(url).study_names() == []
+
+
 def test_storage_survives_pickling_into_a_child_process(tmp_path):
     import pickle
 

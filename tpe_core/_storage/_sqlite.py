@@ -361,7 +361,7 @@ class SQLiteStorage:
             When there is no such study, or some of its trials are running
             in a live process (they would be lost mid-run).
         """
-        study_id = self.load_study(name).study_id
+        (study_id,) = self._study_row(name, "study_id")  # not its space: one that cannot be unpickled goes too
         self.fail_lost_trials(study_id)
         conn = self._connection()
         with self._transaction(conn):
@@ -399,17 +399,20 @@ class SQLiteStorage:
             )
         return self.load_study(name)
 
-    def load_study(self, name: str) -> StoredStudy:
-        """The study called ``name``; a :class:`StorageError` lists the names there are."""
-        row = self._connection().execute(
-            "SELECT study_id, direction, space FROM studies WHERE name = ?", (name,)
-        ).fetchone()
+    def _study_row(self, name: str, columns: str) -> tuple[Any, ...]:
+        """``columns`` of the study called ``name``; a :class:`StorageError` lists the names there are."""
+        row = self._connection().execute(f"SELECT {columns} FROM studies WHERE name = ?", (name,)).fetchone()
         if row is None:
             names = self.study_names()
             raise StorageError(
                 f"no study named {name!r} in {self.path!r}; "
                 + (f"it holds: {', '.join(map(repr, names))}" if names else "it holds no study")
             )
+        return row
+
+    def load_study(self, name: str) -> StoredStudy:
+        """The study called ``name``; a :class:`StorageError` lists the names there are."""
+        row = self._study_row(name, "study_id, direction, space")
         try:
             space = pickle.loads(row[2])
         except Exception as e:

@@ -227,11 +227,12 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) 
         say(data.note)
     _check_scoring(settings.scoring, data)
     space = _space(settings, data)
+    compiled = tpe_core.SearchSpace(space)  # once: the grid sampler keeps its grid for this very space
     if given:
-        tpe_core.SearchSpace(space).encode_partial(given)  # a SpaceError names the value or the name
+        compiled.encode_partial(given)  # a SpaceError names the value or the name
     sampler = _sampler(settings)
     if isinstance(sampler, tpe_core.GridSampler):
-        _check_grid(sampler, space, settings, say, fixed=bool(given))
+        _check_grid(sampler, compiled, settings, say, fixed=bool(given))
     split = _split(data, settings.seed)
     estimator = _estimator(settings, data)
     _check_space(space, estimator, settings.model, data.X.shape[1])
@@ -243,7 +244,7 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) 
     )
     try:
         study = tpe_core.Study(
-            space, sampler=sampler, direction="maximize", pruner=pruner,
+            compiled, sampler=sampler, direction="maximize", pruner=pruner,
             storage=settings.storage, study_name=settings.study_name,
         )
     except tpe_core.StudyMismatchError as e:
@@ -280,11 +281,11 @@ def _check_scoring(scoring: str | None, data: Data) -> None:
         raise CliError(f"--scoring {scoring} cannot score this {data.task}: {reason}") from None
 
 
-def _check_grid(sampler: tpe_core.GridSampler, space: dict[str, Any], settings: Settings, say: Any, *,
+def _check_grid(sampler: tpe_core.GridSampler, space: tpe_core.SearchSpace, settings: Settings, say: Any, *,
                 fixed: bool) -> None:
     """Refuse a grid too large to enumerate, and say when the trials cover only its start."""
     try:
-        size = len(sampler.grid(tpe_core.SearchSpace(space)))
+        size = len(sampler.grid(space))
     except ValueError as e:
         what = str(e).split(";")[0]  # the library's advice names GridSampler's own arguments
         raise CliError(f"--sampler grid: {what}; give a config file whose space has a few values per "

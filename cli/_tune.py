@@ -19,6 +19,7 @@ import tpe_core
 from cli._config import default_space, parse_space, read_config, yaml_load
 from cli._data import Data, load_csv, load_dataset
 from cli._errors import CliError, did_you_mean
+from tpe_core._validation import is_integer
 
 __all__ = ["Settings", "run_tune"]
 
@@ -127,7 +128,7 @@ def _is_a(value: Any, kind: type) -> bool:
     if kind is float:
         return isinstance(value, numbers.Real) and not isinstance(value, bool)
     if kind is int:
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        return is_integer(value)
     return isinstance(value, kind)
 
 

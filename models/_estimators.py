@@ -22,7 +22,8 @@ from skorch.utils import to_numpy
 from torch import nn
 
 from models._batching import TensorBatches, as_device_tensors
-from models._modules import MLP, ConvNet, is_integer
+from models._modules import MLP, ConvNet
+from tpe_core._validation import is_integer
 
 __all__ = [
     "OPTIMIZERS",

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tpe_core._validation import check_bool
+from tpe_core._validation import check_bool, is_integer
 
 __all__ = ["ACTIVATIONS", "ConvNet", "MLP", "make_activation"]
 
@@ -36,11 +36,6 @@ def make_activation(name: str) -> nn.Module:
     if name not in ACTIVATIONS:
         raise ValueError(f"activation={name!r} is not one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]()
-
-
-def is_integer(value: object) -> bool:
-    """Whether ``value`` is an integer (numpy's too), not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _widths(hidden_units: int | Sequence[int], n_layers: int) -> list[int]:

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_bool", "check_int", "check_seconds", "check_user_attr"]
+__all__ = ["check_bool", "check_int", "check_seconds", "check_user_attr", "is_integer"]
 
 
 def check_bool(name: str, value: object) -> bool:
@@ -25,6 +25,11 @@ def check_bool(name: str, value: object) -> bool:
     return bool(value)
 
 
+def is_integer(value: object) -> bool:
+    """Whether ``value`` is an integer (numpy's too), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_int(name: str, value: object, *, minimum: int, allow_none: bool = False) -> int | None:
     """``value`` as an int, if it is an integer (not a bool) of at least ``minimum``.
 
@@ -35,7 +40,7 @@ def check_int(name: str, value: object, *, minimum: int, allow_none: bool = Fals
     """
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    if not is_integer(value) or value < minimum:
         expected = f"{'None or ' if allow_none else ''}an integer >= {minimum}"
         raise ValueError(f"{name} must be {expected}, got {name}={value!r}")
     return int(value)

@@ -23,7 +23,7 @@ from torch import nn
 
 from models._batching import TensorBatches, as_device_tensors
 from models._modules import MLP, ConvNet
-from tpe_core._validation import is_integer
+from tpe_core._validation import check_bool, is_integer
 
 __all__ = [
     "OPTIMIZERS",
@@ -511,7 +511,7 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         with ``warm_start``, a fitted network trains further on labels it knows)."""
         continues = self._continues(self.warm_start)  # type: ignore[attr-defined]
         if not continues:
-            self.label_encoder_ = LabelEncoder().fit(np.asarray(y).ravel())
+            self.label_encoder_ = LabelEncoder().fit(_labels(y))
         return self._fit_arrays(_as_features(X), self._encode(y), fresh=not continues, **fit_params)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, **fit_params: Any) -> _TunableClassifier:
@@ -519,11 +519,11 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         network, for ``classes`` when given, else for the labels of ``y``)."""
         fresh = not self._continues(True)
         if fresh:
-            self.label_encoder_ = LabelEncoder().fit(np.asarray(y if classes is None else classes).ravel())
+            self.label_encoder_ = LabelEncoder().fit(_labels(y) if classes is None else np.asarray(classes).ravel())
         return self._fit_arrays(_as_features(X), self._encode(y), fresh=fresh, method="partial_fit", **fit_params)
 
     def _encode(self, y: Any) -> np.ndarray:
-        y = np.asarray(y).ravel()
+        y = _labels(y)
         unknown = np.setdiff1d(y, self.label_encoder_.classes_)
         if len(unknown):
             raise ValueError(
@@ -536,6 +536,24 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         """The most probable class of each sample, as an original label."""
         best = self.predict_proba(X).argmax(axis=1)
         return self.label_encoder_.classes_[best]
+
+
+def _labels(y: Any) -> np.ndarray:
+    """Class labels as a 1-d array (a single column too, as scikit-learn takes it).
+
+    Raises
+    ------
+    ValueError
+        For several columns (multilabel or multi-output targets, which these
+        networks do not train for) or more dimensions.
+    """
+    y = np.asarray(y)
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ValueError(
+            f"y must be one label per sample (1-d, or one column), got shape {y.shape}: multilabel and "
+            "multi-output classification are not supported"
+        )
+    return y.ravel()
 
 
 class MLPClassifier(_TunableClassifier):
@@ -662,7 +680,22 @@ def _flat_images(X: Any) -> Any:
 class MLPRegressor(_TunableNet, NeuralNetRegressor):
     """A multi-layer perceptron regressor (skorch ``NeuralNetRegressor``), with
     the arguments of :class:`MLPClassifier`. Targets may be 1-d or 2-d; a 1-d
-    target gives 1-d predictions."""
+    target gives 1-d predictions.
+
+    Parameters
+    ----------
+    standardize_target : bool, default=True
+        Train the network on the target centred and scaled to unit variance
+        (each column, by the statistics of the first ``fit``), and map its
+        outputs back in ``predict``: the learning rates that train a
+        network then do not depend on the target's units (a target in the
+        hundreds makes SGD diverge at most of them). The training and
+        validation losses in ``history`` are then in standardized units;
+        ``predict``, ``score`` and the scorers see the original ones. The
+        statistics are kept as ``target_mean_`` and ``target_scale_``.
+    **others
+        As :class:`MLPClassifier`.
+    """
 
     _module_params = ("n_layers", "hidden_units", "activation", "dropout", "batch_norm")
 
@@ -683,6 +716,7 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
         l1: float = 0.0,
         device: str | None = "auto",
         random_state: int | None = None,
+        standardize_target: bool = True,
         verbose: int = 0,
         **kwargs: Any,
     ) -> None:
@@ -692,12 +726,16 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
             hyperparameters=dict(
                 n_layers=n_layers, hidden_units=hidden_units, activation=activation, dropout=dropout,
                 batch_norm=batch_norm, momentum=momentum, weight_decay=weight_decay, l1=l1,
-                random_state=random_state,
+                random_state=random_state, standardize_target=standardize_target,
             ),
         )
 
     def _n_outputs(self) -> int:
         return self.n_outputs_
+
+    def _check_training(self) -> None:
+        super()._check_training()
+        check_bool("standardize_target", self.standardize_target)
 
     @property
     def _default_callbacks(self) -> list[tuple[str, Any]]:
@@ -716,18 +754,38 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
         y = np.asarray(y, dtype=np.float32)
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity (or values too large for float32)")
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-d or 2-d (one column per output), got shape {y.shape}")
         ndim, y = y.ndim, y.reshape(len(y), -1)
         if fresh:
+            self._check_training()
             self.target_ndim_, self.n_outputs_ = ndim, y.shape[1]
+            self.target_mean_, self.target_scale_ = _target_statistics(y, self.standardize_target)
         elif y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y.shape[1]} outputs, but this network was built for {self.n_outputs_}")
+        y = (y - self.target_mean_) / self.target_scale_
         return self._fit_arrays(_as_features(X), y, fresh=fresh, method=method, **fit_params)
 
     def predict(self, X: Any) -> np.ndarray:
-        y = self.predict_proba(X)
-        return y.ravel() if self.target_ndim_ == 1 else y
+        """Predictions in the target's units and shape (the network's outputs,
+        ``predict_proba``, mapped back when the target is standardized)."""
+        return self._original(self.predict_proba(X))
 
     def decode_targets(self, y: Any) -> np.ndarray:
-        """Training targets (2-d float32) back to the shape they were given in."""
-        y = to_numpy(y)
+        """Training targets (2-d float32, standardized) back to the units and
+        shape they were given in."""
+        return self._original(to_numpy(y))
+
+    def _original(self, y: np.ndarray) -> np.ndarray:
+        y = y * self.target_scale_ + self.target_mean_
         return y.ravel() if self.target_ndim_ == 1 else y
+
+
+def _target_statistics(y: np.ndarray, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation (1 for a constant column),
+    or the identity (0 and 1) when not standardizing; float32, as the target."""
+    if not standardize or not len(y):
+        return np.zeros(y.shape[1], dtype=np.float32), np.ones(y.shape[1], dtype=np.float32)
+    scale = y.std(axis=0, dtype=np.float64)
+    scale[scale == 0] = 1.0
+    return y.mean(axis=0, dtype=np.float64).astype(np.float32), scale.astype(np.float32)

@@ -336,7 +336,21 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
 
 
 def test_a_refit_that_diverges_is_said_and_a_failed_try_exits_1(run, monkeypatch):
-    # SGD on diabetes' raw target: the trial scores a (very bad) finite value, the refit on all rows diverges
+    import torch
+
+    from models import MLPRegressor
+
+    trains = MLPRegressor.fit
+
+    def diverges_on_every_row(self, X, y, **kwargs):  # the trial trains as it does, the final refit diverges
+        trains(self, X, y, **kwargs)
+        if self.train_split is None:
+            with torch.no_grad():
+                for weights in self.module_.parameters():
+                    weights.fill_(float("nan"))
+        return self
+
+    monkeypatch.setattr(MLPRegressor, "fit", diverges_on_every_row)
     result = run("tune", "--dataset", "diabetes", "--storage", run.storage, "--n-trials", "1", "--max-epochs", "1",
                  "--quiet")
     assert result.exit_code == 0, result.output

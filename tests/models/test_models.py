@@ -180,11 +180,52 @@ def test_regressor_beats_the_mean_on_diabetes() -> None:
     X, y = load_diabetes(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
     scaler = StandardScaler().fit(X_train)
-    reg = MLPRegressor(n_layers=1, hidden_units=32, lr=1e-2, max_epochs=60, random_state=0)
+    reg = MLPRegressor(n_layers=1, hidden_units=32, max_epochs=20, random_state=0)  # the default lr
     reg.fit(scaler.transform(X_train), y_train)  # float64, 1-d target
     prediction = reg.predict(scaler.transform(X_test))
     assert prediction.shape == y_test.shape
     assert reg.score(scaler.transform(X_test), y_test) > 0.2  # R^2 of the mean predictor is ~0
+
+
+def test_a_standardized_target_trains_where_the_raw_one_diverges() -> None:
+    # Diabetes' target is in the hundreds: SGD at lr=0.01 diverges on it as it is.
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    params = dict(optimizer="sgd", lr=1e-2, max_epochs=20, random_state=0, train_split=None)
+    raw = MLPRegressor(standardize_target=False, **params).fit(X, y)
+    assert not np.isfinite(raw.predict(X)).any()
+    reg = MLPRegressor(**params).fit(X, y)
+    assert reg.target_mean_ == pytest.approx([y.mean()]) and reg.target_scale_ == pytest.approx([y.std()])
+    assert reg.score(X, y) > 0.3
+    outputs = reg.predict_proba(X)  # the network's, in standardized units
+    np.testing.assert_allclose(reg.predict(X), outputs.ravel() * y.std() + y.mean(), rtol=1e-5)
+    assert np.isclose(reg.history[-1, "train_loss"], np.mean((outputs.ravel() - (y - y.mean()) / y.std()) ** 2),
+                      rtol=0.5)  # the loss is in standardized units, not in the target's squared hundreds
+
+
+def test_each_target_column_is_standardized_and_predicted_in_its_own_units(iris) -> None:
+    X, y = iris
+    Y = np.c_[y, 1000.0 * y + 5.0, np.full(len(y), 3.0)]  # the last column constant: scale 1
+    reg = MLPRegressor(max_epochs=2, random_state=0).fit(X, Y)
+    np.testing.assert_allclose(reg.target_mean_, Y.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(reg.target_scale_, [y.std(), 1000.0 * y.std(), 1.0], rtol=1e-6)
+    np.testing.assert_allclose(reg.decode_targets((Y - reg.target_mean_) / reg.target_scale_), Y, rtol=1e-5)
+    assert reg.predict(X).shape == (150, 3)
+    reg.set_params(warm_start=True).fit(X, Y[:, [0, 1, 2]] + 1.0)  # training further keeps the first statistics
+    np.testing.assert_allclose(reg.target_mean_, Y.mean(axis=0), rtol=1e-6)
+
+
+def test_targets_of_the_wrong_shape_or_a_non_bool_flag_are_refused(iris) -> None:
+    X, y = iris
+    with pytest.raises(ValueError, match=r"y must be one label per sample .* got shape \(150, 2\): multilabel"):
+        MLPClassifier(max_epochs=1).fit(X, np.c_[y, y])
+    with pytest.raises(ValueError, match=r"got shape \(150, 1, 1\)"):
+        MLPClassifier(max_epochs=1).partial_fit(X, y.reshape(-1, 1, 1))
+    assert MLPClassifier(max_epochs=1).fit(X, y.reshape(-1, 1)).predict(X).shape == (150,)  # one column is labels
+    with pytest.raises(ValueError, match=r"y must be 1-d or 2-d .* got shape \(150, 1, 1\)"):
+        MLPRegressor(max_epochs=1).fit(X, y.reshape(-1, 1, 1).astype(float))
+    with pytest.raises(ValueError, match="standardize_target must be True or False, got standardize_target='no'"):
+        MLPRegressor(standardize_target="no").check_params(4)
 
 
 def test_same_random_state_same_model(iris) -> None:
@@ -446,7 +487,8 @@ def test_a_regression_that_diverges_fails_as_diverged_for_tpe_to_avoid() -> None
     # and scikit-learn's R^2 raises on NaN predictions.
     X, y = load_diabetes(return_X_y=True)
     X = ((X - X.mean(axis=0)) / X.std(axis=0)).astype(np.float32)
-    objective = make_objective(MLPRegressor(max_epochs=3, optimizer="sgd"), X, y.astype(np.float32))
+    net = MLPRegressor(max_epochs=3, optimizer="sgd", standardize_target=False)
+    objective = make_objective(net, X, y.astype(np.float32))
     study = Study({"lr": 1.0}, sampler=RandomSampler(seed=0), direction="maximize")
     study.optimize(objective, n_trials=1)
     (trial,) = study.trials

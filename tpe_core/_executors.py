@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tpe_core._trial import describe_exception
-from tpe_core._workers import RemoteTrial, apply_message, picklable_exception
+from tpe_core._workers import RemoteTrial, apply_message, picklable_exception, picklable_result
 
 if TYPE_CHECKING:
     from tpe_core._trial import Trial
@@ -97,7 +97,7 @@ def _evaluate(
         result = objective(config, trial) if with_trial else objective(config)
     except BaseException as e:
         return "raise", picklable_exception(e)
-    return "result", result
+    return "result", picklable_result(result)
 
 
 class DaskExecutor(concurrent.futures.Executor):

@@ -687,13 +687,24 @@ class Study:
         try:
             while True:
                 while pool.n_free and run.may_start():
-                    pool.submit(self.ask(run.fixed))
+                    trial = self.ask(run.fixed)
+                    try:
+                        pool.submit(trial)
+                    except BaseException as e:  # a broken pool: the trial never started
+                        self._record(trial, ("failure", f"not started: {describe_exception(e)}"), catch)
+                        for ended, outcome in pool.wait(timeout=0):  # those whose worker died, as "worker lost"
+                            self._record(ended, outcome, catch)
+                        raise
                 if not pool.running:
                     return
-                for trial, outcome in pool.wait(timeout=1.0):
-                    if not self._record(trial, outcome, catch):
-                        raise outcome[1]
-                    run.finished(trial)
+                propagates = None
+                for trial, outcome in pool.wait(timeout=1.0):  # every outcome is recorded, then one propagates
+                    if self._record(trial, outcome, catch):
+                        run.finished(trial)
+                    elif propagates is None:
+                        propagates = outcome[1]
+                if propagates is not None:
+                    raise propagates
         finally:
             interrupted = pool.running
             pool.close()

@@ -121,6 +121,21 @@ def picklable_exception(e: BaseException) -> BaseException:
     return e
 
 
+def picklable_result(result: Any) -> Any:
+    """What a worker sends back for what its objective returned: a tensor
+    detached (a loss that requires grad does not pickle), anything else that
+    does not pickle as its repr, which the driver refuses as "not a number"
+    as a serial run refuses the object itself."""
+    detach = getattr(result, "detach", None)
+    if callable(detach):
+        result = detach()
+    try:
+        pickle.dumps(result)
+    except Exception:
+        return repr(result)
+    return result
+
+
 def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bool) -> None:
     """Evaluate configurations sent by the driver until it sends None or goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
@@ -138,10 +153,7 @@ def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bo
         except BaseException as e:
             conn.send(("raise", picklable_exception(e)))
             continue
-        try:
-            conn.send(("result", result))
-        except Exception:
-            conn.send(("result", repr(result)))  # refused as "not a number" by the driver
+        conn.send(("result", picklable_result(result)))
 
 
 class _Worker:

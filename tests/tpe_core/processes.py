@@ -76,6 +76,20 @@ def raises_on_trial_2(config: dict, trial) -> float:
     return value_of(config)
 
 
+def raises_on_trial_0(config: dict, trial) -> float:
+    if trial.number == 0:
+        raise KeyError("not caught")
+    return value_of(config)
+
+
+def torch_loss(config: dict) -> object:
+    """A loss tensor that requires grad, as a training step has it."""
+    import torch
+
+    weight = torch.tensor(config["lr"], requires_grad=True)
+    return (weight * 2) ** 2
+
+
 def misuses_the_trial(config: dict, trial) -> float:
     """Trials 1, 3 and 5 make a mistake with their trial object; the others run."""
     mistakes = {1: lambda: trial.report(1.0, -1), 3: lambda: trial.report(1.0, 2.7),

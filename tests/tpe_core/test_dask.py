@@ -8,7 +8,7 @@ import pytest
 
 from tpe_core import DaskExecutor, MedianPruner, RandomSampler, Study, TPESampler, TrialState
 
-from .processes import SPACE, fifteen_epochs, kills_its_worker_on_trial_3, slow, value_of
+from .processes import SPACE, fifteen_epochs, kills_its_worker_on_trial_3, raises_on_trial_0, slow, value_of
 
 distributed = pytest.importorskip("distributed")
 
@@ -79,6 +79,50 @@ def test_a_standard_process_pool_executor():
         study.optimize(fifteen_epochs, n_trials=6, executor=pool)
     assert len(study.trials) == 6 and all(t.state.is_finished() for t in study.trials)
     assert sorted(study.trials[0].intermediate_values) == list(range(1, 16))
+
+
+class _AtSubmit(concurrent.futures.Executor):
+    """Runs each task as it is submitted, so that the trials in flight end
+    together, in one wait; submits after the ``breaks_after``-th find it
+    broken, and the last task before that died with its worker."""
+
+    _max_workers = 2
+
+    def __init__(self, breaks_after: int | None = None) -> None:
+        self.breaks_after, self.submitted = breaks_after, 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.submitted += 1
+        if self.breaks_after is not None and self.submitted > self.breaks_after:
+            raise concurrent.futures.process.BrokenProcessPool("the pool is not usable anymore")
+        future = concurrent.futures.Future()
+        if self.submitted == self.breaks_after:
+            future.set_exception(concurrent.futures.process.BrokenProcessPool("a process died"))
+        else:
+            future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_every_trial_that_ended_is_recorded_before_an_uncaught_exception_propagates():
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    seen = []
+    with pytest.raises(KeyError, match="not caught"):
+        study.optimize(raises_on_trial_0, n_trials=4, executor=_AtSubmit(), catch=(ValueError,),
+                       callbacks=[lambda study, trial: seen.append(trial.number)])
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE]  # trial 1 ended with trial 0
+    assert trials[0].error == "KeyError: 'not caught'" and trials[1].value == value_of(trials[1].config)
+    assert seen == [1]  # as in a serial run, callbacks see the trials that did not stop the study
+
+
+def test_a_pool_that_breaks_fails_the_trial_it_could_not_start_and_the_one_whose_worker_died():
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    with pytest.raises(concurrent.futures.process.BrokenProcessPool, match="not usable"):
+        study.optimize(value_of, n_trials=4, executor=_AtSubmit(breaks_after=1))
+    dead, not_started = study.trials
+    assert dead.state is TrialState.FAIL and dead.error == "worker lost: BrokenProcessPool: a process died"
+    assert not_started.state is TrialState.FAIL
+    assert not_started.error == "not started: BrokenProcessPool: the pool is not usable anymore"
 
 
 def test_executor_arguments_are_checked():

@@ -6,7 +6,16 @@ import pytest
 
 from tpe_core import MedianPruner, RandomSampler, Study, TPESampler, TrialState, load_study
 
-from .processes import SPACE, fifteen_epochs, is_maximizing, misuses_the_trial, raises_on_trial_2, slow, value_of
+from .processes import (
+    SPACE,
+    fifteen_epochs,
+    is_maximizing,
+    misuses_the_trial,
+    raises_on_trial_2,
+    slow,
+    torch_loss,
+    value_of,
+)
 
 
 def test_two_jobs_run_trials_at_once_and_give_what_a_serial_run_gives():
@@ -74,6 +83,14 @@ def test_a_trial_in_a_worker_knows_its_studys_direction(direction):
     study.optimize(is_maximizing, n_trials=2, n_jobs=2)
     assert [t.value for t in study.trials] == [float(direction == "maximize")] * 2
     assert study.ask().direction == direction
+
+
+def test_a_torch_loss_that_requires_grad_completes_in_workers_as_in_serial():
+    pytest.importorskip("torch")
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    study.optimize(torch_loss, n_trials=2, n_jobs=2)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    assert [t.value for t in study.trials] == pytest.approx([(2 * t.params["lr"]) ** 2 for t in study.trials])
 
 
 def test_unpicklable_objective_is_refused_with_the_fix():

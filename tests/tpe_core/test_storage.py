@@ -521,6 +521,25 @@ def test_delete_study_removes_it_alone_and_refuses_one_with_live_trials(tmp_path
     assert fresh.trials == [] and fresh.user_attrs == {}
 
 
+@pytest.mark.parametrize("older_file", [False, True])
+def test_a_study_deleted_under_a_running_optimize_is_not_written_into_its_successor(tmp_path, older_file):
+    url = url_of(tmp_path / "del.db")
+    old = make_study(tmp_path / "del.db", "d")
+    old.optimize(value_of, n_trials=2)
+    if older_file:  # written before deleted studies were recorded
+        with sqlite3.connect(tmp_path / "del.db") as db:
+            db.execute("DROP TABLE deleted_studies")
+    delete_study(storage=url, study_name="d")  # between two of old's trials: none is running
+    new = make_study(tmp_path / "del.db", "d")
+    new.optimize(value_of, n_trials=1)
+    assert new._study_id != old._study_id  # the deleted study's id is never given again
+    with pytest.raises(StorageError, match=r"study 'd' was deleted from .*del\.db' at .* while a Study was using it"):
+        old.optimize(value_of, n_trials=1)
+    assert [t.number for t in load_study(storage=url, study_name="d").trials] == [0]
+    delete_study(storage=url, study_name="d")
+    assert make_study(tmp_path / "del.db", "d")._study_id not in (old._study_id, new._study_id)
+
+
 def test_delete_study_removes_one_whose_space_cannot_be_unpickled_here(tmp_path, monkeypatch):
     import types
 

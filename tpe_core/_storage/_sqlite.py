@@ -27,7 +27,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -53,6 +53,18 @@ CREATE TABLE IF NOT EXISTS study_user_attrs (
     value TEXT NOT NULL,            -- JSON
     PRIMARY KEY (study_id, key)
 ) WITHOUT ROWID
+"""
+
+# Ids of deleted studies, so that a study created later under the same name
+# gets a new id: a process still running the deleted study then finds its id
+# gone (and says so) instead of writing into the new study. Made by the first
+# delete_study, as the table above.
+_DELETED_STUDIES = """
+CREATE TABLE IF NOT EXISTS deleted_studies (
+    study_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    datetime_deleted TEXT NOT NULL
+)
 """
 
 _SCHEMA = """
@@ -93,7 +105,7 @@ CREATE TABLE intermediate_values (
     value REAL,                     -- NULL stands for NaN
     PRIMARY KEY (trial_id, step)
 ) WITHOUT ROWID;
-""" + _STUDY_USER_ATTRS
+""" + _STUDY_USER_ATTRS + ";" + _DELETED_STUDIES
 
 
 class StorageError(ValueError):
@@ -376,9 +388,14 @@ class SQLiteStorage:
             trial_ids = "SELECT trial_id FROM trials WHERE study_id = ?"
             conn.execute(f"DELETE FROM intermediate_values WHERE trial_id IN ({trial_ids})", (study_id,))
             n_trials = conn.execute("DELETE FROM trials WHERE study_id = ?", (study_id,)).rowcount
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'study_user_attrs'").fetchone():
+            if _has_table(conn, "study_user_attrs"):
                 conn.execute("DELETE FROM study_user_attrs WHERE study_id = ?", (study_id,))
             conn.execute("DELETE FROM studies WHERE study_id = ?", (study_id,))
+            conn.execute(_DELETED_STUDIES)
+            conn.execute(
+                "INSERT INTO deleted_studies (study_id, name, datetime_deleted) VALUES (?, ?, ?)",
+                (study_id, name, datetime.datetime.now().isoformat()),
+            )
         return n_trials
 
     def create_or_load_study(self, name: str, space: Any, direction: str, sampler: str) -> StoredStudy:
@@ -392,10 +409,13 @@ class SQLiteStorage:
             ) from e
         conn = self._connection(create=True)
         with self._transaction(conn):
+            last = conn.execute("SELECT max(study_id) FROM studies").fetchone()[0] or 0
+            if _has_table(conn, "deleted_studies"):  # never the id of a deleted study
+                last = max(last, conn.execute("SELECT max(study_id) FROM deleted_studies").fetchone()[0] or 0)
             conn.execute(
-                "INSERT INTO studies (name, direction, space, space_repr, sampler, datetime_created) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                (name, direction, blob, repr(space), sampler, datetime.datetime.now().isoformat()),
+                "INSERT INTO studies (study_id, name, direction, space, space_repr, sampler, datetime_created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (last + 1, name, direction, blob, repr(space), sampler, datetime.datetime.now().isoformat()),
             )
         return self.load_study(name)
 
@@ -425,7 +445,7 @@ class SQLiteStorage:
     def study_user_attrs(self, study_id: int) -> dict[str, Any]:
         """The user attributes of a study (none in a file that never stored one)."""
         conn = self._connection()
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'study_user_attrs'").fetchone():
+        if not _has_table(conn, "study_user_attrs"):
             return {}
         rows = conn.execute("SELECT key, value FROM study_user_attrs WHERE study_id = ? ORDER BY key", (study_id,))
         return {key: json.loads(value) for key, value in rows}
@@ -451,7 +471,10 @@ class SQLiteStorage:
                 conn.execute("COMMIT")
 
     def _read_changes(self, conn: sqlite3.Connection, study_id: int, since: int) -> tuple[list[StoredTrial], int]:
-        (revision,) = conn.execute("SELECT revision FROM studies WHERE study_id = ?", (study_id,)).fetchone()
+        row = conn.execute("SELECT revision FROM studies WHERE study_id = ?", (study_id,)).fetchone()
+        if row is None:
+            self._deleted(conn, study_id)
+        (revision,) = row
         if revision == since:
             return [], revision
         rows = conn.execute(
@@ -514,6 +537,8 @@ class SQLiteStorage:
             "SELECT trial_id, state, error FROM trials WHERE study_id = ? AND number = ?", (study_id, number)
         ).fetchone()
         if row is None:
+            if conn.execute("SELECT 1 FROM studies WHERE study_id = ?", (study_id,)).fetchone() is None:
+                self._deleted(conn, study_id)
             raise KeyError(f"no trial {number} in this study")
         if row[1] != "RUNNING":
             reason = f" ({row[2]})" if row[2] else ""
@@ -522,6 +547,14 @@ class SQLiteStorage:
                 "a finished trial never changes"
             )
         return row[0]
+
+    def _deleted(self, conn: sqlite3.Connection, study_id: int) -> NoReturn:
+        """Raise the :class:`StorageError` of a study deleted while this process used it."""
+        row = conn.execute("SELECT name, datetime_deleted FROM deleted_studies WHERE study_id = ?",
+                           (study_id,)).fetchone() if _has_table(conn, "deleted_studies") else None
+        what = f"study {row[0]!r} was deleted from {self.path!r} at {row[1]}" if row else (
+            f"the study (id {study_id}) is no longer in {self.path!r}")
+        raise StorageError(f"{what} while a Study was using it; nothing more is written to it")
 
     def report(self, study_id: int, number: int, step: int, value: float) -> None:
         """Store an intermediate value of a running trial."""
@@ -617,6 +650,11 @@ class SQLiteStorage:
                     target=_beat, args=(self, this_process()), name="parzen-heartbeat", daemon=True
                 )
                 self._heartbeat.start()
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the file has table ``name`` (older files lack those made on first use)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def _uri(path: str, create: bool) -> str:

@@ -258,6 +258,28 @@ class TestCrashRecovery:
         study.tell(fresh, 2.0)
         assert again.trials[1].value == 2.0
 
+    @pytest.mark.skipif(not os.path.exists("/proc/self/ns/pid"), reason="pid namespaces are a Linux thing")
+    def test_a_pid_of_another_pid_namespace_under_the_same_host_name_is_judged_by_its_heartbeat(self, tmp_path):
+        # A container sharing the host's name: its pids mean nothing here (this one is dead here).
+        path = tmp_path / "ns.db"
+        study = make_study(path)
+        other_space = study.ask()
+        study.ask()  # owned by a dead pid of this pid space (below)
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        with sqlite3.connect(path) as conn:
+            started = conn.execute("SELECT owner_started FROM trials").fetchone()[0]
+            assert "@" in started  # this process's start time and pid space
+            conn.execute("UPDATE trials SET owner_pid = ?", (int(dead.stdout),))
+            conn.execute("UPDATE trials SET owner_started = '1@another-boot/pid:[1]' WHERE number = ?",
+                         (other_space.number,))
+        storage = SQLiteStorage(url_of(path), heartbeat_interval=60, grace_period=300)
+        again = Study(SPACE, storage=storage, study_name="s")
+        assert [t.state for t in again.trials] == [TrialState.RUNNING, TrialState.FAIL]
+        assert again.trials[1].error.startswith(f"worker lost: pid {int(dead.stdout)} on host")
+        with sqlite3.connect(path) as conn:  # its heartbeat now decides
+            conn.execute("UPDATE trials SET heartbeat = ? WHERE number = ?", (time.time() - 1000, other_space.number))
+        assert "no heartbeat from pid" in Study(SPACE, storage=storage, study_name="s").trials[0].error
+
     def test_heartbeat_thread_refreshes_running_trials(self, tmp_path):
         path = tmp_path / "b.db"
         storage = SQLiteStorage(url_of(path), heartbeat_interval=0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import sys
@@ -27,9 +28,29 @@ def _start_time(pid: int) -> str | None:
     return fields[19] if fields is not None and len(fields) > 19 else None
 
 
+@functools.lru_cache(maxsize=1)
+def _pid_space() -> str | None:
+    """This boot of this machine and this pid namespace (Linux), or None.
+
+    Processes in containers that share a host name (``--network=host``,
+    ``hostNetwork``), or cloned machines that share one and a file, have
+    the same host name but not the same pids: a pid is checked only within
+    the pid space that gave it.
+    """
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return f"{boot}/{namespace}"
+
+
 @dataclass(frozen=True)
 class Owner:
-    """A process: host name, pid, and start time where the system tells it."""
+    """A process: host name, pid, and ``started``, where the system tells
+    them, its start time and its pid space (``"TICKS@SPACE"``; older
+    records hold the start time alone)."""
 
     host: str
     pid: int
@@ -38,12 +59,17 @@ class Owner:
     def is_alive_here(self) -> bool | None:
         """Whether this process still runs, for an owner on this host.
 
-        Returns None when the host is another one, or when this system
-        cannot tell (then only the heartbeat decides).
+        Returns None when the host is another one, or the same host name in
+        another boot or pid namespace, or when this system cannot tell (then
+        only the heartbeat decides).
         """
         if self.host != socket.gethostname():
             return None
-        if self.pid == os.getpid() and self.started == _start_time(self.pid):
+        ticks, _, space = (self.started or "").partition("@")
+        if space and space != _pid_space():
+            return None
+        ticks = ticks or None
+        if self.pid == os.getpid() and ticks == _start_time(self.pid):
             return True
         if sys.platform == "win32":  # os.kill would terminate the process
             return None
@@ -58,7 +84,7 @@ class Owner:
             return True if not os.path.isdir("/proc") else False
         if fields[0] in ("Z", "X"):  # zombie or dead: exited, not yet reaped
             return False
-        return self.started is None or fields[19] == self.started
+        return ticks is None or fields[19] == ticks
 
     def describe(self) -> str:
         return f"pid {self.pid} on host {self.host!r}"
@@ -66,4 +92,5 @@ class Owner:
 
 def this_process() -> Owner:
     """The owner record of the calling process."""
-    return Owner(socket.gethostname(), os.getpid(), _start_time(os.getpid()))
+    ticks, space = _start_time(os.getpid()), _pid_space()
+    return Owner(socket.gethostname(), os.getpid(), f"{ticks or ''}@{space}" if space else ticks)

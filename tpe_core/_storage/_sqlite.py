@@ -679,8 +679,8 @@ def _beat(storage: SQLiteStorage, owner: Owner) -> None:
                 try:
                     cursor = conn.execute(
                         "UPDATE trials SET heartbeat = ? WHERE state = 'RUNNING' AND owner_host = ? AND "
-                        "owner_pid = ?",
-                        (time.time(), owner.host, owner.pid),
+                        "owner_pid = ? AND owner_started IS ?",  # the same pid in another pid space is not it
+                        (time.time(), owner.host, owner.pid, owner.started),
                     )
                 except sqlite3.OperationalError:
                     if not os.path.exists(storage.path):

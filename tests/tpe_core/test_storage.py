@@ -37,6 +37,7 @@ from tpe_core import (
     delete_study,
     load_study,
 )
+from tpe_core._storage import _sqlite
 
 from .processes import SPACE, hangs_dies_or_fails, value_of
 
@@ -381,15 +382,49 @@ class TestBadInput:
             load_study(storage=url_of(path), study_name="s")
         assert file_digest(path) == before
 
-    def test_sqlite_file_of_another_program(self, tmp_path):
+    @pytest.mark.parametrize("theirs, found", [
+        (["CREATE TABLE studies (id INTEGER UNIQUE, name TEXT)", "INSERT INTO studies VALUES (1, 'theirs')"],
+         r"\(table studies\)"),
+        (["CREATE VIEW answer AS SELECT 42"], r"\(view answer\)"),
+        (["PRAGMA user_version = 7"], r"\(no table, but application_id 0 and user_version 7\)"),
+        (["PRAGMA application_id = 1234"], r"\(no table, but application_id 1234 and user_version 0\)"),
+    ])
+    def test_sqlite_file_of_another_program(self, tmp_path, theirs, found):
         path = tmp_path / "other.db"
         with sqlite3.connect(path) as conn:
-            conn.execute("CREATE TABLE studies (id INTEGER, name TEXT)")
-            conn.execute("INSERT INTO studies VALUES (1, 'theirs')")
+            for statement in theirs:
+                conn.execute(statement)
         before = file_digest(path)
-        with pytest.raises(StorageError, match="another program .tables: studies"):
+        with pytest.raises(StorageError, match="another program " + found):
             make_study(path)
+        with pytest.raises(StorageError, match="another program " + found):
+            load_study(storage=url_of(path), study_name="s")
         assert file_digest(path) == before
+
+    def test_a_file_that_cannot_be_written_is_a_storage_error_saying_so(self, tmp_path, monkeypatch):
+        # As on a read-only file system, or a file one may read only (root reads and writes any file here).
+        path = tmp_path / "ro.db"
+        make_study(path).optimize(value_of, n_trials=2)
+        monkeypatch.setattr(_sqlite, "_uri", lambda path, create: "file:" + str(path) + "?mode=ro")
+        with pytest.raises(StorageError, match=r"cannot use .*ro\.db' \(attempt to write a readonly database\): "
+                                               r"parzen writes to the study file and, beside it, to its -wal"):
+            make_study(path).optimize(value_of, n_trials=1)
+
+    def test_a_corrupted_file_is_a_storage_error_naming_it(self, tmp_path):
+        from tpe_core._storage._owner import this_process
+
+        path = tmp_path / "corrupt.db"
+        storage = SQLiteStorage(url_of(path), heartbeat_interval=0.01)
+        Study(SPACE, storage=storage, study_name="s").optimize(value_of, n_trials=30)
+        storage._heartbeat.join(timeout=10)
+        storage._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        data = bytearray(path.read_bytes())
+        page = 4096
+        data[2 * page:] = np.random.default_rng(0).integers(0, 256, len(data) - 2 * page, dtype=np.uint8).tobytes()
+        path.write_bytes(bytes(data))  # the header and first page intact: it is still an SQLite file
+        with pytest.raises(StorageError, match=r"corrupt\.db' is not a usable SQLite file: .*malformed"):
+            load_study(storage=url_of(path), study_name="s").trials
+        _sqlite._beat(storage, this_process())  # a heartbeat on the damaged file ends, without an error
 
     def test_newer_schema_version(self, tmp_path):
         path = tmp_path / "new.db"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 import math
 import os
@@ -27,7 +28,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -182,6 +183,23 @@ def _while_locked(conn: sqlite3.Connection, statement: str) -> None:
             time.sleep(random.uniform(0.01, 0.1) * 2**attempt)
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _file_errors(method: _Method) -> _Method:
+    """``method``, with SQLite's errors about the file raised as a
+    :class:`StorageError` that names it and says what to do."""
+
+    @functools.wraps(method)
+    def wrapper(self: SQLiteStorage, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            raise StorageError(self._cannot_use(e)) from e
+
+    return wrapper  # type: ignore[return-value]
+
+
 class SQLiteStorage:
     """Studies kept in an SQLite file.
 
@@ -277,7 +295,7 @@ class SQLiteStorage:
             )
             tables = self._check_schema(conn)
         except sqlite3.DatabaseError as e:
-            raise StorageError(f"{self.path!r} is not a usable SQLite file: {e}") from e
+            raise StorageError(self._cannot_use(e)) from e
         if not tables and not create:  # reading only: an empty file is left as it is
             conn.close()
             raise StorageError(f"{self.path!r} holds no study: it is an empty file (storage={self.url!r})")
@@ -286,6 +304,18 @@ class SQLiteStorage:
         _while_locked(conn, "PRAGMA journal_mode=WAL")  # it takes the file alone: concurrent creators hold it
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
+
+    def _cannot_use(self, e: sqlite3.DatabaseError) -> str:
+        """What an SQLite error about the file means for the user."""
+        message = str(e).lower()
+        if "readonly" in message or "read-only" in message or "unable to open" in message:
+            return (f"cannot use {self.path!r} ({e}): parzen writes to the study file and, beside it, to its "
+                    "-wal and -shm files, even to read it; check that the file and its folder can be written, "
+                    "or copy the file to a folder that can")
+        if isinstance(e, sqlite3.OperationalError) and _is_locked(e):
+            return (f"{self.path!r} stayed locked by another connection for more than {self.timeout:g} s ({e}); "
+                    "pass SQLiteStorage(url, timeout=...) to wait longer")
+        return f"{self.path!r} is not a usable SQLite file: {e}"
 
     def _check_file(self, create: bool) -> None:
         if not os.path.exists(self.path):
@@ -303,17 +333,22 @@ class SQLiteStorage:
             raise StorageError(f"{self.path!r} is not an SQLite file; parzen leaves it untouched")
 
     def _check_schema(self, conn: sqlite3.Connection) -> list[str]:
-        """The file's tables, after checking that it is a parzen file we can read."""
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        if not tables:
-            return tables
+        """The file's tables, after checking that it is a parzen file we can
+        read (or an empty one: no table, view, index or trigger, and neither
+        an application id nor a user version, which other programs set)."""
+        entries = conn.execute("SELECT type, name FROM sqlite_master ORDER BY type, name").fetchall()
+        tables = [name for kind, name in entries if kind == "table"]
         (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if not entries and not app_id and not version:
+            return tables
         if app_id != APPLICATION_ID:
+            found = ", ".join(f"{kind} {name}" for kind, name in entries if not name.startswith("sqlite_")) or (
+                f"no table, but application_id {app_id} and user_version {version}")
             raise StorageError(
-                f"{self.path!r} is an SQLite file of another program (tables: {', '.join(sorted(tables))}); "
+                f"{self.path!r} is an SQLite file of another program ({found}); "
                 "parzen leaves it untouched; choose another file for the study"
             )
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
         if version > SCHEMA_VERSION:
             raise StorageError(
                 f"{self.path!r} was written by a newer parzen (file layout {version}, this parzen reads "
@@ -357,6 +392,7 @@ class SQLiteStorage:
         return conn.execute("SELECT revision FROM studies WHERE study_id = ?", (study_id,)).fetchone()[0]
 
     # ------------------------------------------------------------ studies
+    @_file_errors
     def study_names(self) -> list[str]:
         """Names of the studies in the file, oldest first."""
         if self._conn is None and os.path.isfile(self.path) and not os.path.getsize(self.path):
@@ -364,6 +400,7 @@ class SQLiteStorage:
         rows = self._connection().execute("SELECT name FROM studies ORDER BY study_id")
         return [r[0] for r in rows]
 
+    @_file_errors
     def delete_study(self, name: str) -> int:
         """Remove the study called ``name`` and all its trials; return how many trials it had.
 
@@ -398,6 +435,7 @@ class SQLiteStorage:
             )
         return n_trials
 
+    @_file_errors
     def create_or_load_study(self, name: str, space: Any, direction: str, sampler: str) -> StoredStudy:
         """The study called ``name``, created when it does not exist yet."""
         try:
@@ -430,6 +468,7 @@ class SQLiteStorage:
             )
         return row
 
+    @_file_errors
     def load_study(self, name: str) -> StoredStudy:
         """The study called ``name``; a :class:`StorageError` lists the names there are."""
         row = self._study_row(name, "study_id, direction, space")
@@ -442,6 +481,7 @@ class SQLiteStorage:
             ) from e
         return StoredStudy(row[0], name, row[1], space)
 
+    @_file_errors
     def study_user_attrs(self, study_id: int) -> dict[str, Any]:
         """The user attributes of a study (none in a file that never stored one)."""
         conn = self._connection()
@@ -450,6 +490,7 @@ class SQLiteStorage:
         rows = conn.execute("SELECT key, value FROM study_user_attrs WHERE study_id = ? ORDER BY key", (study_id,))
         return {key: json.loads(value) for key, value in rows}
 
+    @_file_errors
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
         """Store a user attribute of a study, replacing one of the same key."""
         with self._transaction() as conn:
@@ -460,6 +501,7 @@ class SQLiteStorage:
             )
 
     # ------------------------------------------------------------ trials
+    @_file_errors
     def changed_trials(self, study_id: int, since: int) -> tuple[list[StoredTrial], int]:
         """Trials written after revision ``since``, by number, and the current revision."""
         with self._lock:
@@ -504,6 +546,7 @@ class SQLiteStorage:
                 trials[trial_id].intermediate_values[step] = math.nan if value is None else value
         return list(trials.values()), revision
 
+    @_file_errors
     def create_trial(
         self,
         study_id: int,
@@ -556,6 +599,7 @@ class SQLiteStorage:
             f"the study (id {study_id}) is no longer in {self.path!r}")
         raise StorageError(f"{what} while a Study was using it; nothing more is written to it")
 
+    @_file_errors
     def report(self, study_id: int, number: int, step: int, value: float) -> None:
         """Store an intermediate value of a running trial."""
         with self._transaction() as conn:
@@ -569,6 +613,7 @@ class SQLiteStorage:
                 "UPDATE trials SET revision = ?, heartbeat = ? WHERE trial_id = ?", (revision, time.time(), trial_id)
             )
 
+    @_file_errors
     def set_user_attr(self, study_id: int, number: int, key: str, value: Any) -> None:
         """Store a user attribute of a running trial."""
         with self._transaction() as conn:
@@ -581,6 +626,7 @@ class SQLiteStorage:
                 (json.dumps(attrs), revision, trial_id),
             )
 
+    @_file_errors
     def finish_trial(
         self,
         study_id: int,
@@ -603,6 +649,7 @@ class SQLiteStorage:
             )
 
     # ------------------------------------------------------------ lost workers
+    @_file_errors
     def fail_lost_trials(self, study_id: int) -> list[str]:
         """Mark FAIL the running trials whose process is gone; describe each one marked.
 
@@ -682,11 +729,11 @@ def _beat(storage: SQLiteStorage, owner: Owner) -> None:
                         "owner_pid = ? AND owner_started IS ?",  # the same pid in another pid space is not it
                         (time.time(), owner.host, owner.pid, owner.started),
                     )
-                except sqlite3.OperationalError:
-                    if not os.path.exists(storage.path):
-                        storage._heartbeat = None
-                        return
-                    continue  # locked for longer than the timeout: try at the next beat
+                except sqlite3.DatabaseError as e:
+                    if isinstance(e, sqlite3.OperationalError) and _is_locked(e) and os.path.exists(storage.path):
+                        continue  # locked for longer than the timeout: try at the next beat
+                    storage._heartbeat = None  # the file is gone or damaged: the next write says so
+                    return
                 if cursor.rowcount == 0:
                     storage._heartbeat = None
                     return

@@ -432,7 +432,9 @@ def fmin(
         Whether to print progress: it is the default of ``show_progressbar``
         (``verbose=False`` hides the bar unless ``show_progressbar=True``).
     return_argmin : bool, default=True
-        Return the best values by label; otherwise return None.
+        Return the best values by label (an option index for an
+        ``hp.choice``); otherwise the best point itself,
+        ``space_eval(space, trials.argmin)`` (None without trials).
     points_to_evaluate : list of dict, optional
         Points to evaluate first, in order, each a dict of values by label
         as :attr:`Trials.argmin` gives them (an option index for an
@@ -520,7 +522,9 @@ def fmin(
         study._log_failures = True
         if trials_save_file:
             _save_trials(trials, trials_save_file)  # with a trial whose exception propagates
-    return trials.argmin if return_argmin else None
+    if return_argmin:
+        return trials.argmin
+    return space_eval(space, trials.argmin) if len(trials) else None
 
 
 def _save_trials(trials: Trials, path: str) -> None:

@@ -312,10 +312,12 @@ def test_trials_tids_miscs_and_vals_as_hyperopt_has_them():
     assert Trials().tids == [] and Trials().vals == {} and Trials().miscs == []
 
 
-def test_return_argmin_false():
-    best, trials = run_fmin(loss_of, max_evals=3, return_argmin=False)
-    assert best is None
-    assert len(trials) == 3
+def test_return_argmin_false_returns_the_best_point_itself():
+    space = make_space()
+    best, trials = run_fmin(loss_of, space, max_evals=6, return_argmin=False)
+    assert len(trials) == 6
+    assert best == space_eval(space, trials.argmin) and isinstance(best, dict)
+    assert fmin(loss_of, space, max_evals=0, trials=Trials(), return_argmin=False, show_progressbar=False) is None
 
 
 def test_space_eval_fills_chosen_branch_only():

@@ -121,7 +121,10 @@ def _as_features(X: Any) -> Any:
         return X.detach().cpu().numpy().astype(np.float32, copy=False)
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
         raise TypeError("X is a sparse matrix, and these networks take dense features: pass X.toarray()")
-    X = np.asarray(X, dtype=np.float32)
+    X = np.asarray(X)
+    if np.iscomplexobj(X):
+        raise TypeError("X has complex values, and these networks take real features: split them into two columns")
+    X = X.astype(np.float32, copy=False)
     if not np.isfinite(X).all():
         raise ValueError("X contains NaN or infinity (or values too large for float32); impute or drop them first")
     return X
@@ -420,6 +423,15 @@ class _TunableNet:
         """Train on prepared arrays: a new network when ``fresh``, else the
         current one further (``partial_fit``, ``warm_start``)."""
         self._check_training()
+        if "sample_weight" in fit_params:
+            raise TypeError(
+                f"{type(self).__name__} does not take sample_weight (its batches are not weighted); weigh the classes "
+                "of a classifier with criterion__weight=torch.tensor([...]), one weight per class"
+            )
+        if X.ndim != 2:
+            raise ValueError(
+                f"X must be 2-d, one row per sample, got shape {X.shape}; a single feature is X.reshape(-1, 1)"
+            )
         if fresh:
             self.n_features_in_ = X.shape[1]
             self.initialize()  # type: ignore[attr-defined]
@@ -440,7 +452,10 @@ class _TunableNet:
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
         X = _as_features(X)
         if isinstance(X, np.ndarray):  # else a dataset, as skorch passes them internally
-            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            if X.ndim != 2:
+                raise ValueError(f"X must be 2-d, one row per sample, got shape {X.shape}; one sample is "
+                                 "X.reshape(1, -1)")
+            if X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has shape {X.shape}, but this network takes {self.n_features_in_} features")
             if not len(X):
                 return np.empty((0, self._n_outputs()), dtype=np.float32)
@@ -511,7 +526,7 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         with ``warm_start``, a fitted network trains further on labels it knows)."""
         continues = self._continues(self.warm_start)  # type: ignore[attr-defined]
         if not continues:
-            self.label_encoder_ = LabelEncoder().fit(_labels(y))
+            self._fit_labels(_labels(y))
         return self._fit_arrays(_as_features(X), self._encode(y), fresh=not continues, **fit_params)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, **fit_params: Any) -> _TunableClassifier:
@@ -519,8 +534,18 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         network, for ``classes`` when given, else for the labels of ``y``)."""
         fresh = not self._continues(True)
         if fresh:
-            self.label_encoder_ = LabelEncoder().fit(_labels(y) if classes is None else np.asarray(classes).ravel())
+            self._fit_labels(_labels(y) if classes is None else np.asarray(classes).ravel())
         return self._fit_arrays(_as_features(X), self._encode(y), fresh=fresh, method="partial_fit", **fit_params)
+
+    def _fit_labels(self, labels: np.ndarray) -> None:
+        """The classes the network is built for: two or more."""
+        encoder = LabelEncoder().fit(labels)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"a classifier needs 2 or more classes, got {len(encoder.classes_)}: "
+                f"{encoder.classes_.tolist()}"
+            )
+        self.label_encoder_ = encoder
 
     def _encode(self, y: Any) -> np.ndarray:
         y = _labels(y)
@@ -544,16 +569,37 @@ def _labels(y: Any) -> np.ndarray:
     Raises
     ------
     ValueError
-        For several columns (multilabel or multi-output targets, which these
-        networks do not train for) or more dimensions.
+        For no ``y``, several columns (multilabel or multi-output targets,
+        which these networks do not train for) or more dimensions, missing
+        labels (NaN), and numbers that are not labels (continuous values,
+        infinities).
     """
+    if y is None:
+        raise ValueError("a classifier needs y, one label per sample, got y=None")
     y = np.asarray(y)
     if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
         raise ValueError(
             f"y must be one label per sample (1-d, or one column), got shape {y.shape}: multilabel and "
             "multi-output classification are not supported"
         )
-    return y.ravel()
+    y = y.ravel()
+    if _missing(y).any():
+        raise ValueError("y has missing labels (NaN or None); drop those rows or give them a label")
+    if y.dtype.kind in "fc" and not (np.isfinite(y).all() and np.all(y == np.round(y))):
+        raise ValueError(
+            "y holds continuous values (numbers that are not whole, or infinite), not class labels; "
+            "use MLPRegressor to regress them"
+        )
+    return y
+
+
+def _missing(y: np.ndarray) -> np.ndarray:
+    """Which labels are missing: NaN, or None in an object array."""
+    if y.dtype.kind in "fc":
+        return np.isnan(y)
+    if y.dtype.kind == "O":
+        return (y != y) | np.equal(y, None)
+    return np.zeros(len(y), dtype=bool)
 
 
 class MLPClassifier(_TunableClassifier):
@@ -751,6 +797,8 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
         return self._fit_target(X, y, fresh=not self._continues(True), method="partial_fit", **fit_params)
 
     def _fit_target(self, X: Any, y: Any, *, fresh: bool, method: str = "fit", **fit_params: Any) -> MLPRegressor:
+        if y is None:
+            raise ValueError("a regressor needs y, the targets, got y=None")
         y = np.asarray(y, dtype=np.float32)
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity (or values too large for float32)")

@@ -228,6 +228,37 @@ def test_targets_of_the_wrong_shape_or_a_non_bool_flag_are_refused(iris) -> None
         MLPRegressor(standardize_target="no").check_params(4)
 
 
+@pytest.mark.parametrize("X, y, fit_params, error, message", [
+    (None, np.where(np.arange(150) < 75, np.nan, 1.0), {}, ValueError, r"y has missing labels \(NaN or None\)"),
+    (None, np.array(["a"] * 149 + [None], dtype=object), {}, ValueError, r"y has missing labels"),
+    (None, np.linspace(0, 1, 150), {}, ValueError, r"y holds continuous values .* use MLPRegressor"),
+    (None, np.r_[np.zeros(149), np.inf], {}, ValueError, r"y holds continuous values"),
+    (None, np.zeros(150), {}, ValueError, r"a classifier needs 2 or more classes, got 1: \[0.0\]"),
+    (None, None, {}, ValueError, r"a classifier needs y, one label per sample, got y=None"),
+    ("one column", "iris", {}, ValueError, r"X must be 2-d, one row per sample, got shape \(150,\); a single feature"),
+    ("complex", "iris", {}, TypeError, r"X has complex values"),
+    (None, "iris", {"sample_weight": np.ones(150)}, TypeError, r"does not take sample_weight .* criterion__weight"),
+])
+def test_a_classifiers_data_that_cannot_train_it_is_refused_saying_why(iris, X, y, fit_params, error, message) -> None:
+    features, labels = iris
+    X = {None: features, "one column": features[:, 0], "complex": features + 1j}[X]
+    y = labels if isinstance(y, str) else y
+    with pytest.raises(error, match=message):
+        MLPClassifier(max_epochs=1).fit(X, y, **fit_params)
+
+
+def test_a_single_sample_to_predict_or_no_target_is_refused_saying_what_to_pass(iris) -> None:
+    X, y = iris
+    clf = MLPClassifier(max_epochs=1, random_state=0).fit(X, y.astype(float))  # whole floats are labels
+    assert clf.classes_.tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match=r"got shape \(4,\); one sample is X.reshape\(1, -1\)"):
+        clf.predict(X[0])
+    with pytest.raises(ValueError, match="a regressor needs y, the targets, got y=None"):
+        MLPRegressor(max_epochs=1).fit(X, None)
+    with pytest.raises(ValueError, match=r"needs 2 or more classes, got 1: \[0\]"):
+        MLPClassifier(max_epochs=1).partial_fit(X, np.zeros(150, dtype=int), classes=[0])
+
+
 def test_same_random_state_same_model(iris) -> None:
     X, y = iris
     a = MLPClassifier(max_epochs=3, random_state=7).fit(X, y).predict_proba(X)

@@ -171,7 +171,8 @@ def _sampler(settings: Settings) -> tpe_core.BaseSampler:
         return tpe_core.TPESampler(seed=settings.seed)
     if settings.sampler == "random":
         return tpe_core.RandomSampler(seed=settings.seed)
-    return tpe_core.GridSampler(n_points=3, seed=settings.seed)
+    # shuffled: the points a run that stops short of the grid visits are spread over all of it
+    return tpe_core.GridSampler(n_points=3, shuffle=True, seed=settings.seed)
 
 
 def _pruner(settings: Settings, space: dict[str, Any]) -> tpe_core.BasePruner | None:
@@ -199,6 +200,15 @@ def _split(data: Data, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     from sklearn.model_selection import train_test_split
 
     stratify = data.y if data.task == "classification" else None
+    if stratify is not None:
+        labels, counts = np.unique(stratify, return_counts=True)
+        single = labels[counts == 1].tolist()
+        if single:
+            shown = ", ".join(map(repr, single[:5])) + (", ..." if len(single) > 5 else "")
+            raise CliError(
+                f"the target has {len(single)} class{'es' * (len(single) > 1)} of a single row ({shown}): each "
+                "class needs 2 rows or more, one for the held-out test part; add rows, or merge or drop the class"
+            )
     X_train, X_test, y_train, y_test = train_test_split(
         data.X, data.y, test_size=TEST_FRACTION, random_state=seed, stratify=stratify
     )
@@ -293,8 +303,9 @@ def _check_grid(sampler: tpe_core.GridSampler, space: tpe_core.SearchSpace, sett
                        "parameter (e.g. hidden_units = { choices = [32, 64, 128] }), or use --sampler "
                        "random or tpe") from None
     if not fixed and settings.n_trials < size:
-        say(f"--sampler grid runs the first {settings.n_trials} of the grid's {size} points, in order (the last "
-            "parameters vary first); a config file's space with a few values per parameter makes a grid to finish")
+        say(f"--sampler grid runs {settings.n_trials} of the grid's {size} points, in an order shuffled by --seed "
+            "(the same study resumed visits the others); a config file's space with a few values per parameter "
+            "makes a grid to finish")
 
 
 #: The study attribute in which ``parzen tune`` records what the values measure.

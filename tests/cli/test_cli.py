@@ -196,6 +196,23 @@ def test_tune_a_csv_file_with_string_labels(run):
     assert len(load_study(storage=run.storage, study_name="flowers-mlp").trials) == 2
 
 
+def test_a_grid_run_in_part_is_spread_over_the_grid_and_resuming_finishes_it(run):
+    config = run.tmp / "grid.json"
+    config.write_text(json.dumps({"space": {"lr": {"choices": [1e-3, 1e-2, 1e-1]}, "batch_size": {"choices": [32, 64]}},
+                                  "replace_space": True}))
+    args = ["tune", "--dataset", "iris", "--sampler", "grid", "--config", config, "--storage", run.storage,
+            "--max-epochs", "1", "--study", "g"]
+    first = run(*args, "--n-trials", "3")
+    assert first.exit_code == 0, first.output
+    assert "--sampler grid runs 3 of the grid's 6 points, in an order shuffled by --seed" in first.stderr
+    visited = [(t.params["lr"], t.params["batch_size"]) for t in load_study(storage=run.storage, study_name="g").trials]
+    assert len(set(visited)) == 3 and visited != [(1e-3, 32), (1e-3, 64), (1e-2, 32)]  # not the grid's start
+    second = run(*args, "--n-trials", "5")  # 3 points are left: the run stops there
+    assert second.exit_code == 0, second.output
+    trials = load_study(storage=run.storage, study_name="g").trials
+    assert len(trials) == 6 and len({(t.params["lr"], t.params["batch_size"]) for t in trials}) == 6
+
+
 def test_config_files_in_toml_yaml_and_json_give_the_same_space(tmp_path):
     toml = """
 n_trials = 5
@@ -280,6 +297,8 @@ ERRORS = [
      "cv=41 cannot split the 120 rows of y: n_splits=41 cannot be greater than the number of members in each class"),
     (["tune", "--dataset", "iris", "--validation-fraction", "0.999"],
      "validation_fraction=0.999 cannot split the 120 rows of y: "),
+    (["tune", "--csv", "{tmp}/single_rows.csv", "--target", "y", "--task", "classification"],
+     "the target has 2 classes of a single row ('c', 'd'): each class needs 2 rows or more, one for the held-out"),
     (["export", "iris-mlp", "-o", "{tmp}/no_folder/trials.csv"],
      "cannot write -o '{tmp}/no_folder/trials.csv': No such"),
     (["plot", "iris-mlp", "-o", "{tmp}/no_folder/history.png"],
@@ -315,6 +334,7 @@ def test_a_config_value_of_the_wrong_type_is_named(run, setting, message):
 def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     tmp: Path = tuned.tmp
     (tmp / "data.csv").write_text("a,b,y\n1,2,3\n4,5,6\n7,8,9\n")
+    (tmp / "single_rows.csv").write_text("a,y\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(20)) + "1,c\n2,d\n")
     (tmp / "bad_key.json").write_text(json.dumps({"n_trails": 3}))
     (tmp / "bad_value.json").write_text(json.dumps({"space": {"lr": {"float": [0, 1], "log": True}}}))
     (tmp / "yaml_no.yaml").write_text("space:\n  lr: {float: [1.0e-4, 1.0e-1], log: no}\n")  # YAML 1.2: a string

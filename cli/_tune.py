@@ -406,11 +406,13 @@ def _sayer(quiet: bool) -> Any:
     return (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
 
 
-def _interrupted(settings: Settings, study: tpe_core.Study) -> SystemExit:
+def _interrupted(settings: Settings, study: tpe_core.Study, *, refit: bool = False) -> SystemExit:
     finished = sum(t.state.is_finished() for t in study.trials)
     click.echo(
-        f"\nInterrupted. The {finished} finished trials of {settings.study_name!r} are stored in "
-        f"{study.storage.path}; run the same command again to resume.", err=True
+        f"\nInterrupted{' during the final refit' * refit}. The {finished} finished trials of "
+        f"{settings.study_name!r} are stored in {study.storage.path}; "
+        + (f"`parzen best {settings.study_name}` shows the best configuration." if refit
+           else "run the same command again to resume."), err=True
     )
     return SystemExit(130)
 
@@ -427,7 +429,10 @@ def run_tune(settings: Settings, *, quiet: bool, fixed: dict[str, Any] | None = 
             )
     except KeyboardInterrupt:
         raise _interrupted(settings, job.study) from None
-    _report(job.study, settings, job.data, job.estimator, job.split)
+    try:
+        _report(job.study, settings, job.data, job.estimator, job.split)
+    except KeyboardInterrupt:
+        raise _interrupted(settings, job.study, refit=True) from None
 
 
 def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:

@@ -355,6 +355,23 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     assert SQLiteStorage(tuned.storage).study_names() == ["iris-mlp"]  # and no study was opened
 
 
+def test_ctrl_c_in_the_final_refit_says_the_trials_are_stored_and_exits_130(run, monkeypatch):
+    from models import MLPClassifier
+
+    trains = MLPClassifier.fit
+
+    def interrupted_refit(self, X, y, **kwargs):
+        if self.train_split is None:  # the refit on every training row
+            raise KeyboardInterrupt
+        return trains(self, X, y, **kwargs)
+
+    monkeypatch.setattr(MLPClassifier, "fit", interrupted_refit)
+    result = run("tune", "--dataset", "iris", "--storage", run.storage, *TINY)
+    assert result.exit_code == 130, result.output
+    assert ("Interrupted during the final refit. The 3 finished trials of 'iris-mlp' are stored in "
+            in result.stderr and "`parzen best iris-mlp` shows the best configuration." in result.stderr)
+
+
 def test_a_refit_that_diverges_is_said_and_a_failed_try_exits_1(run, monkeypatch):
     import torch
 

@@ -17,8 +17,10 @@ and a script that optimizes must guard its entry point with
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import signal
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
@@ -136,9 +138,24 @@ def picklable_result(result: Any) -> Any:
     return result
 
 
+def _exit_with_the_driver() -> None:
+    """End this worker as soon as the driver's process ends, even killed
+    (SIGKILL) while an objective hangs here: no orphan keeps running."""
+    driver = multiprocessing.parent_process()
+    if driver is None:
+        return
+
+    def watch() -> None:
+        wait([driver.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parzen-driver-watch", daemon=True).start()
+
+
 def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bool) -> None:
     """Evaluate configurations sent by the driver until it sends None or goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    _exit_with_the_driver()
     while True:
         try:
             task = conn.recv()

@@ -9,6 +9,9 @@ optimize N [START_AT]
     START_AT first, so that several workers start together).
 hang_at K MARKER
     Run trials; trial K writes MARKER and then sleeps until killed.
+hang_in_worker MARKER
+    Run one trial in a worker process (``trial_timeout``), which writes its
+    pid to MARKER and hangs.
 ask_and_die
     Ask one trial and exit at once without telling it (a dead worker).
 recover START_AT
@@ -113,6 +116,13 @@ def kills_its_worker_on_trial_3(config: dict, trial) -> float:
     return value_of(config)
 
 
+def hangs_in_its_worker(config: dict) -> float:
+    """Writes its worker's pid to the file named by $PARZEN_TEST_MARKER, then hangs."""
+    Path(os.environ["PARZEN_TEST_MARKER"]).write_text(str(os.getpid()))
+    time.sleep(600)
+    return 0.0
+
+
 def _wait_until(start_at: str) -> None:
     time.sleep(max(0.0, float(start_at) - time.time()))
 
@@ -137,6 +147,9 @@ def main(mode: str, url: str, name: str, *args: str) -> None:
             return value_of(config)
 
         _study(url, name).optimize(objective, n_trials=hang_at + 5)
+    elif mode == "hang_in_worker":
+        os.environ["PARZEN_TEST_MARKER"] = args[0]
+        _study(url, name).optimize(hangs_in_its_worker, n_trials=1, trial_timeout=600)
     elif mode == "ask_and_die":
         _study(url, name).ask()
         os._exit(0)

@@ -58,6 +58,16 @@ def run_worker(*args: object, **kwargs) -> subprocess.Popen:
     )
 
 
+def runs(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited (a zombie has)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return state not in ("Z", "X")
+
+
 def finish(proc: subprocess.Popen, timeout: float = 120) -> str:
     out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, err
@@ -260,6 +270,23 @@ class TestCrashRecovery:
         assert again.trials[1].value == 2.0
 
     @pytest.mark.skipif(not os.path.exists("/proc/self/ns/pid"), reason="pid namespaces are a Linux thing")
+    @pytest.mark.skipif(sys.platform == "win32", reason="pids are checked with /proc and signals")
+    def test_a_worker_hung_in_its_objective_ends_when_its_driver_is_killed(self, tmp_path):
+        path, marker = tmp_path / "w.db", tmp_path / "worker.pid"
+        proc = run_worker("hang_in_worker", url_of(path), "s", marker)
+        deadline = time.monotonic() + 120
+        while not marker.exists() or not marker.read_text():
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the worker never started its trial"
+            time.sleep(0.05)
+        worker = int(marker.read_text())
+        proc.send_signal(signal.SIGKILL)  # the driver; its worker hangs in time.sleep(600)
+        proc.communicate(timeout=30)
+        deadline = time.monotonic() + 30
+        while runs(worker):
+            assert time.monotonic() < deadline, f"worker {worker} outlived its driver"
+            time.sleep(0.05)
+
     def test_a_pid_of_another_pid_namespace_under_the_same_host_name_is_judged_by_its_heartbeat(self, tmp_path):
         # A container sharing the host's name: its pids mean nothing here (this one is dead here).
         path = tmp_path / "ns.db"

@@ -11,10 +11,21 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["History", "STATE_CODES", "grown"]
+__all__ = ["History", "STATE_CODES", "canonical", "grown", "row_keys"]
 
 # Integer codes of trial states in ``History.states``, in TrialState order.
 STATE_CODES = {"RUNNING": 0, "COMPLETE": 1, "PRUNED": 2, "FAIL": 3}
+
+
+def canonical(rows: np.ndarray) -> np.ndarray:
+    """Encoded rows with NaN (an inactive parameter) as inf and -0.0 as 0.0,
+    so that ``==`` tells the same configuration."""
+    return np.where(np.isnan(rows), np.inf, rows + 0.0)
+
+
+def row_keys(rows: np.ndarray) -> list[bytes]:
+    """Hashable keys of encoded rows: equal keys, the same configuration."""
+    return [r.tobytes() for r in canonical(rows)]
 
 
 class History:

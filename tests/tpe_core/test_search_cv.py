@@ -41,6 +41,12 @@ def test_cv_results_match_randomized_search(iris) -> None:
     assert [t.value for t in ours.study_.trials] == list(ours.cv_results_["mean_test_score"])
 
 
+def test_tpe_over_lists_tries_every_value_before_any_twice(iris) -> None:
+    X, y = iris
+    search = TPESearchCV(SVC(), {"C": [0.1, 0.5, 1.0, 2.0, 5.0]}, n_iter=5, cv=3, random_state=0).fit(X, y)
+    assert sorted(search.cv_results_["param_C"]) == [0.1, 0.5, 1.0, 2.0, 5.0]
+
+
 def test_random_search_over_lists_samples_without_replacement_as_randomized_search(iris) -> None:
     X, y = iris
     grid = {"C": [0.1, 1.0, 10.0], "kernel": ["linear", "rbf"]}

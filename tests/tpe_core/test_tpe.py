@@ -236,6 +236,29 @@ def test_constant_liar_spreads_parallel_asks() -> None:
     assert distances.max() > 0.5  # not all clustered at one point
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_small_finite_space_is_visited_once_each_before_any_point_repeats(seed: int) -> None:
+    space = {"act": Categorical(["relu", "tanh", "gelu"]), "layers": Int(1, 3),
+             "opt": Categorical([{"opt": "sgd", "nesterov": Categorical([True, False])}, {"opt": "adam"}])}
+    study = Study(space, sampler=TPESampler(seed=seed, n_startup_trials=4))
+    objective = lambda c: c["layers"] + ["relu", "tanh", "gelu"].index(c["act"]) + (c["opt"]["opt"] == "adam")  # noqa: E731
+    study.optimize(objective, n_trials=27)  # 3 x 3 x 3 points: two sgd branches and adam
+    assert len({params_key(t.params) for t in study.trials}) == 27
+    study.optimize(objective, n_trials=2)  # then TPE's own proposals, repeats included
+    assert len(study.trials) == 29
+
+
+def test_a_proposal_asked_before_in_a_continuous_space_is_not_replaced() -> None:
+    # Only a repeat is replaced: in a space of real numbers no proposal repeats, so nothing changes.
+    sampler = TPESampler(seed=0, n_startup_trials=3)
+    history = History(2)
+    for x in ([0.1, 0.2], [0.5, 0.5], [0.9, 0.1], [0.3, 0.7]):
+        history.finish(history.append(np.array(x)), "COMPLETE", sum(x))
+    space = SearchSpace({"a": Float(0, 1), "b": Float(0, 1)})
+    proposal = sampler.sample(space, history, 4)
+    assert (sampler._tpe(space, history, sampler._rng(4)) == proposal).all()
+
+
 def test_without_the_liar_running_trials_do_not_count() -> None:
     history = History(1)
     for value in (3.0, 1.0, 2.0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tpe_core._history import History
+from tpe_core._history import History, row_keys
 from tpe_core._samplers._base import BaseSampler
 from tpe_core._space import Param, SearchSpace, SpaceError, format_path
 from tpe_core._validation import check_bool, check_int
@@ -73,18 +73,12 @@ def enumerate_grid(space: SearchSpace, n_points: int | None) -> np.ndarray:
     return scope_grid(children.get((None, None), []))
 
 
-def _row_keys(rows: np.ndarray) -> list[bytes]:
-    """Hashable keys of encoded rows (NaN and -0.0 made canonical)."""
-    canonical = np.where(np.isnan(rows), np.inf, rows + 0.0)
-    return [r.tobytes() for r in canonical]
-
-
 class _Visits:
     """Grid points and which of them some trial of a history already has (kept up to date as it grows)."""
 
     def __init__(self, points: np.ndarray) -> None:
         self.points = points
-        self.index = {k: i for i, k in enumerate(_row_keys(points))}
+        self.index = {k: i for i, k in enumerate(row_keys(points))}
         self._history: History | None = None
         self._n_seen = 0
         self._visited = np.zeros(len(points), dtype=bool)
@@ -92,7 +86,7 @@ class _Visits:
     def visited(self, history: History) -> np.ndarray:
         if self._history is not history or self._n_seen > len(history):
             self._history, self._n_seen, self._visited = history, 0, np.zeros(len(self.points), dtype=bool)
-        for key in _row_keys(history.rows[self._n_seen:]):
+        for key in row_keys(history.rows[self._n_seen:]):
             if key in self.index:
                 self._visited[self.index[key]] = True
         self._n_seen = len(history)
@@ -160,7 +154,7 @@ class GridSampler(BaseSampler):
         full = self._state[1]
         if given is None or np.isnan(given).all():
             return full
-        key = _row_keys(given[None])[0]
+        key = row_keys(given[None])[0]
         if self._held is None or self._held[0] != key:
             held = np.where(np.isnan(given), full.points, given)
             held = held[(np.isnan(held) == ~space.active_mask(held)).all(axis=1)]

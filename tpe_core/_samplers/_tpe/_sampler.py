@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tpe_core._history import STATE_CODES, History
+from tpe_core._history import STATE_CODES, History, canonical, row_keys
 from tpe_core._samplers._base import BaseSampler
 from tpe_core._samplers._random import sample_prior
 from tpe_core._samplers._tpe._columns import (
@@ -35,6 +35,11 @@ _FORGET_AFTER = 25
 
 # Least improvement weight of a good trial (see TPESampler._improvement).
 _IMPROVEMENT_FLOOR = 1e-3
+
+
+#: Draws from the prior among which TPE looks for a configuration not asked
+#: yet, when its proposal was asked before.
+_UNASKED_DRAWS = 64
 
 
 def default_gamma(n: int) -> int:
@@ -197,6 +202,11 @@ class TPESampler(BaseSampler):
 
     Notes
     -----
+    A proposal that repeats a configuration already asked (which happens
+    where every parameter takes few values) is replaced by the first of
+    64 draws from the prior that was not asked yet, when there is one: a
+    small finite space is visited once each before any point repeats.
+
     Ranking: COMPLETE trials by value; then PRUNED trials, further along
     first (by last reported step, then value); then FAIL trials whose
     objective returned NaN or inf (a diverged training), which so teach TPE
@@ -395,6 +405,17 @@ class TPESampler(BaseSampler):
     # ------------------------------------------------------------ sampling
     def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
         rng = self._rng(number)
+        row = self._tpe(space, history, rng)
+        asked = canonical(history.rows)
+        if not len(space) or not (asked == canonical(row)).all(axis=1).any():
+            return row
+        # Asked before (where every parameter takes few values): an unasked configuration teaches more.
+        asked_keys = set(row_keys(history.rows))
+        draws = sample_prior(space, rng, _UNASKED_DRAWS)
+        return next((draw for draw, key in zip(draws, row_keys(draws)) if key not in asked_keys), row)
+
+    def _tpe(self, space: SearchSpace, history: History, rng: np.random.Generator) -> np.ndarray:
+        """TPE's proposal (a draw from the prior during the startup trials)."""
         ranked, running, rank_loss = self._rank(history)
         if len(ranked) < max(self.n_startup_trials, 1) or not len(space):
             return sample_prior(space, rng, 1)[0]

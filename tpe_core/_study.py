@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime
 import functools
 import inspect
 import logging
 import math
 import os
+import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -102,6 +104,24 @@ def _check_n_jobs(n_jobs: int) -> int:
     if n_jobs == -1:
         return os.cpu_count() or 1
     return check_int("n_jobs", n_jobs, minimum=1)  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that arrives during the body until the body is
+    done, then act on it as the handler would (main thread only)."""
+    handler = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(handler):
+        yield
+        return
+    held: list[Any] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    if held:
+        handler(signal.SIGINT, held[0])
 
 
 class _Run:
@@ -526,14 +546,15 @@ class Study:
         if error is not None:
             error = short_reason(error)
         now = datetime.datetime.now()
-        if self.storage is not None:
-            assert self._study_id is not None
-            self._guard_finished(
-                lambda: self.storage.finish_trial(
-                    self._study_id, trial.number, state.value, value, error, diverged, now
+        with _interrupts_held():  # a Ctrl-C here would lose a finished trial's outcome half-recorded
+            if self.storage is not None:
+                assert self._study_id is not None
+                self._guard_finished(
+                    lambda: self.storage.finish_trial(
+                        self._study_id, trial.number, state.value, value, error, diverged, now
+                    )
                 )
-            )
-        self._mark_finished(trial, state, value, error, diverged, now)
+            self._mark_finished(trial, state, value, error, diverged, now)
         if state is TrialState.FAIL:
             reason = (error or "no reason given").splitlines()[0]
             if len(reason) > 200:

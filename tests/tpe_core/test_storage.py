@@ -270,6 +270,21 @@ class TestCrashRecovery:
         assert again.trials[1].value == 2.0
 
     @pytest.mark.skipif(not os.path.exists("/proc/self/ns/pid"), reason="pid namespaces are a Linux thing")
+    def test_ctrl_c_while_a_result_is_stored_keeps_it_then_stops_the_study(self, tmp_path, monkeypatch):
+        study = make_study(tmp_path / "i.db")
+        stores = study.storage.finish_trial
+
+        def interrupted(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the result is being written
+            return stores(*args, **kwargs)
+
+        monkeypatch.setattr(study.storage, "finish_trial", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            study.optimize(value_of, n_trials=3)
+        (stored,) = load_study(storage=url_of(tmp_path / "i.db"), study_name="s").trials
+        assert stored.state is TrialState.COMPLETE and stored.value == value_of(stored.config)
+        assert [t.state for t in study.trials] == [TrialState.COMPLETE]
+
     @pytest.mark.skipif(sys.platform == "win32", reason="pids are checked with /proc and signals")
     def test_a_worker_hung_in_its_objective_ends_when_its_driver_is_killed(self, tmp_path):
         path, marker = tmp_path / "w.db", tmp_path / "worker.pid"

@@ -432,14 +432,38 @@ class _TunableNet:
             raise ValueError(
                 f"X must be 2-d, one row per sample, got shape {X.shape}; a single feature is X.reshape(-1, 1)"
             )
-        if fresh:
-            self.n_features_in_ = X.shape[1]
-            self.initialize()  # type: ignore[attr-defined]
-        elif X.shape[1] != self.n_features_in_:
+        if not fresh and X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but this network was built for {self.n_features_in_}"
             )
-        return self._train(X, y, method, **fit_params)
+        with self._own_random_stream(fresh):
+            if fresh:
+                self.n_features_in_ = X.shape[1]
+                self.initialize()  # type: ignore[attr-defined]
+            return self._train(X, y, method, **fit_params)
+
+    @contextlib.contextmanager
+    def _own_random_stream(self, fresh: bool) -> Iterator[None]:
+        """With a ``random_state``, train on a random stream of the net's own:
+        torch's global generators are as they were after ``fit``, and a fit
+        that trains further (``partial_fit``, ``warm_start``) goes on with the
+        stream where the previous one left it, as it would have without
+        ``fit`` in between. Without one, torch's global generators."""
+        if self.random_state is None:
+            yield
+            return
+        device = torch.device(self.device or "cpu")
+        cuda = [torch.cuda.current_device() if device.index is None else device.index] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            state = None if fresh else getattr(self, "_random_stream_", None)
+            if state is not None:
+                torch.set_rng_state(state[0])
+                for index, cuda_state in zip(cuda, state[1]):
+                    torch.cuda.set_rng_state(cuda_state, index)
+            try:
+                yield
+            finally:
+                self._random_stream_ = (torch.get_rng_state(), [torch.cuda.get_rng_state(i) for i in cuda])
 
     def _continues(self, warm: bool) -> bool:
         """Whether this fit goes on training the current network."""
@@ -625,7 +649,10 @@ class MLPClassifier(_TunableClassifier):
     device : str, default="auto"
         ``"auto"`` trains on CUDA when available, else on the CPU.
     random_state : int, optional
-        Seeds the initial weights, the validation split and the shuffling.
+        Seeds the initial weights, the validation split, the shuffling and
+        dropout, on a random stream of the net's own: torch's global
+        generators are left as they were, and ``partial_fit`` goes on with
+        the net's stream.
     **kwargs
         skorch's own arguments (``train_split``, ``callbacks``,
         ``verbose``, ``module__*``, ``optimizer__*``, ...).

@@ -259,6 +259,23 @@ def test_a_single_sample_to_predict_or_no_target_is_refused_saying_what_to_pass(
         MLPClassifier(max_epochs=1).partial_fit(X, np.zeros(150, dtype=int), classes=[0])
 
 
+def test_a_seeded_fit_leaves_torchs_global_generator_alone_and_keeps_a_stream_of_its_own(iris) -> None:
+    X, y = iris
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    MLPClassifier(max_epochs=1, dropout=0.2, random_state=0).fit(X, y)
+    assert torch.equal(torch.rand(3), expected)
+    first = MLPClassifier(max_epochs=1, dropout=0.3, random_state=0)
+    first.partial_fit(X, y)
+    first.partial_fit(X, y)
+    second = MLPClassifier(max_epochs=1, dropout=0.3, random_state=0)
+    second.partial_fit(X, y)
+    torch.rand(100)  # the user's own draws between two partial fits change nothing
+    second.partial_fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+
+
 def test_same_random_state_same_model(iris) -> None:
     X, y = iris
     a = MLPClassifier(max_epochs=3, random_state=7).fit(X, y).predict_proba(X)

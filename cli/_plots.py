@@ -26,8 +26,16 @@ def _figure(width: float = 7.0, height: float = 4.5) -> Any:
 def _complete(study: tpe_core.Study) -> list[tpe_core.Trial]:
     trials = study.get_trials([tpe_core.TrialState.COMPLETE])
     if not trials:
-        raise CliError(f"study {study.study_name!r} has no COMPLETE trial to plot yet")
+        pruned = len(study.get_trials(tpe_core.TrialState.PRUNED))
+        raise CliError(f"study {study.study_name!r} has no COMPLETE trial to plot yet"
+                       + (f" ({pruned} were pruned: run more trials so that some train to the end)" if pruned else ""))
     return trials
+
+
+def _option_label(option: Any, width: int = 16) -> str:
+    """An option of a categorical parameter as a short tick label (a branch by its values)."""
+    text = ", ".join(map(str, option.values())) if isinstance(option, dict) else str(option)
+    return text if len(text) <= width else text[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _save(figure: Any, output: str) -> None:
@@ -97,6 +105,19 @@ def plot_parallel(study: tpe_core.Study, output: str) -> None:
     _save(figure, output)
 
 
+def _log_axis(axes: Any, low: float, high: float) -> None:
+    """A log-scaled x axis labelled at 1, 2 and 5 times the powers of ten
+    over a range of less than two decades, at the powers alone otherwise
+    (matplotlib's own labels of a narrow range overlap, or are a single one)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axes.set_xscale("log")
+    if high < 100 * low:
+        axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    axes.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot_slice(study: tpe_core.Study, output: str) -> None:
     """The value against each parameter, one panel per parameter."""
     trials = _complete(study)
@@ -113,8 +134,13 @@ def plot_slice(study: tpe_core.Study, output: str) -> None:
             if j == 0:
                 axes.legend()
         axes.set(xlabel=name, ylabel="value")
-        if getattr(study.search_space.params[j].distribution, "log", False):
-            axes.set_xscale("log")
+        distribution = study.search_space.params[j].distribution
+        if isinstance(distribution, tpe_core.Categorical):  # the options by name, not by index
+            labels = [_option_label(option) for option in distribution.choices]
+            axes.set_xticks(range(len(labels)), labels, rotation=30 if sum(map(len, labels)) > 24 else 0,
+                            ha="right" if sum(map(len, labels)) > 24 else "center")
+        elif getattr(distribution, "log", False):
+            _log_axis(axes, distribution.low, distribution.high)
     _save(figure, output)
 
 

@@ -182,6 +182,27 @@ def test_plot_writes_a_png(tuned, kind):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 1000
 
 
+def test_slice_plot_names_the_options_of_a_categorical_parameter(monkeypatch):
+    from cli import _plots
+    from tpe_core import Categorical, Float, Int, Study, TPESampler
+
+    space = {"act": Categorical(["relu", "tanh"]), "lr": Float(1e-4, 1e-1, log=True),
+             "units": Int(16, 256, log=True),
+             "opt": Categorical([{"optimizer": "sgd", "momentum": 0.9}, {"optimizer": "adam"}])}
+    study = Study(space, sampler=TPESampler(seed=0))
+    study.optimize(lambda c: c["lr"], n_trials=6)
+    drawn = []
+    monkeypatch.setattr(_plots, "_save", lambda figure, output: drawn.append(figure))
+    _plots.plot_slice(study, "unused.png")
+    act, lr, units, opt = (axes for axes in drawn[0].axes)
+    assert [t.get_text() for t in act.get_xticklabels()] == ["relu", "tanh"]
+    assert [t.get_text() for t in opt.get_xticklabels()] == ["sgd, 0.9", "adam"]
+    assert lr.get_xscale() == units.get_xscale() == "log"
+    drawn[0].canvas.draw()  # the tick labels of a log axis are made at drawing
+    shown = {t.get_text() for t in units.get_xticklabels() if t.get_text()}
+    assert {"20", "50", "100", "200"} <= shown, shown  # a narrow log range labelled at 1, 2 and 5 times 10^k
+
+
 def test_tune_a_csv_file_with_string_labels(run):
     X, y = load_iris(return_X_y=True)
     path = run.tmp / "flowers.csv"

@@ -9,6 +9,8 @@ Run with ``python examples/demo.py`` in the venv (``make demo`` runs the ``parze
 
 from __future__ import annotations
 
+import argparse
+
 from sklearn.datasets import load_wine
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import cross_val_score
@@ -46,6 +48,7 @@ def build(model: dict) -> object:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help, and no stray arguments
     X, y = load_wine(return_X_y=True)
 
     def objective(config: dict) -> float:

@@ -32,3 +32,11 @@ def test_demo_prints_a_best_configuration() -> None:
     done = subprocess.run([sys.executable, str(EXAMPLES / "demo.py")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "best accuracy" in done.stdout and "best configuration:" in done.stdout
+
+
+@pytest.mark.parametrize("script", ["demo.py", "grid_search.py", "random_search.py", "bayesian_optimization.py"])
+def test_help_describes_the_example_without_running_it(script: str) -> None:
+    done = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage:") and "best" not in done.stdout

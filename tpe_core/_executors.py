@@ -168,7 +168,9 @@ class ExecutorRun:
         self.objective = objective
         self.with_trial = with_trial
         self._dask = isinstance(executor, DaskExecutor)
-        self._manager = None if self._dask else multiprocessing.get_context("spawn").Manager()
+        # Threads share this process's queues; processes need a Manager's (a spawned process).
+        self._threads = isinstance(executor, concurrent.futures.ThreadPoolExecutor)
+        self._manager = None if self._dask or self._threads else multiprocessing.get_context("spawn").Manager()
         self._out = self._new_queue()
         self._futures: dict[concurrent.futures.Future, tuple[Trial, Any]] = {}
         self._trials: dict[int, tuple[Trial, Any]] = {}
@@ -180,7 +182,9 @@ class ExecutorRun:
             self.n_in_flight = max(1, getattr(executor, "_max_workers", 1))
 
     def _new_queue(self) -> Any:
-        return self.executor.new_queue() if self._dask else self._manager.Queue()  # type: ignore[union-attr]
+        if self._dask:
+            return self.executor.new_queue()  # type: ignore[attr-defined]
+        return queue_module.Queue() if self._threads else self._manager.Queue()  # type: ignore[union-attr]
 
     @property
     def n_free(self) -> int:
@@ -192,7 +196,7 @@ class ExecutorRun:
         return [trial for trial, _ in self._futures.values()]
 
     def submit(self, trial: Trial) -> None:
-        replies = f"parzen-{uuid.uuid4().hex}" if self._dask else self._manager.Queue()  # type: ignore[union-attr]
+        replies = f"parzen-{uuid.uuid4().hex}" if self._dask else self._new_queue()
         out = self._out.name if self._dask else self._out
         future = self.executor.submit(
             _evaluate, self.objective, self.with_trial, trial.number, trial.config, trial.params, trial.direction,

@@ -125,6 +125,29 @@ def test_a_pool_that_breaks_fails_the_trial_it_could_not_start_and_the_one_whose
     assert not_started.error == "not started: BrokenProcessPool: the pool is not usable anymore"
 
 
+def test_a_thread_pool_needs_no_main_guard_and_no_process(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"  # no `if __name__ == "__main__":`: threads start no process
+    script.write_text(
+        "import concurrent.futures, multiprocessing, os\n"
+        "from tpe_core import Int, Study, GridSampler, MedianPruner\n"
+        "print('body', os.getpid())\n"
+        "def objective(c, trial):\n"
+        "    trial.report(c['a'], 1)\n"
+        "    trial.should_prune()\n"
+        "    return c['a']\n"
+        "study = Study({'a': Int(1, 4)}, sampler=GridSampler(), pruner=MedianPruner())\n"
+        "with concurrent.futures.ThreadPoolExecutor(2) as pool:\n"
+        "    study.optimize(objective, executor=pool)\n"
+        "print(len(study.trials), len(multiprocessing.active_children()))\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("body") == 1 and done.stdout.splitlines()[-1] == "4 0"
+
+
 def test_executor_arguments_are_checked():
     study = Study(SPACE)
     with pytest.raises(TypeError, match="concurrent.futures.Executor"):

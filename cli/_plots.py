@@ -137,8 +137,9 @@ def plot_slice(study: tpe_core.Study, output: str) -> None:
         distribution = study.search_space.params[j].distribution
         if isinstance(distribution, tpe_core.Categorical):  # the options by name, not by index
             labels = [_option_label(option) for option in distribution.choices]
-            axes.set_xticks(range(len(labels)), labels, rotation=30 if sum(map(len, labels)) > 24 else 0,
-                            ha="right" if sum(map(len, labels)) > 24 else "center")
+            crowded = sum(map(len, labels)) > 24
+            axes.set_xticks(range(len(labels)), labels, rotation=30 if crowded else 0,
+                            ha="right" if crowded else "center")
         elif getattr(distribution, "log", False):
             _log_axis(axes, distribution.low, distribution.high)
     _save(figure, output)

@@ -549,17 +549,19 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         """Encode the labels, infer the sizes, train (see skorch's ``fit``;
         with ``warm_start``, a fitted network trains further on labels it knows)."""
         continues = self._continues(self.warm_start)  # type: ignore[attr-defined]
+        labels = _labels(y)
         if not continues:
-            self._fit_labels(_labels(y))
-        return self._fit_arrays(_as_features(X), self._encode(y), fresh=not continues, **fit_params)
+            self._fit_labels(labels)
+        return self._fit_arrays(_as_features(X), self._encode(labels), fresh=not continues, **fit_params)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, **fit_params: Any) -> _TunableClassifier:
         """Train for ``max_epochs`` more epochs (the first call builds the
         network, for ``classes`` when given, else for the labels of ``y``)."""
         fresh = not self._continues(True)
+        labels = _labels(y)
         if fresh:
-            self._fit_labels(_labels(y) if classes is None else np.asarray(classes).ravel())
-        return self._fit_arrays(_as_features(X), self._encode(y), fresh=fresh, method="partial_fit", **fit_params)
+            self._fit_labels(labels if classes is None else np.asarray(classes).ravel())
+        return self._fit_arrays(_as_features(X), self._encode(labels), fresh=fresh, method="partial_fit", **fit_params)
 
     def _fit_labels(self, labels: np.ndarray) -> None:
         """The classes the network is built for: two or more."""
@@ -571,8 +573,8 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
             )
         self.label_encoder_ = encoder
 
-    def _encode(self, y: Any) -> np.ndarray:
-        y = _labels(y)
+    def _encode(self, y: np.ndarray) -> np.ndarray:
+        """Checked labels (:func:`_labels`) as the network's class indices."""
         unknown = np.setdiff1d(y, self.label_encoder_.classes_)
         if len(unknown):
             raise ValueError(

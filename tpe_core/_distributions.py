@@ -29,6 +29,7 @@ __all__ = ["Categorical", "Distribution", "Float", "Int", "Normal", "round_to_st
 
 # Relative tolerance when checking that a step divides a range.
 _STEP_RTOL = 1e-9
+_EXACT_INT = 2**53  # every integer of at most this magnitude is an exact float
 
 
 class Distribution:
@@ -266,7 +267,8 @@ class Int(_Numeric):
     Parameters
     ----------
     low, high : int
-        Bounds, ``low < high``.
+        Bounds, ``low < high``, each within ``+-2**53`` (where every
+        integer is an exact float).
     log : bool, default=False
         Sample on a log scale (then ``low > 0``), as for a number of units.
     step : int, default=1
@@ -298,6 +300,12 @@ class Int(_Numeric):
         for name, value in (("low", low), ("high", high), ("step", step)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise self._error(f"{name} must be an integer, got {name}={value!r}")
+        for name, value in (("low", low), ("high", high)):
+            if abs(int(value)) > _EXACT_INT:
+                raise self._error(
+                    f"{name} must lie within +-2**53 = {_EXACT_INT}, where every integer is exact in "
+                    f"the float arithmetic of the samplers, got {name}={value!r}"
+                )
         _check_bounds(self, low, high, self.log)
         _check_step(self, low, high, step)
         self.low, self.high, self.step = int(low), int(high), int(step)

@@ -25,6 +25,7 @@ from tpe_core import (
     SearchSpace,
     SpaceError,
     Study,
+    TPESampler,
     from_sklearn,
 )
 
@@ -102,6 +103,8 @@ INVALID = [
     pytest.param(Normal, (0.0, 1.0), {"step": 0.0}, ["step=0.0"], id="normal-step-zero"),
     pytest.param(Float, (1.0, 2.0), {"log": "no"}, ["log='no'", "True or False"], id="float-log-string"),
     pytest.param(Int, (1, 5), {"log": 1}, ["log=1", "True or False"], id="int-log-int"),
+    pytest.param(Int, (0, 2**53 + 1), {}, ["high=9007199254740993", "2**53"], id="int-high-beyond-exact-floats"),
+    pytest.param(Int, (-(2**60), 0), {}, ["low=-1152921504606846976", "2**53"], id="int-low-beyond-exact-floats"),
     pytest.param(Normal, (0.0, 1.0), {"log": None}, ["log=None", "True or False"], id="normal-log-none"),
 ]
 
@@ -174,6 +177,14 @@ def test_nan_choice_round_trips():
     for index in range(3):
         params = space.decode_params(np.array([float(index)]))
         np.testing.assert_array_equal(space.encode_params(params), [float(index)])
+
+
+def test_int_bounds_at_the_exact_float_limit_are_sampled_exactly():
+    """Up to 2**53 every integer is an exact float, so TPE's values stay integers in bounds."""
+    study = Study({"x": Int(2**53 - 10, 2**53)}, sampler=TPESampler(seed=0, n_startup_trials=3))
+    study.optimize(lambda p: float(p["x"] % 3), n_trials=8)
+    values = [trial.params["x"] for trial in study.trials]
+    assert all(isinstance(v, int) and 2**53 - 10 <= v <= 2**53 for v in values), values
 
 
 # ---------------------------------------------------------------- space assembly

@@ -164,6 +164,25 @@ class TestSuccessiveHalving:
             decisions[step] = trial.should_prune()
         assert decisions == {1: False, 3: True, 5: False}  # judged at 3 for rung 2, at 5 for rung 4
 
+    @pytest.mark.parametrize(
+        "pruner",
+        [SuccessiveHalvingPruner(), SuccessiveHalvingPruner(min_trials_at_rung=3), HyperbandPruner(1, 9)],
+        ids=["asha", "protected-rungs", "hyperband"],
+    )
+    def test_a_diverged_trial_stops_at_its_first_rung_even_without_a_better_competitor(self, pruner):
+        # the very first trial, or one among equally diverged ones, would be promoted by the ranking alone
+        if isinstance(pruner, HyperbandPruner):  # each trial's first rung is its bracket's
+            first_rungs = [
+                None if b == pruner.s_max else pruner.min_resource * pruner.reduction_factor**b
+                for b in map(pruner.bracket_of, range(6))
+            ]
+        else:
+            first_rungs = [1] * 6
+        assert None in first_rungs or not isinstance(pruner, HyperbandPruner)
+        assert run_curves(pruner, [[math.nan] * 9] * 6) == first_rungs
+        curves = [[-math.inf] * 9, [0.5] * 9]
+        assert run_curves(SuccessiveHalvingPruner(), curves, direction="maximize") == [1, None]
+
     def test_no_rung_at_or_past_max_resource(self):
         assert SuccessiveHalvingPruner(max_resource=27).rungs() == [1, 3, 9]
         assert SuccessiveHalvingPruner().rungs(max_resource=28) == [1, 3, 9, 27]

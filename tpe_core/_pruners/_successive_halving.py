@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from tpe_core._pruners._base import BasePruner, first_value_from, reported_trials
@@ -51,7 +52,10 @@ def prune_at_rungs(
     the rung, by its value there, against the values of every other trial
     that reached the rung (running, complete or pruned). At the first rung,
     a trial stops whatever its value while fewer than ``bootstrap_count``
-    trials (itself included) have reached it.
+    trials (itself included) have reached it. A trial whose value at a rung
+    is the worst possible (NaN, a diverged training, or an infinite loss)
+    stops there whatever the others did: ranking alone would promote it
+    while no competitor is better.
     """
     step = trial.last_step
     if step is None:
@@ -61,6 +65,8 @@ def prune_at_rungs(
     for rung in (r for r in rungs if previous < r <= step):  # the rungs this report reached
         value = first_value_from(trial, rung, study.direction)
         assert value is not None
+        if value == math.inf:
+            return True
         competitors = [v for t in others if (v := first_value_from(t, rung, study.direction)) is not None]
         if rung == rungs[0] and len(competitors) + 1 < bootstrap_count:
             return True

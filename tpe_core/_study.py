@@ -481,7 +481,8 @@ class Study:
         value_or_state : float or TrialState
             The objective value (the trial becomes COMPLETE; a NaN, an inf or
             a non-number makes it FAIL with the reason), or
-            ``TrialState.PRUNED`` / ``TrialState.FAIL``.
+            ``TrialState.PRUNED`` / ``TrialState.FAIL`` (or their names,
+            ``"PRUNED"`` / ``"FAIL"``).
         error : str, optional
             Why the trial failed, for a FAIL state.
 
@@ -498,6 +499,9 @@ class Study:
             shared study finished it, e.g. as "worker lost").
         """
         trial = self._running_trial(trial)
+        if isinstance(value_or_state, str):
+            with contextlib.suppress(ValueError):  # any other string is a non-number: FAIL
+                value_or_state = TrialState.parse(value_or_state)
         if isinstance(value_or_state, TrialState):
             if value_or_state is TrialState.COMPLETE:
                 raise ValueError("tell: a COMPLETE trial needs its value; pass the value instead")
@@ -795,13 +799,25 @@ class Study:
         self._sync()
         return list(self._trials)
 
-    def get_trials(self, states: TrialState | Sequence[TrialState] | None = None) -> list[Trial]:
-        """The trials in the given state or states (all of them by default)."""
+    def get_trials(
+        self, states: TrialState | str | Sequence[TrialState | str] | None = None
+    ) -> list[Trial]:
+        """The trials in the given state or states (all of them by default).
+
+        A state may be given by its name: ``get_trials("COMPLETE")``,
+        ``get_trials(["COMPLETE", "PRUNED"])``.
+        """
         if states is None:
             return self.trials
-        if isinstance(states, TrialState):
+        if isinstance(states, (TrialState, str)):
             states = (states,)
-        return [t for t in self.trials if t.state in states]
+        try:
+            wanted = {TrialState.parse(s, "get_trials") for s in states}
+        except TypeError:
+            raise ValueError(
+                f"get_trials: states must be a TrialState, a state's name or a sequence of them, got {states!r}"
+            ) from None
+        return [t for t in self.trials if t.state in wanted]
 
     @property
     def best_trial(self) -> Trial:

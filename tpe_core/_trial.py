@@ -33,6 +33,23 @@ class TrialState(enum.Enum):
     def is_finished(self) -> bool:
         return self is not TrialState.RUNNING
 
+    @classmethod
+    def parse(cls, state: TrialState | str, name: str = "state") -> TrialState:
+        """``state`` as a :class:`TrialState`; a name such as ``"PRUNED"``
+        (any case) is accepted.
+
+        Raises
+        ------
+        ValueError
+            When ``state`` names no state; the message names ``name``.
+        """
+        if isinstance(state, cls):
+            return state
+        if isinstance(state, str) and state.upper() in cls.__members__:
+            return cls[state.upper()]
+        names = ", ".join(repr(s.value) for s in cls)
+        raise ValueError(f"{name}: {state!r} is not a trial state; use a TrialState or one of {names}")
+
 
 class TrialPruned(Exception):
     """Raise from an objective to end its trial as PRUNED.

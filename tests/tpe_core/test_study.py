@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import re
 import subprocess
 import sys
 import threading
@@ -386,12 +387,13 @@ class TestAskTell:
         assert trial.value == 0.5
         assert trial.state is TrialState.COMPLETE
 
-    def test_tell_pruned(self):
+    @pytest.mark.parametrize("state", [TrialState.PRUNED, "PRUNED", "pruned"])
+    def test_tell_pruned(self, state):
         study = make_study()
         trial = study.ask()
         trial.report(0.3, 0)
         trial.report(0.2, 1)
-        study.tell(trial, TrialState.PRUNED)
+        study.tell(trial, state)
         assert trial.state is TrialState.PRUNED
         assert trial.value == 0.2
         assert trial.error is None
@@ -404,7 +406,7 @@ class TestAskTell:
         assert trial.error == "out of memory"
         assert trial.value is None
 
-    @pytest.mark.parametrize("state", [TrialState.COMPLETE, TrialState.RUNNING])
+    @pytest.mark.parametrize("state", [TrialState.COMPLETE, TrialState.RUNNING, "complete", "RUNNING"])
     def test_tell_state_that_is_not_an_ending(self, state):
         study = make_study()
         trial = study.ask()
@@ -484,6 +486,15 @@ class TestAskTell:
         study.tell(study.ask(), TrialState.PRUNED)
         assert [t.number for t in study.get_trials(TrialState.PRUNED)] == [1]
         assert [t.number for t in study.get_trials([TrialState.COMPLETE, TrialState.PRUNED])] == [0, 1]
+        assert [t.number for t in study.get_trials("pruned")] == [1]
+        assert [t.number for t in study.get_trials(("COMPLETE", TrialState.PRUNED))] == [0, 1]
+
+    @pytest.mark.parametrize(
+        ("states", "fragment"), [("DONE", "'DONE' is not a trial state"), (5, "got 5"), ([None], "None is not")]
+    )
+    def test_get_trials_refuses_what_names_no_state(self, states, fragment):
+        with pytest.raises(ValueError, match=re.escape(fragment)):
+            make_study().get_trials(states)
 
     @pytest.mark.parametrize("stored", [False, True], ids=["memory", "sqlite"])
     def test_a_trial_pruned_at_a_nan_report_has_no_value_in_memory_as_in_storage(self, stored, tmp_path):

@@ -26,6 +26,7 @@ from tpe_core._samplers import BaseSampler, TPESampler
 from tpe_core._space import SearchSpace
 from tpe_core._storage import SQLiteStorage, StorageError, StoredTrial, TrialFinishedError
 from tpe_core._trial import (
+    SOURCE_ATTR,
     Trial,
     TrialPruned,
     TrialState,
@@ -34,7 +35,7 @@ from tpe_core._trial import (
     is_nonfinite_number,
     short_reason,
 )
-from tpe_core._validation import check_int, check_seconds, check_user_attr
+from tpe_core._validation import as_stored_user_attr, check_int, check_seconds
 from tpe_core._workers import Outcome, WorkerPool, check_picklable
 
 __all__ = ["Study", "StudyMismatchError", "delete_study", "load_study"]
@@ -427,7 +428,7 @@ class Study:
             trial = self._ask_stored(given)
         if manual:  # taken off the queue only once the trial exists
             self._queue.pop(0)
-            trial.set_user_attr("source", "manual")
+            trial._store_user_attr(SOURCE_ATTR, "manual")
         return trial
 
     def _ask_stored(self, given: np.ndarray) -> Trial:
@@ -784,7 +785,7 @@ class Study:
             Numbers, strings, booleans, None, and lists or dicts of them, so
             that a persistent study can store it.
         """
-        check_user_attr(key, value)
+        value = as_stored_user_attr(key, value)
         if self.storage is None:
             self._user_attrs[key] = value
         else:
@@ -882,7 +883,7 @@ class Study:
         """
         names = self.search_space.names
         trials = self.trials
-        attrs = sorted({key for t in trials for key in t.user_attrs} - {"source"})
+        attrs = sorted({key for t in trials for key in t.user_attrs} - {SOURCE_ATTR})
         records = []
         for t in trials:
             params = t.params

@@ -10,16 +10,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tpe_core._validation import check_int, check_user_attr
+from tpe_core._validation import as_stored_user_attr, check_int
 
 if TYPE_CHECKING:
     from tpe_core._study import Study
 
-__all__ = ["MAX_ERROR_LENGTH", "Trial", "TrialPruned", "TrialState", "describe_exception"]
+__all__ = [
+    "MAX_ERROR_LENGTH",
+    "RESERVED_USER_ATTRS",
+    "SOURCE_ATTR",
+    "Trial",
+    "TrialPruned",
+    "TrialState",
+    "describe_exception",
+]
 
 #: Longest failure reason kept in ``Trial.error`` (and in storage); longer
 #: ones are cut and end with "...".
 MAX_ERROR_LENGTH = 1000
+
+# The user attribute that marks a trial made from Study.enqueue, and the keys a user may not set.
+SOURCE_ATTR = "source"
+RESERVED_USER_ATTRS = {SOURCE_ATTR: 'parzen marks an enqueued trial with it (trial.source == "manual")'}
 
 
 class TrialState(enum.Enum):
@@ -195,7 +207,7 @@ class Trial:
     @property
     def source(self) -> str:
         """``"manual"`` for a trial made from :meth:`Study.enqueue`, ``"sampler"`` otherwise."""
-        return "manual" if self.user_attrs.get("source") == "manual" else "sampler"
+        return "manual" if self.user_attrs.get(SOURCE_ATTR) == "manual" else "sampler"
 
     @property
     def duration(self) -> datetime.timedelta | None:
@@ -232,13 +244,23 @@ class Trial:
             The attribute's name.
         value : JSON-serialisable object
             Numbers, strings, booleans, None, and lists or dicts of them, so
-            that a persistent study can store it.
+            that a persistent study can store it. It is kept as storage
+            gives it back: a tuple becomes a list, a dict's keys strings.
+
+        Raises
+        ------
+        ValueError
+            For a value that is not JSON-serialisable, and for the key
+            ``"source"``, with which parzen marks an enqueued trial
+            (:attr:`source`).
         """
         if self.state.is_finished():
             raise RuntimeError(
                 f"trial {self.number} is {self.state.value}; set_user_attr() is for running trials"
             )
-        check_user_attr(key, value)
+        self._store_user_attr(key, as_stored_user_attr(key, value, RESERVED_USER_ATTRS))
+
+    def _store_user_attr(self, key: str, value: Any) -> None:
         self._study._record_user_attr(self, key, value)
         self.user_attrs[key] = value
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import numbers
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-__all__ = ["check_bool", "check_int", "check_seconds", "check_user_attr", "is_integer"]
+__all__ = ["as_stored_user_attr", "check_bool", "check_int", "check_seconds", "is_integer"]
 
 
 def check_bool(name: str, value: object) -> bool:
@@ -62,20 +64,24 @@ def check_seconds(name: str, value: object, *, allow_none: bool = False) -> floa
     return float(value)
 
 
-def check_user_attr(key: object, value: object) -> None:
-    """Refuse a user attribute that a stored study could not keep (JSON: numbers, strings, lists, dicts).
+def as_stored_user_attr(key: object, value: object, reserved: Mapping[str, str] | None = None) -> Any:
+    """``value`` as a stored study gives it back (JSON: numbers, strings, lists, dicts), so that a user
+    attribute reads the same in memory and from storage (a tuple is a list, a dict's keys are strings).
 
     Raises
     ------
     TypeError
         When ``key`` is not a string.
     ValueError
-        When ``value`` is not JSON-serialisable, naming ``key``.
+        When ``key`` is one of ``reserved`` (keys parzen sets, each with what it is for), or ``value`` is
+        not JSON-serialisable, naming ``key``.
     """
     if not isinstance(key, str):
         raise TypeError(f"set_user_attr: key must be a string, got {key!r}")
+    if reserved and key in reserved:
+        raise ValueError(f"set_user_attr: the key {key!r} is reserved: {reserved[key]}; use another key")
     try:
-        json.dumps(value, allow_nan=False)
+        return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as e:
         raise ValueError(
             f"set_user_attr: value of {key!r} must be JSON-serialisable (numbers, strings, "

@@ -27,8 +27,8 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from tpe_core._storage import TrialFinishedError
-from tpe_core._trial import check_report, describe_exception
-from tpe_core._validation import check_user_attr
+from tpe_core._trial import RESERVED_USER_ATTRS, check_report, describe_exception
+from tpe_core._validation import as_stored_user_attr
 
 if TYPE_CHECKING:
     from tpe_core._trial import Trial
@@ -90,7 +90,7 @@ class RemoteTrial:
         self.intermediate_values[step] = value
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        check_user_attr(key, value)
+        value = as_stored_user_attr(key, value, RESERVED_USER_ATTRS)
         self._send(("set_user_attr", key, value))
         self.user_attrs[key] = value
 

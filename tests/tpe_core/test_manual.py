@@ -113,3 +113,20 @@ def test_enqueue_persists_the_source_in_storage(tmp_path):
     study.optimize(lambda c: c["lr"], n_trials=2)
     assert [t.source for t in load_study(storage=url, study_name="m").trials] == ["manual", "sampler"]
     assert np.isclose(load_study(storage=url, study_name="m").trials[0].value, 0.05)
+
+
+def sets_source(config, trial):
+    trial.set_user_attr("source", "camera")
+    return 1.0
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_the_source_mark_is_reserved(n_jobs):
+    """A user attribute "source" would change trial.source and vanish from to_records."""
+    study = Study(SPACE)
+    study.enqueue({"lr": 0.01})
+    with pytest.raises(ValueError, match="the key 'source' is reserved: parzen marks an enqueued trial"):
+        study.ask().set_user_attr("source", "sampler")
+    study.optimize(sets_source, n_trials=1, n_jobs=n_jobs)
+    assert "reserved" in study.trials[-1].error
+    assert study.trials[0].source == "manual"

@@ -6,6 +6,7 @@ Real files and real processes throughout (the worker is ``processes.py``).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import signal
@@ -223,6 +224,28 @@ class TestResume:
             np.testing.assert_equal(new.intermediate_values, old.intermediate_values)  # NaN equals NaN
             assert new.user_attrs == {"a": attr}
 
+
+    @given(
+        attr=st.recursive(
+            st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.text(max_size=3),
+            lambda inner: st.lists(inner, max_size=3).map(tuple)
+            | st.dictionaries(st.integers(0, 3) | st.booleans(), inner, max_size=3),
+            max_leaves=5,
+        )
+    )
+    def test_user_attrs_read_the_same_in_memory_as_from_storage(self, tmp_path_factory, attr):
+        """Tuples and dicts with non-string keys are kept as storage gives them back (lists, string keys)."""
+        path = tmp_path_factory.mktemp("attrs") / "u.db"
+        stored, in_memory = make_study(path), Study(SPACE)
+        for study in (stored, in_memory):
+            trial = study.ask()
+            trial.set_user_attr("a", attr)
+            study.tell(trial, 1.0)
+            study.set_user_attr("a", attr)
+        again = load_study(storage=url_of(path), study_name="s")
+        assert in_memory.trials[0].user_attrs == stored.trials[0].user_attrs == again.trials[0].user_attrs
+        assert in_memory.user_attrs == stored.user_attrs == again.user_attrs
+        assert in_memory.user_attrs["a"] == json.loads(json.dumps(attr))
 
 # ---------------------------------------------------------------- crash safety
 class TestCrashRecovery:

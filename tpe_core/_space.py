@@ -374,9 +374,22 @@ class SearchSpace:
         changes += [
             f"{n!r} was {old[n].distribution!r}, is {new[n].distribution!r}"
             for n in new
-            if n in old and old[n] != new[n]
+            if n in old and old[n].distribution != new[n].distribution
+        ]
+        changes += [
+            f"{n!r} was {before._place_of(old[n])}, is {self._place_of(new[n])}"
+            for n in new
+            if n in old and old[n].distribution == new[n].distribution
+            and before._place_of(old[n]) != self._place_of(new[n])
         ]
         return changes or [f"the parameters are in another order: {list(old)} before, {list(new)} now"]
+
+    def _place_of(self, param: Param) -> str:
+        """Where ``param`` sits, whatever the order of the parameters: its path, and the branch it is under."""
+        where = "at " + "/".join(map(str, param.path)) if param.path else "at the root"
+        if param.parent is None:
+            return f"{where}, always active"
+        return f"{where}, active under option {param.branch} of {self.params[param.parent].name!r}"
 
     def active_mask(self, rows: np.ndarray) -> np.ndarray:
         """Which parameters each row activates, from its Categorical choices.

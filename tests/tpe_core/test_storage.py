@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -532,6 +533,27 @@ class TestBadInput:
         with pytest.raises(ValueError, match=message):
             Study({**SPACE, **change}, storage=url_of(path), study_name="s")
         assert file_digest(path) == before
+
+    @pytest.mark.parametrize(
+        ("space", "message"),
+        [
+            (  # the same parameters, listed in another order
+                {"a": Float(0.0, 1.0), "opt": Categorical([{"m": Float(0.0, 1.0, label="m")}, {}])},
+                "the parameters are in another order: ['opt', 'm', 'a'] before, ['a', 'opt', 'm'] now",
+            ),
+            (  # the labelled parameter moved to the other branch
+                {"opt": Categorical([{}, {"m": Float(0.0, 1.0, label="m")}]), "a": Float(0.0, 1.0)},
+                "'m' was at opt/0/m, active under option 0 of 'opt', is at opt/1/m, active under option 1 of 'opt'",
+            ),
+        ],
+        ids=["reordered", "moved"],
+    )
+    def test_a_reordered_or_moved_parameter_is_named_as_such(self, tmp_path, space, message):
+        url = url_of(tmp_path / "o.db")
+        Study({"opt": Categorical([{"m": Float(0.0, 1.0, label="m")}, {}]), "a": Float(0.0, 1.0)},
+              storage=url, study_name="s")
+        with pytest.raises(StudyMismatchError, match=re.escape(message)):
+            Study(space, storage=url, study_name="s")
 
     def test_an_empty_file_is_read_without_writing_and_becomes_a_study_file_when_asked(self, tmp_path):
         path = tmp_path / "empty.db"

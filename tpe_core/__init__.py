@@ -43,7 +43,7 @@ from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampl
 from tpe_core._space import Param, SearchSpace, SpaceError, from_sklearn
 from tpe_core._storage import SQLiteStorage, StorageError, TrialFinishedError
 from tpe_core._study import Study, StudyMismatchError, delete_study, load_study
-from tpe_core._trial import MAX_ERROR_LENGTH, Trial, TrialPruned, TrialState
+from tpe_core._trial import MAX_ERROR_LENGTH, Trial, TrialFailed, TrialPruned, TrialState
 
 
 def __getattr__(name: str) -> object:
@@ -95,6 +95,7 @@ __all__ = [
     "TPESearchCV",
     "Study",
     "Trial",
+    "TrialFailed",
     "TrialPruned",
     "TrialFinishedError",
     "TrialState",

@@ -25,7 +25,7 @@ from tpe_core._samplers import BaseSampler
 from tpe_core._samplers._base import check_seed
 from tpe_core._space import SearchSpace, SpaceError
 from tpe_core._study import Study
-from tpe_core._trial import Trial, TrialState, describe_exception
+from tpe_core._trial import Trial, TrialFailed, TrialState, describe_exception
 from tpe_core._validation import check_int
 
 __all__ = [
@@ -308,8 +308,8 @@ def _objective(fn: Callable[[Any], Any], trials: Trials) -> Callable[[Any, Trial
                 f"the objective's result dict needs 'status' 'ok' or 'fail', got {status!r}"
             )
         trials._results[trial.number] = result
-        if status == STATUS_FAIL:
-            return math.nan
+        if status == STATUS_FAIL:  # left out by TPE, as hyperopt leaves it out
+            raise TrialFailed("the objective returned status 'fail'")
         if "loss" not in result:
             raise ValueError("a result dict with status 'ok' needs a 'loss'")
         return result["loss"]

@@ -28,6 +28,7 @@ from tpe_core._storage import SQLiteStorage, StorageError, StoredTrial, TrialFin
 from tpe_core._trial import (
     SOURCE_ATTR,
     Trial,
+    TrialFailed,
     TrialPruned,
     TrialState,
     as_objective_value,
@@ -660,7 +661,8 @@ class Study:
         Without ``n_trials`` and ``timeout`` the study runs until the sampler
         is exhausted (a finished grid), :meth:`stop` is called, or Ctrl-C.
         An objective that returns NaN, inf or a non-number gives a FAIL
-        trial with the reason; raising :class:`TrialPruned` gives a PRUNED one.
+        trial with the reason; raising :class:`TrialPruned` gives a PRUNED one,
+        and raising :class:`TrialFailed` a FAIL one with its message.
         """
         catch, callbacks = _check_optimize_args(objective, n_trials, timeout, trial_timeout, catch, callbacks)
         n_jobs = _check_n_jobs(n_jobs)
@@ -747,6 +749,8 @@ class Study:
                 self._finish(trial, TrialState.FAIL, None, payload)
             elif isinstance(payload, TrialPruned):
                 self._finish(trial, TrialState.PRUNED, None, None)
+            elif isinstance(payload, TrialFailed):
+                self._finish(trial, TrialState.FAIL, None, str(payload) or "TrialFailed")
             else:
                 # only a caught exception's traceback is logged: one that propagates shows its own,
                 # and catch holds Exception classes only (a Ctrl-C is no bug)

@@ -20,6 +20,7 @@ __all__ = [
     "RESERVED_USER_ATTRS",
     "SOURCE_ATTR",
     "Trial",
+    "TrialFailed",
     "TrialPruned",
     "TrialState",
     "describe_exception",
@@ -73,6 +74,25 @@ class TrialPruned(Exception):
     ...         trial.report(1.0 / (epoch + 1), step=epoch)
     ...         if trial.should_prune():
     ...             raise TrialPruned()
+    ...     return 0.1
+    """
+
+
+class TrialFailed(Exception):
+    """Raise from an objective to end its trial as FAIL with this reason, and go on.
+
+    For a configuration the objective knows it cannot evaluate (a network
+    too large for the memory, an invalid combination): the trial is FAIL
+    with ``trial.error`` the message, no traceback is logged, and the study
+    goes on whatever ``catch`` says. TPE leaves such a trial out, as it does
+    a trial that raised; a NaN or inf returned instead would rank it with
+    the diverged trials, the worst of all.
+
+    Examples
+    --------
+    >>> def objective(config):
+    ...     if config["units"] * config["layers"] > 4096:
+    ...         raise TrialFailed("too large for the GPU")
     ...     return 0.1
     """
 

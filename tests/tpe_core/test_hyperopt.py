@@ -376,6 +376,9 @@ def test_status_fail_trials_are_skipped():
         TrialState.COMPLETE if b == 0 else TrialState.FAIL for b in branches
     ]
     assert all(t["state"] == 2 for t in trials.trials)  # JOB_STATE_DONE: the objective returned
+    study = trials.study  # as in hyperopt, TPE leaves them out (they do not rank as diverged, the worst)
+    assert {t.error for t in study.get_trials("FAIL")} == {"the objective returned status 'fail'"}
+    assert not study._history.diverged.any()
 
 
 @pytest.mark.parametrize("verbose", [False, True])

@@ -28,6 +28,7 @@ from tpe_core import (
     Study,
     TPESampler,
     Trial,
+    TrialFailed,
     TrialPruned,
     TrialState,
     load_study,
@@ -46,6 +47,12 @@ COND_SPACE = {
         ]
     ),
 }
+
+
+def fails_above_half(config):
+    if config["x"] > 0.5:
+        raise TrialFailed("too large for the GPU")
+    return config["x"]
 
 
 def make_study(space=None, *, seed: int = 0, **kwargs) -> Study:
@@ -258,6 +265,17 @@ class TestObjectiveFailures:
         assert study.trials[0].state is TrialState.PRUNED
         assert study.trials[0].value is None
 
+
+    @pytest.mark.parametrize("n_jobs", [1, 2])
+    def test_trial_failed_ends_the_trial_with_its_message_and_the_study_goes_on(self, caplog, n_jobs):
+        study = make_study()
+        study.optimize(fails_above_half, n_trials=6, catch=(), n_jobs=n_jobs)  # catch=() does not stop it
+        failed = study.get_trials(TrialState.FAIL)
+        assert failed and len(study.trials) == 6
+        assert all(t.error == "too large for the GPU" and t.value is None for t in failed)
+        assert not study._history.diverged.any()  # left out by TPE, not ranked with the diverged
+        logged = [r for r in caplog.records if r.name == "tpe_core" and r.levelname == "WARNING"]
+        assert len(logged) == len(failed) and all(r.exc_info is None for r in logged)  # no traceback
 
 # ---------------------------------------------------------------- calling convention
 class TestCallingConvention:

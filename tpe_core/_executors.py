@@ -13,6 +13,7 @@ dask.
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import multiprocessing
 import queue as queue_module
 import uuid
@@ -92,6 +93,7 @@ def _evaluate(
         return "failure", "worker lost: the worker running this trial died"
     ask_prune = _replies_on_dask(replies) if isinstance(replies, str) else replies.get
     send = _sender_on_dask(out, number) if isinstance(out, str) else lambda message: out.put((number, *message))
+    send(("started", datetime.datetime.now()))  # the trial's duration counts from here
     trial = RemoteTrial(number, config, params, direction, send=send, ask_prune=ask_prune)
     try:
         result = objective(config, trial) if with_trial else objective(config)

@@ -345,6 +345,16 @@ class Study:
             self._guard_finished(lambda: self.storage.report(self._study_id, trial.number, step, value))
 
     @_locked
+    def _record_start(self, trial: Trial, at: datetime.datetime) -> None:
+        """Start a trial's clock when a worker begins to evaluate it (it started at the ask, before the
+        worker's start-up); ``at`` is the worker's clock, kept between the ask and now."""
+        at = min(max(at, trial.datetime_start), datetime.datetime.now())
+        if self.storage is not None:
+            assert self._study_id is not None
+            self._guard_finished(lambda: self.storage.set_datetime_start(self._study_id, trial.number, at))
+        trial.datetime_start = at
+
+    @_locked
     def _record_user_attr(self, trial: Trial, key: str, value: Any) -> None:
         """Persist a user attribute (called by :meth:`Trial.set_user_attr`)."""
         if self.storage is not None:

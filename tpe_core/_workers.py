@@ -16,6 +16,7 @@ and a script that optimizes must guard its entry point with
 
 from __future__ import annotations
 
+import datetime
 import multiprocessing
 import os
 import pickle
@@ -100,7 +101,7 @@ class RemoteTrial:
 
 
 def apply_message(trial: Trial, kind: str, args: list[Any]) -> None:
-    """Apply a worker's ``"report"`` or ``"set_user_attr"`` to the driver's trial.
+    """Apply a worker's ``"started"``, ``"report"`` or ``"set_user_attr"`` to the driver's trial.
 
     When another process has given the trial up (:class:`TrialFinishedError`),
     the message is dropped: the trial's outcome, when it comes, is logged as
@@ -109,7 +110,10 @@ def apply_message(trial: Trial, kind: str, args: list[Any]) -> None:
     if trial.state.is_finished():
         return
     try:
-        getattr(trial, kind)(*args)
+        if kind == "started":
+            trial._study._record_start(trial, *args)
+        else:
+            getattr(trial, kind)(*args)
     except TrialFinishedError:
         pass
 
@@ -163,7 +167,7 @@ def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bo
             return
         if task is None:
             return
-        conn.send(("started",))  # the trial's time limit counts from here
+        conn.send(("started", datetime.datetime.now()))  # the trial's duration and time limit count from here
         trial = RemoteTrial(*task, send=conn.send, ask_prune=conn.recv)
         try:
             result = objective(trial.config, trial) if with_trial else objective(trial.config)
@@ -210,6 +214,7 @@ class _Worker:
             self.running = True
             if self.timeout is not None:
                 self.deadline = time.monotonic() + self.timeout
+            apply_message(self.trial, kind, args)
         elif kind == "should_prune":
             self.conn.send(self.trial.should_prune())
         else:

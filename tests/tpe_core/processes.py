@@ -22,6 +22,7 @@ create START_AT
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import sys
@@ -53,6 +54,16 @@ def hangs_dies_or_fails(config: dict, trial) -> float:
     elif trial.number == 3:
         raise ValueError("bad trial")
     return value_of(config)
+
+
+_IMPORTED = datetime.datetime.now()  # in a worker process: once it has started and unpickled its objective
+
+
+def stamps_its_start(config: dict, trial) -> float:
+    """Record when this module was imported in the trial's process, and when the objective began."""
+    trial.set_user_attr("imported", _IMPORTED.isoformat())
+    trial.set_user_attr("began", datetime.datetime.now().isoformat())
+    return 0.0
 
 
 def slow(config: dict) -> float:

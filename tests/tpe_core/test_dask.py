@@ -8,7 +8,16 @@ import pytest
 
 from tpe_core import DaskExecutor, MedianPruner, RandomSampler, Study, TPESampler, TrialState
 
-from .processes import SPACE, fifteen_epochs, kills_its_worker_on_trial_3, raises_on_trial_0, slow, value_of
+from .processes import (
+    SPACE,
+    fifteen_epochs,
+    kills_its_worker_on_trial_3,
+    raises_on_trial_0,
+    slow,
+    stamps_its_start,
+    value_of,
+)
+from .test_parallel import assert_started_after_the_worker_start_up
 
 distributed = pytest.importorskip("distributed")
 
@@ -79,6 +88,17 @@ def test_a_standard_process_pool_executor():
         study.optimize(fifteen_epochs, n_trials=6, executor=pool)
     assert len(study.trials) == 6 and all(t.state.is_finished() for t in study.trials)
     assert sorted(study.trials[0].intermediate_values) == list(range(1, 16))
+
+
+@pytest.mark.parametrize("executor", ["process-pool", "dask"])
+def test_a_trial_s_duration_on_an_executor_leaves_out_the_worker_s_start_up(request, executor):
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    if executor == "dask":
+        study.optimize(stamps_its_start, n_trials=4, executor=DaskExecutor(request.getfixturevalue("client")))
+    else:
+        with concurrent.futures.ProcessPoolExecutor(2) as pool:
+            study.optimize(stamps_its_start, n_trials=4, executor=pool)
+    assert_started_after_the_worker_start_up(study)
 
 
 class _AtSubmit(concurrent.futures.Executor):

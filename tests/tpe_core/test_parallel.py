@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from tpe_core import MedianPruner, RandomSampler, Study, TPESampler, TrialState, load_study
@@ -13,6 +15,7 @@ from .processes import (
     misuses_the_trial,
     raises_on_trial_2,
     slow,
+    stamps_its_start,
     torch_loss,
     value_of,
 )
@@ -36,6 +39,23 @@ def test_two_jobs_run_trials_at_once_and_give_what_a_serial_run_gives():
     ]
     assert overlapping, "no two trials ran at the same time"
 
+
+
+def assert_started_after_the_worker_start_up(study: Study) -> None:
+    """Each trial's clock starts once its process has started and imported the objective, before it runs."""
+    for trial in study.trials:
+        imported, began = (datetime.datetime.fromisoformat(trial.user_attrs[k]) for k in ("imported", "began"))
+        assert imported <= trial.datetime_start <= began <= trial.datetime_complete, trial.number
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["memory", "sqlite"])
+def test_a_trial_s_duration_leaves_out_its_worker_s_start_up(tmp_path, stored):
+    url = f"sqlite:///{tmp_path}/d.db" if stored else None
+    study = Study(SPACE, sampler=RandomSampler(seed=0), storage=url, study_name="d")
+    study.optimize(stamps_its_start, n_trials=4, n_jobs=2)
+    assert_started_after_the_worker_start_up(study)
+    if stored:
+        assert_started_after_the_worker_start_up(load_study(storage=url, study_name="d"))
 
 def test_every_report_reaches_the_study_and_pruning_works_across_processes(tmp_path):
     url = f"sqlite:///{tmp_path}/p.db"

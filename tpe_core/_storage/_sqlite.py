@@ -600,6 +600,17 @@ class SQLiteStorage:
         raise StorageError(f"{what} while a Study was using it; nothing more is written to it")
 
     @_file_errors
+    def set_datetime_start(self, study_id: int, number: int, datetime_start: datetime.datetime) -> None:
+        """Move a running trial's start to when its evaluation began (a worker's start-up excluded)."""
+        with self._transaction() as conn:
+            trial_id = self._trial_id(conn, study_id, number, "start")
+            revision = self._bump(conn, study_id)
+            conn.execute(
+                "UPDATE trials SET datetime_start = ?, revision = ? WHERE trial_id = ?",
+                (datetime_start.isoformat(), revision, trial_id),
+            )
+
+    @_file_errors
     def report(self, study_id: int, number: int, step: int, value: float) -> None:
         """Store an intermediate value of a running trial."""
         with self._transaction() as conn:

@@ -310,18 +310,27 @@ class _TunableNet:
         On the device, validation runs as one batch (unless
         ``iterator_valid__batch_size`` is set): without gradients the batch
         size changes no result, only the number of Python round trips.
+        Batch normalisation cannot train on a batch of one sample: on the
+        device such a last batch joins the one before it; through the
+        DataLoader it is dropped (``drop_last``, another sample each epoch
+        when shuffling), unless ``iterator_train__drop_last`` is set.
         """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)  # type: ignore[attr-defined]
         custom = set(kwargs) - {"batch_size", "shuffle"}
         tensors = None if custom else as_device_tensors(dataset, self.device)
+        batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module_.modules())
         if tensors is None:
+            if training and batch_norm and "drop_last" not in kwargs:
+                size = kwargs.get("batch_size", self.batch_size)  # type: ignore[attr-defined]
+                size = len(dataset) if size == -1 else size
+                if len(dataset) > 1 and len(dataset) % size == 1:
+                    return self.iterator_train(dataset, **{**kwargs, "batch_size": size, "drop_last": True})  # type: ignore[attr-defined]
             return super().get_iterator(dataset, training=training)  # type: ignore[misc]
         generator = None
         if self.random_state is not None:
             generator = torch.Generator().manual_seed(self.random_state)
         default_size = self.batch_size if training else -1  # type: ignore[attr-defined]
-        batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module_.modules())
         return TensorBatches(
             *tensors,
             batch_size=kwargs.get("batch_size", default_size),

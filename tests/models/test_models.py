@@ -629,6 +629,16 @@ def test_batch_norm_trains_when_the_last_batch_would_hold_one_sample(iris) -> No
     assert [b["train_batch_size"] for b in plain.history[-1, "batches"] if "train_batch_size" in b] == [119, 1]
 
 
+
+def test_batch_norm_through_the_dataloader_drops_a_last_batch_of_one_sample(iris) -> None:
+    X, y = iris  # a custom DataLoader argument takes the DataLoader path
+    net = MLPClassifier(batch_size=119, batch_norm=True, max_epochs=2, random_state=0,
+                        iterator_train__num_workers=0).fit(X, y)
+    assert [b["train_batch_size"] for b in net.history[-1, "batches"] if "train_batch_size" in b] == [119]
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):  # the user's own choice stands
+        MLPClassifier(batch_size=119, batch_norm=True, max_epochs=1, iterator_train__drop_last=False).fit(X, y)
+
+
 class _LossIsNanAtEpoch2(MLPClassifier):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = super().get_loss(y_pred, y_true, X=X, training=training)

@@ -250,9 +250,13 @@ class _TunableNet:
         raise NotImplementedError
 
     def initialize_module(self) -> _TunableNet:
-        if self.random_state is not None:
-            torch.manual_seed(self.random_state)
-        self.module_ = self._build_module(self.n_features_in_, self._n_outputs())
+        # fit builds the module on the net's own stream; a direct initialize() or set_params(module__...)
+        # gets one here, so that neither reseeds torch's global generator
+        fitting = getattr(self, "_on_own_stream", False)
+        with contextlib.nullcontext() if fitting else self._own_random_stream(fresh=True):
+            if self.random_state is not None:
+                torch.manual_seed(self.random_state)
+            self.module_ = self._build_module(self.n_features_in_, self._n_outputs())
         return self
 
     def _build_module(self, n_features: int, n_outputs: int) -> nn.Module:
@@ -469,9 +473,11 @@ class _TunableNet:
                 torch.set_rng_state(state[0])
                 for index, cuda_state in zip(cuda, state[1]):
                     torch.cuda.set_rng_state(cuda_state, index)
+            self._on_own_stream = True
             try:
                 yield
             finally:
+                self._on_own_stream = False
                 self._random_stream_ = (torch.get_rng_state(), [torch.cuda.get_rng_state(i) for i in cuda])
 
     def _continues(self, warm: bool) -> bool:

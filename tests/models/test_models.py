@@ -276,6 +276,20 @@ def test_a_seeded_fit_leaves_torchs_global_generator_alone_and_keeps_a_stream_of
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
 
 
+
+def test_initializing_a_seeded_net_again_leaves_torchs_global_generator_alone(iris) -> None:
+    X, y = iris
+    net = MLPClassifier(max_epochs=1, random_state=0).fit(X, y)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    net.initialize()  # as before load_params
+    weights = [p.detach().clone() for p in net.module_.parameters()]
+    assert torch.equal(torch.rand(3), expected)
+    net.initialize()
+    assert all(torch.equal(a, b.detach()) for a, b in zip(weights, net.module_.parameters(), strict=True))
+
+
 def test_same_random_state_same_model(iris) -> None:
     X, y = iris
     a = MLPClassifier(max_epochs=3, random_state=7).fit(X, y).predict_proba(X)

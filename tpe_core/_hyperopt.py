@@ -492,7 +492,8 @@ def fmin(
     else:
         _check_same_space(trials, space)
         if algo is not None or rstate is not None:  # they apply to the trials this call runs
-            trials.study._set_sampler(_resolve_algo(tpe.suggest if algo is None else algo, _seed_from_rstate(rstate)))
+            sampler = _resolve_algo(tpe.suggest if algo is None else algo, _seed_from_rstate(rstate))
+            trials.study._set_sampler(sampler, trials.study.search_space)
     study = trials.study
     points = [] if points_to_evaluate is None else points_to_evaluate
     if points_to_evaluate is not None:

@@ -7,6 +7,7 @@ loaded when ``tpe_core.TPESearchCV`` is first used.
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -93,6 +94,8 @@ class _SplitOnce:
         return iter(self._splits)
 
     def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        if self._splits is not None:
+            return len(self._splits)
         return check_cv(self.cv, y, classifier=self.classifier).get_n_splits(X, y, groups)
 
 
@@ -242,10 +245,10 @@ class TPESearchCV(BaseSearchCV):
     def _score_key(self, results: Mapping[str, Any]) -> str:
         """The results' column that steers the search: the one metric, the
         metric ``refit`` names, or (``refit=False`` or a callable) the first."""
+        if isinstance(self.refit, str) and f"mean_test_{self.refit}" in results:
+            return f"mean_test_{self.refit}"  # before mean_test_score: a metric may be named "score"
         if "mean_test_score" in results:
             return "mean_test_score"
-        if isinstance(self.refit, str) and f"mean_test_{self.refit}" in results:
-            return f"mean_test_{self.refit}"
         return next(k for k in results if k.startswith("mean_test_"))
 
     # ---------------------------------------------------------------- search
@@ -275,7 +278,7 @@ class TPESearchCV(BaseSearchCV):
                     results = evaluate_candidates(params, cv=cv)
                 except ValueError as e:
                     self._fail(trials, e)
-                    if "fits failed" not in str(e):
+                    if not self._wholly_failed(e):
                         raise
                     # One bad batch must not end a search that others can carry on.
                     self._failed_batches.append((n_evaluated, params, str(e)))
@@ -295,8 +298,11 @@ class TPESearchCV(BaseSearchCV):
                 scores = np.asarray(results[self._score_key(results)])[-len(trials):]
                 for trial, score in zip(trials, scores):
                     self.study_.tell(trial, float(score))
-            if results is None and failure is not None:
-                raise failure
+            if results is None and failure is not None:  # scikit-learn's message, counting every batch
+                n_fits = n_evaluated * cv.get_n_splits()
+                message = re.sub(r"All the \d+ fits failed\.", f"All the {n_fits} fits failed (the details are the "
+                                 "last candidates').", str(failure), count=1)
+                raise ValueError(message) from failure
             if self._failed_batches and self._failed_batches[-1][0] >= len(results["params"]):
                 # Batches that failed after the last evaluated one: scikit-learn
                 # reads its results from this very dict once the search returns.
@@ -305,6 +311,14 @@ class TPESearchCV(BaseSearchCV):
             self.study_._log_failures = True
             vars(self).pop("_failed_batches")
             vars(self).pop("_evaluated", None)
+
+    def _wholly_failed(self, error: ValueError) -> bool:
+        """Whether ``error`` is scikit-learn's report that every fit of a batch failed (the search
+        goes on), not an error to raise: with ``error_score="raise"`` every fit's own error is raised,
+        even one that says "fits failed" (an inner search's)."""
+        if isinstance(self.error_score, str) and self.error_score == "raise":
+            return False
+        return re.match(r"\nAll the \d+ fits failed\.\n", str(error)) is not None
 
     def _format_results(
         self, candidate_params: list[dict[str, Any]], n_splits: int, out: list[dict[str, Any]], more_results: Any = None

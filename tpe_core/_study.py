@@ -234,7 +234,7 @@ class Study:
         if study_name is not None and (not isinstance(study_name, str) or not study_name):
             raise ValueError(f"study_name must be a non-empty string, got study_name={study_name!r}")
         search_space = SearchSpace.coerce(space)
-        self._set_sampler(sampler)
+        self._set_sampler(sampler, search_space)
         self._set_pruner(pruner)
         if storage is None:
             self._setup(search_space, direction, study_name, None, None)
@@ -256,13 +256,17 @@ class Study:
         self.__dict__.update({"_log_failures": True, **state})  # a study pickled by an older parzen has none
         self._lock = threading.RLock()
 
-    def _set_sampler(self, sampler: BaseSampler | None) -> None:
+    def _set_sampler(self, sampler: BaseSampler | None, space: SearchSpace | None = None) -> None:
+        """Use ``sampler`` (TPE by default), checked against ``space`` when it is given."""
         if sampler is not None and not isinstance(sampler, BaseSampler):
             raise TypeError(
                 f"sampler must be a parzen sampler (RandomSampler(), GridSampler(), ...), "
                 f"got {sampler!r}"
             )
-        self.sampler = sampler if sampler is not None else TPESampler()
+        sampler = sampler if sampler is not None else TPESampler()
+        if space is not None:
+            sampler.check_space(space)
+        self.sampler = sampler
 
     def _set_pruner(self, pruner: BasePruner | None) -> None:
         if pruner is not None and not isinstance(pruner, BasePruner):
@@ -978,9 +982,10 @@ def load_study(
     storage = SQLiteStorage.coerce(storage)
     stored = storage.load_study(study_name)
     study = Study.__new__(Study)
-    study._set_sampler(sampler)
+    space = SearchSpace(stored.space)
+    study._set_sampler(sampler, None if sampler is None else space)  # any stored study can be read
     study._set_pruner(pruner)
-    study._setup(SearchSpace(stored.space), stored.direction, stored.name, storage, stored.study_id)
+    study._setup(space, stored.direction, stored.name, storage, stored.study_id)
     return study
 
 

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from tpe_core import Categorical, Float, GridSampler, Int, TPESampler, TPESearchCV, TrialState
+from tpe_core import Categorical, Float, GridSampler, Int, SpaceError, TPESampler, TPESearchCV, TrialState
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +216,36 @@ def test_failing_candidates_do_not_end_the_search(iris) -> None:
     with pytest.raises(ValueError, match="C too large"):
         TPESearchCV(_FailsForLargeC(), {"C": [5.0]}, n_iter=1, error_score="raise").fit(X, y)
 
+
+def test_error_score_raise_raises_a_candidate_s_own_error_even_if_it_says_fits_failed(iris) -> None:
+    X, y = iris
+    inner = GridSearchCV(SVC(), {"kernel": ["rbf"]}, cv=2)  # fails with "All the 2 fits failed" for C < 0
+    search = TPESearchCV(inner, {"estimator__C": [-1.0]}, n_iter=1, cv=2, error_score="raise")
+    with pytest.raises(ValueError, match=r"(?s)All the 2 fits failed.*The 'C' parameter of SVC must be"):  # inner
+        search.fit(X, y)
+    assert [t.state for t in search.study_.trials] == [TrialState.FAIL]
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the (test|train) scores are non-finite")
+def test_when_every_candidate_fails_the_error_counts_every_fit(iris) -> None:
+    X, y = iris
+    with pytest.warns(FitFailedWarning), pytest.raises(ValueError, match=r"All the 9 fits failed \(the details"):
+        TPESearchCV(_FailsForLargeC(), {"C": [2.0, 3.0, 4.0]}, n_iter=3, cv=3, batch_size=1, sampler="grid").fit(X, y)
+
+
+def test_a_metric_named_score_does_not_steer_a_search_whose_refit_names_another(iris) -> None:
+    X, y = iris
+    search = TPESearchCV(LogisticRegression(max_iter=300), {"C": [0.001, 0.01, 0.1, 1.0, 10.0]}, n_iter=3, cv=3,
+                         random_state=0, scoring={"score": "neg_log_loss", "acc": "accuracy"}, refit="acc").fit(X, y)
+    np.testing.assert_allclose([t.value for t in search.study_.trials], search.cv_results_["mean_test_acc"])
+
+
+def test_an_unbounded_scipy_distribution_under_tpe_is_refused_before_any_fit(iris) -> None:
+    X, y = iris
+    search = TPESearchCV(LogisticRegression(max_iter=300), {"C": scipy.stats.expon(scale=1)}, n_iter=15, cv=3)
+    with pytest.raises(SpaceError, match="support"):
+        search.fit(X, y)
+    assert not hasattr(search, "study_")  # refused when the study was made, before any fit
 
 @pytest.mark.filterwarnings("ignore:One or more of the (test|train) scores are non-finite")  # the failed rows
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 5])

@@ -25,12 +25,14 @@ from tpe_core import (
     Normal,
     RandomSampler,
     SpaceError,
+    SQLiteStorage,
     Study,
     TPESampler,
     Trials,
     TrialState,
     fmin,
     hp,
+    load_study,
     rand,
     space_eval,
     tpe,
@@ -783,11 +785,15 @@ def test_tpe_proposes_a_qlognormals_zero() -> None:
     assert proposed.count(0.0) > len(proposed) / 3
 
 
-def test_tpe_rejects_an_unbounded_scipy_distribution() -> None:
-    study = Study({"x": scipy.stats.norm(0, 1)}, sampler=TPESampler(seed=0, n_startup_trials=1))
-    study.optimize(lambda c: c["x"] ** 2, n_trials=1)
+def test_tpe_rejects_an_unbounded_scipy_distribution_before_any_trial(tmp_path) -> None:
+    space = {"x": scipy.stats.norm(0, 1)}
     with pytest.raises(SpaceError, match=r"space\['x'\].*support"):
-        study.ask()
+        Study(space, sampler=TPESampler(seed=0, n_startup_trials=1), storage=f"sqlite:///{tmp_path}/u.db")
+    assert not (tmp_path / "u.db").exists() or SQLiteStorage(f"sqlite:///{tmp_path}/u.db").study_names() == []
+    Study(space, sampler=RandomSampler(seed=0), storage=f"sqlite:///{tmp_path}/u.db", study_name="r")
+    assert load_study(storage=f"sqlite:///{tmp_path}/u.db", study_name="r").trials == []  # still readable
+    with pytest.raises(SpaceError, match="support"):
+        load_study(storage=f"sqlite:///{tmp_path}/u.db", study_name="r", sampler=TPESampler())
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,16 @@ class BaseSampler(abc.ABC):
         """
         return space.complete(given, np.asarray(self.sample(space, history, number), dtype=float), self._rng(number))
 
+    def check_space(self, space: SearchSpace) -> None:
+        """Refuse a space this sampler cannot sample, before any trial runs
+        (a study calls it when it is made or given this sampler).
+
+        Raises
+        ------
+        SpaceError
+            Naming the parameter and the fix; by default nothing is refused.
+        """
+
     def is_exhausted(self, space: SearchSpace, history: History, given: np.ndarray | None = None) -> bool:
         """Whether the sampler has nothing left to propose (a finished grid), with ``given``
         values held when they are given."""

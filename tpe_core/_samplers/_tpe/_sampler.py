@@ -279,6 +279,10 @@ class TPESampler(BaseSampler):
         self._loss_order: LossOrder | None = None
         self._memos: dict[tuple[tuple[int | None, int | None], int], tuple[KernelMemo, tuple[BandwidthMemo, ...]]] = {}
 
+    def check_space(self, space: SearchSpace) -> None:
+        """Refuse an unbounded scipy.stats leaf (TPE models bounded parameters) before any trial."""
+        self._layout(space)
+
     # ------------------------------------------------------------ caches
     def _layout(self, space: SearchSpace) -> _Layout:
         if self._layout_cache is None or self._layout_cache[0] is not space:

@@ -102,10 +102,26 @@ class _ScipyDistribution(Distribution):
         return float(value)
 
 
-def _scipy_leaf(dist: Any) -> Distribution:
+def _scipy_leaf(dist: Any, path: tuple[Any, ...]) -> Distribution:
     """The leaf for a scipy.stats distribution: a discrete one given by its
     values (``rv_discrete(values=(xk, pk))``) is a :class:`Categorical` of
-    them, weighted by ``pk``, so that every sampler keeps to them."""
+    them, weighted by ``pk``, so that every sampler keeps to them.
+
+    Raises
+    ------
+    SpaceError
+        For another object with an ``rvs`` method (scikit-learn samples
+        those; parzen encodes every value as a number or an option, and
+        bounds a parameter by its distribution's support).
+    """
+    import scipy.stats
+
+    if not isinstance(dist, (scipy.stats.distributions.rv_frozen, scipy.stats.rv_continuous, scipy.stats.rv_discrete)):
+        raise SpaceError(
+            f"{format_path(path)}: {type(dist).__name__} has an rvs() method but is not a scipy.stats "
+            "distribution; give the values to search as a list (or a Categorical of them), a scipy.stats "
+            "distribution, or a Float / Int"
+        )
     xk, pk = getattr(dist, "xk", None), getattr(dist, "pk", None)
     if xk is not None and pk is not None:
         return Categorical(np.asarray(xk).tolist(), weights=np.asarray(pk).tolist())
@@ -306,7 +322,7 @@ class SearchSpace:
         params: list[Param],
     ) -> Any:
         if _is_scipy_distribution(node):
-            node = _scipy_leaf(node)
+            node = _scipy_leaf(node, path)
         if isinstance(node, Distribution):
             return self._compile_leaf(node, path, parent, branch, params)
         if isinstance(node, Mapping):

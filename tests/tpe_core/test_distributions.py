@@ -460,6 +460,18 @@ def test_scipy_leaves_sample_in_their_support():
         assert study.search_space.decode_config(row) == t.config
 
 
+class _LayerSizes:
+    """A home-made distribution in scikit-learn's rvs contract, giving tuples."""
+
+    def rvs(self, random_state=None):
+        return tuple(random_state.randint(4, 16, size=random_state.randint(1, 3)))
+
+
+def test_an_object_with_rvs_that_is_not_a_scipy_distribution_is_refused_saying_what_to_give():
+    with pytest.raises(SpaceError, match=r"space\['hidden'\]: _LayerSizes has an rvs\(\) method but is not a scipy"):
+        SearchSpace(from_sklearn({"hidden": _LayerSizes(), "alpha": scipy.stats.uniform(0, 1)}))
+
+
 def test_scipy_leaves_are_reproducible_with_a_seed():
     def run(seed):
         space = {"C": scipy.stats.loguniform(1e-3, 1e1), "n": scipy.stats.randint(1, 5)}

@@ -351,9 +351,10 @@ def _choice_key(choice: Any) -> Any:
 
     ``1``, ``1.0`` and ``True`` differ; a numpy scalar counts as its Python
     equivalent (``np.int64(1)`` as ``1``); every NaN is the same; arrays
-    compare by their values; an object that compares by identity (an
-    estimator, a function) compares by its pickle, so that an unpickled
-    copy (a stored space, a space built again) is the same choice.
+    compare by their values; lists, tuples and dicts by their items' keys,
+    in the same way (a dict's order aside); an object that compares by
+    identity (an estimator, a function) compares by its pickle, so that an
+    unpickled copy (a stored space, a space built again) is the same choice.
     """
     if isinstance(choice, (np.integer, np.floating, np.bool_, np.str_)):
         choice = choice.item()
@@ -361,6 +362,10 @@ def _choice_key(choice: Any) -> Any:
         return (float, "nan")
     if isinstance(choice, np.ndarray):
         return (np.ndarray, choice.dtype.str, choice.shape, choice.tobytes())
+    if type(choice) in (list, tuple):
+        return (type(choice), tuple(_choice_key(c) for c in choice))
+    if type(choice) is dict:
+        return (dict, frozenset((_choice_key(k), _choice_key(v)) for k, v in choice.items()))
     if type(choice).__eq__ is object.__eq__:
         blob = pickled(choice)
         return (type(choice), choice if blob is None else blob)  # a lambda: itself

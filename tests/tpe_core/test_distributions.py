@@ -130,8 +130,11 @@ def test_invalid_definition_is_a_clear_value_error(cls, args, kwargs, fragments,
         [1, "1", (1,)],
         [None, 0, "", ()],
         [{"k": 1}, {"k": 1.0}, {"k": True}],
+        [(1,), (1.0,), [1], [True]],
+        # arrays whose repr is shortened alike (numpy elides the middle of long arrays)
+        [{"w": np.zeros(2000)}, {"w": np.where(np.arange(2000) == 1000, 5.0, 0.0)}],
     ],
-    ids=["one", "zero", "one-str-tuple", "falsy", "dicts"],
+    ids=["one", "zero", "one-str-tuple", "falsy", "dicts", "nested", "long-arrays"],
 )
 def test_equal_values_of_different_types_are_distinct_choices(choices):
     dist = Categorical(choices)

@@ -216,7 +216,13 @@ class TPESearchCV(BaseSearchCV):
             return TPESampler(seed=seed)
         return TPESampler(seed=seed, n_startup_trials=self.n_startup_trials)
 
-    def _check_counts(self, sampler: BaseSampler, space: SearchSpace) -> None:
+    def _check_counts(self, sampler: BaseSampler, space: SearchSpace) -> tuple[BaseSampler, int | None]:
+        """The sampler and the number of candidates to run (None: to the grid's end).
+
+        A space of lists has a finite number of candidates: no more than
+        that many run, as in ``RandomizedSearchCV``, and a TPE asked for all
+        of them visits the grid (shuffled) instead, which proposes each once.
+        """
         for name in ("n_iter", "batch_size"):
             check_int(name, getattr(self, name), minimum=1, allow_none=True)
         check_int("n_startup_trials", self.n_startup_trials, minimum=0, allow_none=True)
@@ -227,20 +233,28 @@ class TPESearchCV(BaseSearchCV):
             )
         if self.n_iter is None and not isinstance(sampler, GridSampler):
             raise ValueError("n_iter=None (search to the end) needs sampler='grid'; give n_iter a number")
-        size = len(sampler.grid(space)) if isinstance(sampler, GridSampler) else None
-        if size is not None and self.n_iter is not None and self.n_iter > size:
+        if isinstance(sampler, GridSampler):
+            size: int | None = len(sampler.grid(space))
+        else:
+            size = len(GridSampler().grid(space)) if _all_lists(self.param_distributions) else None
+        if size is None or self.n_iter is None:
+            return sampler, self.n_iter
+        if self.n_iter > size:
             warnings.warn(
                 f"the space has {size} candidates, fewer than n_iter={self.n_iter}: running {size}",
                 UserWarning,
                 stacklevel=3,
             )
-        elif size is not None and self.n_iter is not None and self.n_iter < size and not sampler.shuffle:
+        elif self.n_iter < size and isinstance(sampler, GridSampler) and not sampler.shuffle:
             warnings.warn(
                 f"a grid search with n_iter={self.n_iter} runs the first {self.n_iter} of the grid's {size} "
                 "points, in order; n_iter=None runs them all, as GridSearchCV",
                 UserWarning,
                 stacklevel=3,
             )
+        if self.n_iter >= size and isinstance(self.sampler, str) and self.sampler == "tpe":
+            sampler = GridSampler(shuffle=True, seed=sampler.seed)
+        return sampler, min(self.n_iter, size)
 
     def _score_key(self, results: Mapping[str, Any]) -> str:
         """The results' column that steers the search: the one metric, the
@@ -253,15 +267,13 @@ class TPESearchCV(BaseSearchCV):
 
     # ---------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
-        sampler = self._make_sampler()
         space = SearchSpace(from_sklearn(self.param_distributions))
-        self._check_counts(sampler, space)
+        sampler, budget = self._check_counts(self._make_sampler(), space)
         self.study_ = Study(space, sampler=sampler, direction="maximize")
         self.study_._log_failures = bool(self.verbose)  # verbose=0: FitFailedWarning alone, as GridSearchCV
         batch_size = self.batch_size or max(1, effective_n_jobs(self.n_jobs))
         # the cross-validator scikit-learn's fit checked (a generator of splits is read there)
         cv = _SplitOnce(getattr(self, "_checked_cv_orig", self.cv), is_classifier(self.estimator))
-        budget = self.n_iter
         # scikit-learn raises on a batch of which every fit failed and keeps
         # no row of it: _format_results puts those batches back in their places.
         self._failed_batches: list[tuple[int, list[dict[str, Any]], str]] = []

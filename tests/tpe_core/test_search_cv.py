@@ -233,6 +233,22 @@ def test_when_every_candidate_fails_the_error_counts_every_fit(iris) -> None:
         TPESearchCV(_FailsForLargeC(), {"C": [2.0, 3.0, 4.0]}, n_iter=3, cv=3, batch_size=1, sampler="grid").fit(X, y)
 
 
+@pytest.mark.parametrize(
+    ("grid", "n_iter", "size"), [({"C": [0.1, 1.0]}, 6, 2), ({"C": [0.1, 1.0, 10.0]}, 3, 3), ({}, 4, 1)]
+)
+def test_tpe_over_a_space_of_lists_runs_each_candidate_once_and_no_more(iris, grid, n_iter, size) -> None:
+    X, y = iris
+    search = TPESearchCV(LogisticRegression(max_iter=300), grid, n_iter=n_iter, cv=3, random_state=0)
+    if n_iter > size:
+        with pytest.warns(UserWarning, match=f"the space has {size} candidates, fewer than n_iter={n_iter}"):
+            search.fit(X, y)
+    else:
+        search.fit(X, y)
+    params = search.cv_results_["params"]
+    assert len(params) == size and len({repr(p) for p in params}) == size
+    fewer = TPESearchCV(LogisticRegression(max_iter=300), {"C": [0.1, 1.0, 10.0]}, n_iter=2, cv=3).fit(X, y)
+    assert isinstance(fewer.study_.sampler, TPESampler)  # TPE proposes when it chooses among the candidates
+
 def test_a_metric_named_score_does_not_steer_a_search_whose_refit_names_another(iris) -> None:
     X, y = iris
     search = TPESearchCV(LogisticRegression(max_iter=300), {"C": [0.001, 0.01, 0.1, 1.0, 10.0]}, n_iter=3, cv=3,

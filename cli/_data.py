@@ -34,11 +34,13 @@ class Data:
     task: str
     name: str
     note: str = ""
+    #: The target as the file gives it, when ``y`` converts it (integer class labels); the digest reads it.
+    labels: np.ndarray | None = None
 
     def digest(self) -> str:
         """A short hash of the features and target: the same for the same data, whatever its file is called."""
         h = hashlib.sha256(np.ascontiguousarray(self.X).tobytes())
-        h.update(np.ascontiguousarray(self.y).tobytes())
+        h.update(np.ascontiguousarray(self.y if self.labels is None else self.labels).tobytes())
         return h.hexdigest()[:16]
 
 
@@ -77,6 +79,10 @@ def load_csv(path: str, target: str | None, task: str | None) -> Data:
         raise CliError(f"{path!r}: the header names {', '.join(map(repr, repeated))} more than once; "
                        "give every column its own name")
     if target not in header:
+        separator = next((sep for sep in (";", "\t", "|") if len(header) == 1 and sep in header[0]), None)
+        if separator is not None:
+            raise CliError(f"{path!r} has one column, {header[0]!r}: its fields seem separated by {separator!r}, "
+                           "and parzen reads comma-separated files; save it with commas")
         raise CliError(f"{path!r} has no column {target!r}" + did_you_mean(target, header, always_list=True))
     if len(header) == 1:
         raise CliError(f"{path!r} has only the target column {target!r}: no feature to learn from")
@@ -124,10 +130,19 @@ def _feature(cell: str, path: str, line: int, column: str) -> float:
     return value
 
 
+#: Target cells that stand for a missing value (as pandas reads them), compared in lower case.
+MISSING = frozenset({"na", "n/a", "nan", "-nan", "null", "#n/a", "#na", "<na>", "#n/a n/a"})
+
+
 def _target_cell(cell: str, path: str, line: int, target: str) -> str:
-    """A target cell, refused when empty (it would become a class of its own, or turn a regression into labels)."""
+    """A target cell, refused when empty or missing ("NA", "NaN", "null", ...): it would become a class of its own,
+    or turn a regression into labels."""
+    where = f"{path!r} line {line}, column {target!r}"
     if not cell.strip():
-        raise CliError(f"{path!r} line {line}, column {target!r}: the target is empty; fill it in or drop the row")
+        raise CliError(f"{where}: the target is empty; fill it in or drop the row")
+    if cell.strip().lower() in MISSING:
+        raise CliError(f"{where}: the target is {cell!r}, a missing value; fill it in or drop the row (a class of "
+                       "that name: rename it)")
     return cell
 
 
@@ -162,6 +177,9 @@ def _with_target(X: np.ndarray, targets: list[tuple[int, str]], task: str | None
             f"{path!r}: column {target!r} has one class, {classes[0]!r}: there is nothing to classify; "
             "use a target with 2 or more classes"
         )
+    if numeric is not None and all(math.isfinite(v) and label == str(int(v)) for label, v in zip(labels, numeric)):
+        # integer labels as integers, so that a metric's pos_label=1 finds its class
+        return Data(X, numeric.astype(np.int64), task, Path(path).stem, note, labels=np.array(labels))
     return Data(X, np.array(labels), task, Path(path).stem, note)
 
 

@@ -86,8 +86,12 @@ class Settings:
             scorers = get_scorer_names()
             if self.scoring not in scorers:
                 raise CliError(f"unknown --scoring {self.scoring!r}" + did_you_mean(self.scoring, scorers))
-        if self.seed < 0:
-            raise CliError(f"--seed must be a whole number >= 0, got {self.seed!r}")
+        if not 0 <= self.seed <= 2**32 - 1:
+            raise CliError(f"--seed must be a whole number from 0 to 2**32 - 1 = {2**32 - 1}, got {self.seed!r}")
+        if self.cv is not None and self.pruner != "none":
+            raise CliError(f"--pruner {self.pruner} stops a trial between the epochs of its validation, and --cv "
+                           "trains a network per fold without reporting epochs: use --validation-fraction with "
+                           "--pruner, or --pruner none with --cv")
         if self.cv == 1:
             raise CliError("--cv needs at least 2 folds, got 1")
         if not 0.0 < self.validation_fraction < 1.0:
@@ -209,9 +213,13 @@ def _split(data: Data, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
                 f"the target has {len(single)} class{'es' * (len(single) > 1)} of a single row ({shown}): each "
                 "class needs 2 rows or more, one for the held-out test part; add rows, or merge or drop the class"
             )
-    X_train, X_test, y_train, y_test = train_test_split(
-        data.X, data.y, test_size=TEST_FRACTION, random_state=seed, stratify=stratify
-    )
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(
+            data.X, data.y, test_size=TEST_FRACTION, random_state=seed, stratify=stratify
+        )
+    except ValueError as e:  # too few rows for a stratified test part with a row of every class
+        raise CliError(f"cannot hold out the test part ({TEST_FRACTION:.0%} of the {len(data.y)} rows, stratified by "
+                       f"class): {e}; add rows, or merge or drop classes") from None
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     std[std == 0] = 1.0
     return (X_train - mean) / std, (X_test - mean) / std, y_train, y_test
@@ -326,20 +334,29 @@ def _check_measures(study: tpe_core.Study, settings: Settings, data: Data) -> No
         "scoring": f"--scoring {settings.metric(data.task)}",
         "validation": (f"--cv {settings.cv}" if settings.cv is not None
                        else f"--validation-fraction {settings.validation_fraction}"),
+        "seed": f"--seed {settings.seed}",
     }
     stored = study.user_attrs.get(MEASURES)
     if stored is None:
         study.set_user_attr(MEASURES, measures)
         return
-    changes = [f"{stored.get(key, 'unrecorded ' + key)} (this run: {measures[key]})"
-               for key in ("data", "scoring", "validation") if stored.get(key) != measures[key]]
-    if not changes and stored.get("data_digest") != measures["data_digest"]:
+    # The same data under another path or name is the same data; a setting recorded by no earlier run is taken.
+    same_data = stored.get("data_digest") == measures["data_digest"] and stored.get("data", "").endswith(
+        f"({data.task})")
+    keys = [key for key in ("data", "scoring", "validation", "seed") if key in stored
+            and not (key == "data" and same_data)]
+    why = {"seed": ", which chooses the test and validation rows"}
+    changes = [f"{stored[key]} (this run: {measures[key]}{why.get(key, '')})"
+               for key in keys if stored[key] != measures[key]]
+    if not changes and not same_data:
         changes = [f"the data of {stored['data']}, which has changed since"]
     if changes:
         raise CliError(
             f"study {settings.study_name!r} holds values measured with {'; '.join(changes)}: they would not "
             "compare. Run with the study's settings, or pass --study NEW_NAME"
         )
+    if "seed" not in stored:  # a study from before the seed was recorded
+        study.set_user_attr(MEASURES, {**stored, "seed": measures["seed"]})
 
 
 def _check_space(space: dict[str, Any], estimator: Any, model: str, n_features: int) -> None:

@@ -72,6 +72,7 @@ def test_a_second_tune_resumes_the_study(run):
         (["--scoring", "f1_macro"], "--scoring accuracy (this run: --scoring f1_macro)"),
         (["--cv", "3"], "--validation-fraction 0.2 (this run: --cv 3)"),
         (["--validation-fraction", "0.3"], "--validation-fraction 0.2 (this run: --validation-fraction 0.3)"),
+        (["--seed", "5"], "--seed 0 (this run: --seed 5, which chooses the test and validation rows)"),
         (["--csv", "{tmp}/iris.csv", "--target", "y", "--task", "classification", "--study", "iris-mlp"],
          "--dataset iris (classification) (this run: --csv {tmp}/iris.csv --target y (classification))"),
         (["--csv", "{tmp}/edited.csv", "--target", "y", "--task", "classification"],
@@ -98,6 +99,30 @@ def test_a_study_is_not_resumed_with_values_that_measure_something_else(run, cha
     same = run("tune", "--dataset", "iris", "--scoring", "accuracy", "--storage", run.storage, *TINY)
     assert same.exit_code == 0, same.output
     assert len(load_study(storage=run.storage, study_name="iris-mlp").trials) == 6
+
+
+def test_the_same_data_by_another_path_resumes_and_a_study_from_before_the_seed_was_recorded_records_it(run):
+    X, y = load_iris(return_X_y=True)
+    lines = ["a,b,c,d,y", *(",".join(f"{v:g}" for v in row) + f",{t}" for row, t in zip(X, y))]
+    (run.tmp / "iris.csv").write_text("\n".join(lines))
+    (run.tmp / "sub").mkdir()
+    (run.tmp / "sub" / "iris.csv").write_text("\n".join(lines))  # a copy elsewhere
+    args = ["--target", "y", "--task", "classification", "--storage", run.storage, *TINY]
+    assert run("tune", "--csv", run.tmp / "iris.csv", *args).exit_code == 0
+    study = load_study(storage=run.storage, study_name="iris-mlp")
+    measures = study.user_attrs["parzen_measures"]
+    study.set_user_attr("parzen_measures", {k: v for k, v in measures.items() if k != "seed"})  # as an older run
+    again = run("tune", "--csv", run.tmp / "sub" / "iris.csv", *args)
+    assert again.exit_code == 0, again.output
+    assert load_study(storage=run.storage, study_name="iris-mlp").user_attrs["parzen_measures"] == measures
+
+
+def test_integer_labels_classified_take_a_binary_metric(run):
+    (run.tmp / "binary.csv").write_text("a,y\n" + "".join(f"{i},{int(i % 10 > 4)}\n" for i in range(60)))
+    result = run("tune", "--csv", run.tmp / "binary.csv", "--target", "y", "--task", "classification",
+                 "--scoring", "f1", "--storage", run.storage, *TINY)
+    assert result.exit_code == 0, result.output
+    assert "test f1" in result.stdout
 
 
 def test_a_study_that_searches_epochs_is_not_resumed_with_asha_and_says_why(run):
@@ -320,6 +345,12 @@ ERRORS = [
      "validation_fraction=0.999 cannot split the 120 rows of y: "),
     (["tune", "--csv", "{tmp}/single_rows.csv", "--target", "y", "--task", "classification"],
      "the target has 2 classes of a single row ('c', 'd'): each class needs 2 rows or more, one for the held-out"),
+    (["tune", "--csv", "{tmp}/forty_classes.csv", "--target", "y", "--task", "classification"],
+     "cannot hold out the test part (20% of the 80 rows, stratified by class): The test_size = 16 should be"),
+    (["tune", "--dataset", "iris", "--cv", "3", "--pruner", "median"],
+     "--pruner median stops a trial between the epochs of its validation, and --cv trains a network per fold"),
+    (["tune", "--dataset", "iris", "--seed", str(2**32)], "--seed must be a whole number from 0 to 2**32 - 1"),
+    (["tune", "--csv", "{tmp}/semicolons.csv", "--target", "y"], "its fields seem separated by ';'"),
     (["export", "iris-mlp", "-o", "{tmp}/no_folder/trials.csv"],
      "cannot write -o '{tmp}/no_folder/trials.csv': No such"),
     (["plot", "iris-mlp", "-o", "{tmp}/no_folder/history.png"],
@@ -336,7 +367,7 @@ ERRORS = [
         ({"timeout": "10"}, "--timeout must be a number or null, got '10'"),
         ({"jobs": True}, "--jobs must be a whole number, got True"),
         ({"seed": 1.5}, "--seed must be a whole number, got 1.5"),
-        ({"seed": -1}, "--seed must be a whole number >= 0, got -1"),
+        ({"seed": -1}, "--seed must be a whole number from 0 to 2**32 - 1 = 4294967295, got -1"),
         ({"scoring": 5}, "--scoring must be a string or null, got 5"),
         ({"pruner": None}, "--pruner must be a string, got None"),
         ({"replace_space": "no"}, "replace_space must be true or false, got 'no'"),
@@ -356,6 +387,8 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     tmp: Path = tuned.tmp
     (tmp / "data.csv").write_text("a,b,y\n1,2,3\n4,5,6\n7,8,9\n")
     (tmp / "single_rows.csv").write_text("a,y\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(20)) + "1,c\n2,d\n")
+    (tmp / "forty_classes.csv").write_text("a,y\n" + "".join(f"{i},{i % 40}\n" for i in range(80)))
+    (tmp / "semicolons.csv").write_text("a;y\n1;u\n2;v\n")
     (tmp / "bad_key.json").write_text(json.dumps({"n_trails": 3}))
     (tmp / "bad_value.json").write_text(json.dumps({"space": {"lr": {"float": [0, 1], "log": True}}}))
     (tmp / "yaml_no.yaml").write_text("space:\n  lr: {float: [1.0e-4, 1.0e-1], log: no}\n")  # YAML 1.2: a string

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -183,8 +185,34 @@ def test_a_file_without_something_to_learn_is_refused(tmp_path, text, message):
 
 
 def test_a_regression_target_must_be_finite(tmp_path):
-    with pytest.raises(CliError, match=r"line 3, column 'y': 'nan' is not a finite"):
-        load_csv(write(tmp_path, "a,y\n1,2\n2,nan\n3,4\n"), "y", None)
+    with pytest.raises(CliError, match=r"line 3, column 'y': '-inf' is not a finite"):
+        load_csv(write(tmp_path, "a,y\n1,2\n2,-inf\n3,4\n"), "y", None)
+
+
+@pytest.mark.parametrize("cell", ["NA", "N/A", "nan", "NaN", "NULL", "#N/A", " na "])
+@pytest.mark.parametrize("others", [("1", "0"), ("a", "b")], ids=["numeric", "labels"])
+def test_a_target_marked_missing_is_refused(tmp_path, cell, others):
+    """As R or a spreadsheet writes a missing value: it would be a class of its own, or make a regression labels."""
+    path = write(tmp_path, f"a,y\n1,{others[0]}\n2,{cell}\n3,{others[1]}\n")
+    with pytest.raises(CliError, match=rf"line 3, column 'y': the target is '{cell.strip()}', a missing value"):
+        load_csv(path, "y", None)
+
+
+def test_integer_labels_of_a_classification_are_integers_and_the_digest_reads_the_file(tmp_path):
+    data = load_csv(write(tmp_path, "a,y\n1,0\n2,1\n3,1\n4,-2\n"), "y", "classification")
+    assert data.y.dtype == np.int64 and data.y.tolist() == [0, 1, 1, -2]  # so that a metric's pos_label=1 is a class
+    h = hashlib.sha256(np.ascontiguousarray(data.X).tobytes())
+    h.update(np.array(["0", "1", "1", "-2"]).tobytes())  # as when the labels were strings: stored studies resume
+    assert data.digest() == h.hexdigest()[:16]
+    for text in ("a,y\n1,01\n2,1\n3,1\n", "a,y\n1,1.0\n2,2\n3,2\n", "a,y\n1,inf\n2,2\n3,2\n"):
+        assert load_csv(write(tmp_path, text), "y", "classification").y.dtype.kind == "U"  # not plain integers
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_file_separated_otherwise_than_by_commas_says_so(tmp_path, separator):
+    path = write(tmp_path, separator.join("aby") + "\n" + separator.join("12u") + "\n" + separator.join("34v") + "\n")
+    with pytest.raises(CliError, match=re.escape(f"fields seem separated by {separator!r}, and parzen reads comma")):
+        load_csv(path, "y", None)
 
 
 def test_a_file_that_is_not_utf8_is_refused_in_one_line(tmp_path):
@@ -202,7 +230,7 @@ def test_existing_behaviour_is_kept(tmp_path):
     regression = load_csv(path, "y", None)
     assert regression.task == "regression" and regression.y.dtype == np.float32 and regression.name == "data"
     assert "is numeric: regression" in regression.note
-    assert load_csv(path, "y", "classification").y.tolist() == ["3", "6", "9"]
+    assert load_csv(path, "y", "classification").y.tolist() == [3, 6, 9]
     with pytest.raises(CliError, match=r"--task must be classification or regression, got 'both'"):
         load_csv(path, "y", "both")
     labels = write(tmp_path, "a,y\n1,cat\n2,dog\n", "pets.csv")

@@ -562,19 +562,23 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> _TunableClassifier:
         """Encode the labels, infer the sizes, train (see skorch's ``fit``;
-        with ``warm_start``, a fitted network trains further on labels it knows)."""
+        with ``warm_start``, a fitted network trains further on labels it knows).
+        The network is built for the constructor's ``classes`` when given (a
+        label of ``y`` outside them is refused), else for the labels of ``y``."""
         continues = self._continues(self.warm_start)  # type: ignore[attr-defined]
         labels = _labels(y)
         if not continues:
-            self._fit_labels(labels)
+            self._fit_labels(labels if self.classes is None else np.asarray(self.classes).ravel())  # type: ignore[attr-defined]
         return self._fit_arrays(_as_features(X), self._encode(labels), fresh=not continues, **fit_params)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, **fit_params: Any) -> _TunableClassifier:
         """Train for ``max_epochs`` more epochs (the first call builds the
-        network, for ``classes`` when given, else for the labels of ``y``)."""
+        network, for ``classes`` when given, else for the constructor's
+        ``classes``, else for the labels of ``y``)."""
         fresh = not self._continues(True)
         labels = _labels(y)
         if fresh:
+            classes = self.classes if classes is None else classes  # type: ignore[attr-defined]
             self._fit_labels(labels if classes is None else np.asarray(classes).ravel())
         return self._fit_arrays(_as_features(X), self._encode(labels), fresh=fresh, method="partial_fit", **fit_params)
 
@@ -594,7 +598,9 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         if len(unknown):
             raise ValueError(
                 f"y has labels {unknown.tolist()} that this network was not built for "
-                f"(its classes: {self.label_encoder_.classes_.tolist()}); fit it anew (warm_start=False)"
+                f"(its classes: {self.label_encoder_.classes_.tolist()}); "
+                + ("give classes= that hold them" if self.classes is not None  # type: ignore[attr-defined]
+                   else "fit it anew (warm_start=False)")
             )
         return self.label_encoder_.transform(y).astype(np.int64)
 

@@ -290,6 +290,16 @@ def test_initializing_a_seeded_net_again_leaves_torchs_global_generator_alone(ir
     assert all(torch.equal(a, b.detach()) for a, b in zip(weights, net.module_.parameters(), strict=True))
 
 
+def test_the_classes_given_to_the_constructor_are_the_classes_built_for(iris) -> None:
+    X, y = iris
+    net = MLPClassifier(classes=[0, 1, 2, 3], max_epochs=1, random_state=0).fit(X, y)
+    assert net.classes_.tolist() == [0, 1, 2, 3] and net.predict_proba(X[:2]).shape == (2, 4)
+    with pytest.raises(ValueError, match=r"y has labels \[0, 1, 2\] .*its classes: \['a', 'b', 'c'\]\); give classes="):
+        MLPClassifier(classes=["a", "b", "c"], max_epochs=1).fit(X, y)
+    partial = MLPClassifier(classes=[0, 1, 2, 3], max_epochs=1).partial_fit(X, y)
+    assert partial.classes_.tolist() == [0, 1, 2, 3]
+
+
 def test_same_random_state_same_model(iris) -> None:
     X, y = iris
     a = MLPClassifier(max_epochs=3, random_state=7).fit(X, y).predict_proba(X)

@@ -180,7 +180,8 @@ def _compare(study: tpe_core.Study, a: int, b: int) -> None:
     trials = study.trials
     for number in (a, b):
         if not 0 <= number < len(trials):
-            raise CliError(f"--compare: study {study.study_name!r} has trials 0 to {len(trials) - 1}, not {number}")
+            held = f"trials 0 to {len(trials) - 1}" if trials else "no trial yet"
+            raise CliError(f"--compare: study {study.study_name!r} has {held}, not {number}")
     first, second = trials[a], trials[b]
     rows = [
         ["state", first.state.value, second.state.value],
@@ -260,7 +261,8 @@ def export(study: str, storage: str, fmt: str, output: str) -> None:
 @click.option(
     "--kind", type=click.Choice(["history", "importance", "parallel", "slice"]), default="history", show_default=True
 )
-@click.option("-o", "--output", required=True, help="The PNG file to write.")
+@click.option("-o", "--output", required=True,
+              help="The file to write: PNG, unless its extension names another format (.pdf, .svg, .jpg).")
 @_friendly
 def plot(study: str, storage: str, kind: str, output: str) -> None:
     """Plot a study: optimisation history, parameter importance, parallel coordinates or slices."""

@@ -39,9 +39,12 @@ def _option_label(option: Any, width: int = 16) -> str:
 
 
 def _save(figure: Any, output: str) -> None:
-    """Write ``output``, under that very name: PNG unless its extension names another format."""
+    """Write ``output``, under that very name: PNG unless its extension names another format that
+    matplotlib writes (``run.v2`` is a PNG)."""
     figure.tight_layout()
-    figure.savefig(output, dpi=100, **({} if Path(output).suffix else {"format": "png"}))
+    suffix = Path(output).suffix[1:].lower()
+    known = suffix in figure.canvas.get_supported_filetypes()
+    figure.savefig(output, dpi=100, **({} if known else {"format": "png"}))
     import matplotlib.pyplot as plt
 
     plt.close(figure)

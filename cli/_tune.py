@@ -248,10 +248,12 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) 
     space = _space(settings, data)
     compiled = tpe_core.SearchSpace(space)  # once: the grid sampler keeps its grid for this very space
     if given:
+        if settings.max_epochs is not None and "max_epochs" in given:
+            raise CliError(f"max_epochs={given['max_epochs']!r} and --max-epochs {settings.max_epochs} both set the "
+                           "epochs: give one of them")
         compiled.encode_partial(given)  # a SpaceError names the value or the name
     sampler = _sampler(settings)
-    if isinstance(sampler, tpe_core.GridSampler):
-        _check_grid(sampler, compiled, settings, say, fixed=bool(given))
+    grid_size = _grid_size(sampler, compiled) if isinstance(sampler, tpe_core.GridSampler) else None
     split = _split(data, settings.seed)
     estimator = _estimator(settings, data)
     _check_space(space, estimator, settings.model, data.X.shape[1])
@@ -277,6 +279,8 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) 
     before = len(study.trials)
     say(f"Resuming study {settings.study_name!r} ({before} trial{'s' * (before != 1)} so far) in {study.storage.path}."
         if before else f"Created study {settings.study_name!r} in {study.storage.path}.")
+    if grid_size is not None and not given:
+        _say_grid_left(study, grid_size, settings, say)
     return _Job(data, split, estimator, study, objective)
 
 
@@ -300,20 +304,27 @@ def _check_scoring(scoring: str | None, data: Data) -> None:
         raise CliError(f"--scoring {scoring} cannot score this {data.task}: {reason}") from None
 
 
-def _check_grid(sampler: tpe_core.GridSampler, space: tpe_core.SearchSpace, settings: Settings, say: Any, *,
-                fixed: bool) -> None:
-    """Refuse a grid too large to enumerate, and say when the trials cover only its start."""
+def _grid_size(sampler: tpe_core.GridSampler, space: tpe_core.SearchSpace) -> int:
+    """The number of points of the grid; a grid too large to enumerate is refused."""
     try:
-        size = len(sampler.grid(space))
+        return len(sampler.grid(space))
     except ValueError as e:
         what = str(e).split(";")[0]  # the library's advice names GridSampler's own arguments
         raise CliError(f"--sampler grid: {what}; give a config file whose space has a few values per "
                        "parameter (e.g. hidden_units = { choices = [32, 64, 128] }), or use --sampler "
                        "random or tpe") from None
-    if not fixed and settings.n_trials < size:
-        say(f"--sampler grid runs {settings.n_trials} of the grid's {size} points, in an order shuffled by --seed "
-            "(the same study resumed visits the others); a config file's space with a few values per parameter "
-            "makes a grid to finish")
+
+
+def _say_grid_left(study: tpe_core.Study, size: int, settings: Settings, say: Any) -> None:
+    """Say when the trials cover only part of what is left of the grid, or nothing is left."""
+    assert isinstance(study.sampler, tpe_core.GridSampler)
+    left = study.sampler.n_left(study.search_space, study._history)
+    if left == 0:
+        say(f"--sampler grid: the grid's {size} points have all been visited; nothing is left to run")
+    elif settings.n_trials < left:
+        say(f"--sampler grid runs {settings.n_trials} of the {left} points left of the grid's {size}, in an order "
+            "shuffled by --seed (the same study resumed visits the others); a config file's space with a few "
+            "values per parameter makes a grid to finish")
 
 
 #: The study attribute in which ``parzen tune`` records what the values measure.
@@ -402,8 +413,11 @@ def _executor(settings: Settings) -> tpe_core.DaskExecutor | None:
         return None
     try:
         return tpe_core.DaskExecutor(settings.dask_scheduler)
-    except OSError as e:
+    except OSError as e:  # unreachable
         raise CliError(f"--dask-scheduler {settings.dask_scheduler!r}: {e}") from None
+    except ValueError as e:  # not an address (no port)
+        raise CliError(f"--dask-scheduler {settings.dask_scheduler!r}: {e}; give HOST:PORT, as "
+                       "tcp://127.0.0.1:8786") from None
 
 
 @contextlib.contextmanager

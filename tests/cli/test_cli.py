@@ -207,6 +207,23 @@ def test_plot_writes_a_png(tuned, kind):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 1000
 
 
+@pytest.mark.parametrize(("name", "magic"), [("run.v2", b"\x89PNG"), ("run", b"\x89PNG"), ("run.PDF", b"%PDF")])
+def test_plot_writes_the_very_file_named_in_png_unless_its_extension_names_another_format(tuned, name, magic):
+    out = tuned.tmp / name
+    result = tuned("plot", "iris-mlp", "--storage", tuned.storage, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(magic)
+
+
+def test_compare_on_a_study_without_trials_says_it_has_none(run):
+    from tpe_core import Study
+
+    Study({"x": Float(0.0, 1.0)}, storage=run.storage, study_name="empty")
+    result = run("show", "empty", "--storage", run.storage, "--compare", "0", "1")
+    assert result.exit_code == 2
+    assert "--compare: study 'empty' has no trial yet, not 0" in result.stderr
+
+
 def test_slice_plot_names_the_options_of_a_categorical_parameter(monkeypatch):
     from cli import _plots
     from tpe_core import Categorical, Float, Int, Study, TPESampler
@@ -250,13 +267,17 @@ def test_a_grid_run_in_part_is_spread_over_the_grid_and_resuming_finishes_it(run
             "--max-epochs", "1", "--study", "g"]
     first = run(*args, "--n-trials", "3")
     assert first.exit_code == 0, first.output
-    assert "--sampler grid runs 3 of the grid's 6 points, in an order shuffled by --seed" in first.stderr
+    assert "--sampler grid runs 3 of the 6 points left of the grid's 6, in an order shuffled by --seed" in first.stderr
     visited = [(t.params["lr"], t.params["batch_size"]) for t in load_study(storage=run.storage, study_name="g").trials]
     assert len(set(visited)) == 3 and visited != [(1e-3, 32), (1e-3, 64), (1e-2, 32)]  # not the grid's start
     second = run(*args, "--n-trials", "5")  # 3 points are left: the run stops there
     assert second.exit_code == 0, second.output
+    assert "grid runs" not in second.stderr  # 5 trials cover the 3 points left
     trials = load_study(storage=run.storage, study_name="g").trials
     assert len(trials) == 6 and len({(t.params["lr"], t.params["batch_size"]) for t in trials}) == 6
+    third = run(*args, "--n-trials", "2")
+    assert "--sampler grid: the grid's 6 points have all been visited; nothing is left to run" in third.stderr
+    assert len(load_study(storage=run.storage, study_name="g").trials) == 6
 
 
 def test_config_files_in_toml_yaml_and_json_give_the_same_space(tmp_path):
@@ -350,6 +371,10 @@ ERRORS = [
     (["tune", "--dataset", "iris", "--cv", "3", "--pruner", "median"],
      "--pruner median stops a trial between the epochs of its validation, and --cv trains a network per fold"),
     (["tune", "--dataset", "iris", "--seed", str(2**32)], "--seed must be a whole number from 0 to 2**32 - 1"),
+    (["tune", "--dataset", "iris", "--dask-scheduler", "localhost"],
+     "--dask-scheduler 'localhost': missing port number in address 'localhost'; give HOST:PORT"),
+    (["try", "--dataset", "iris", "--max-epochs", "2", "--set", "max_epochs=5"],
+     "max_epochs=5 and --max-epochs 2 both set the epochs: give one of them"),
     (["tune", "--csv", "{tmp}/semicolons.csv", "--target", "y"], "its fields seem separated by ';'"),
     (["export", "iris-mlp", "-o", "{tmp}/no_folder/trials.csv"],
      "cannot write -o '{tmp}/no_folder/trials.csv': No such"),

@@ -165,6 +165,10 @@ class GridSampler(BaseSampler):
     def is_exhausted(self, space: SearchSpace, history: History, given: np.ndarray | None = None) -> bool:
         return bool(self._visits(space, given).visited(history).all())
 
+    def n_left(self, space: SearchSpace, history: History) -> int:
+        """How many points of the grid no trial has visited yet."""
+        return int((~self._visits(space, None).visited(history)).sum())
+
     def sample(self, space: SearchSpace, history: History, number: int) -> np.ndarray:
         return self._next(self._visits(space, None), history)
 

@@ -104,10 +104,18 @@ def make_objective(
             f"scoring={scoring!r} is not a scikit-learn scorer; sklearn.metrics.get_scorer_names() lists them"
         )
     if cv is None:
-        _check_split(holdout, np.arange(len(y)), np.asarray(y), f"validation_fraction={validation_fraction!r}")
+        what = f"validation_fraction={validation_fraction!r}"
+        split = _check_split(holdout, np.arange(len(y)), np.asarray(y), what)
     else:  # resolved once: a generator of splits then serves every trial
         given, cv = cv, check_cv(cv, y, classifier=is_classifier(estimator))
-        _check_split(lambda X, y: next(iter(cv.split(X, y))), X, y, f"cv={given!r}")
+        what = f"cv={given!r}"
+        split = _check_split(lambda X, y: next(iter(cv.split(X, y))), X, y, what)
+    if not is_classifier(estimator) and scoring in (None, "r2") and len(split[1]) < 2:
+        raise ValueError(
+            f"{what} holds out {len(split[1])} row{'s' * (len(split[1]) != 1)} of the {len(y)} rows of y, and r2 "
+            "needs 2 or more (it is "
+            "undefined, every trial would score NaN): hold out more rows, or give more data"
+        )
     return _NetObjective(estimator, X, y, cv, scoring, sign, seed, holdout)
 
 
@@ -124,10 +132,11 @@ def estimator_params(config: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _check_split(split: Callable[[Any, Any], Any], X: Any, y: Any, what: str) -> None:
-    """Split once, so that a split that cannot work fails here, naming the setting."""
+def _check_split(split: Callable[[Any, Any], Any], X: Any, y: Any, what: str) -> tuple[Any, Any]:
+    """Split once, so that a split that cannot work fails here, naming the setting; the first split's
+    ``(train, held out)``."""
     try:
-        split(X, y)
+        return split(X, y)
     except ValueError as e:
         raise ValueError(f"{what} cannot split the {len(y)} rows of y: {e}") from None
 

@@ -711,6 +711,9 @@ def test_make_objective_validates_its_arguments(iris, kwargs: dict) -> None:
          r"validation_fraction=0.01 cannot split the 150 rows of y: The test_size = 2 should be greater or equal"),
         (MLPClassifier(), {"validation_fraction": 0.99},
          r"validation_fraction=0.99 cannot split the 150 rows of y: The train_size = 1 should be greater or equal"),
+        (MLPRegressor(), {"validation_fraction": 0.005},
+         r"validation_fraction=0.005 holds out 1 row of the 150 rows of y, and r2 needs 2 or more"),
+        (MLPRegressor(), {"cv": 150}, r"cv=150 holds out 1 row of the 150 rows of y, and r2 needs 2 or more"),
     ],
 )
 def test_a_split_that_cannot_work_fails_before_any_trial(iris, estimator, kwargs: dict, message: str) -> None:

@@ -739,12 +739,16 @@ class Study:
                         raise
                 if not pool.running:
                     return
-                propagates = None
-                for trial, outcome in pool.wait(timeout=1.0):  # every outcome is recorded, then one propagates
+                # Every outcome is recorded, then the callbacks run (one that raises must not leave a trial
+                # that ended unrecorded), then an exception that stops the study propagates.
+                propagates, recorded = None, []
+                for trial, outcome in pool.wait(timeout=1.0):
                     if self._record(trial, outcome, catch):
-                        run.finished(trial)
+                        recorded.append(trial)
                     elif propagates is None:
                         propagates = outcome[1]
+                for trial in recorded:
+                    run.finished(trial)
                 if propagates is not None:
                     raise propagates
         finally:

@@ -135,6 +135,17 @@ def test_every_trial_that_ended_is_recorded_before_an_uncaught_exception_propaga
     assert seen == [1]  # as in a serial run, callbacks see the trials that did not stop the study
 
 
+def test_a_callback_that_raises_leaves_no_trial_that_ended_unrecorded():
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+
+    def fails(study, trial):
+        raise RuntimeError("callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed"):
+        study.optimize(value_of, n_trials=4, executor=_AtSubmit(), callbacks=[fails])
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.COMPLETE]  # they ended together
+
+
 def test_a_pool_that_breaks_fails_the_trial_it_could_not_start_and_the_one_whose_worker_died():
     study = Study(SPACE, sampler=RandomSampler(seed=0))
     with pytest.raises(concurrent.futures.process.BrokenProcessPool, match="not usable"):

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -249,6 +250,24 @@ class TestResume:
         assert in_memory.user_attrs["a"] == json.loads(json.dumps(attr))
 
 # ---------------------------------------------------------------- crash safety
+class TestCopies:
+    def test_a_study_file_copied_alone_after_its_process_exited_holds_every_trial(self, tmp_path):
+        proc = run_worker("optimize", url_of(tmp_path / "w.db"), "s", 12)
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+        shutil.copy(tmp_path / "w.db", tmp_path / "copy.db")  # without its -wal file
+        assert len(load_study(storage=url_of(tmp_path / "copy.db"), study_name="s").trials) == 12
+
+    def test_close_folds_the_wal_file_in_and_the_storage_opens_again_on_use(self, tmp_path):
+        storage = SQLiteStorage(url_of(tmp_path / "c.db"))
+        study = Study(SPACE, storage=storage, study_name="s")
+        study.optimize(value_of, n_trials=3)
+        storage.close()
+        shutil.copy(tmp_path / "c.db", tmp_path / "copy.db")
+        assert len(load_study(storage=url_of(tmp_path / "copy.db"), study_name="s").trials) == 3
+        study.optimize(value_of, n_trials=1)  # opened again
+        assert len(load_study(storage=url_of(tmp_path / "c.db"), study_name="s").trials) == 4
+
+
 class TestCrashRecovery:
     def test_sigkill_mid_trial_loses_nothing_finished(self, tmp_path):
         path, marker = tmp_path / "k.db", tmp_path / "started"
@@ -590,10 +609,40 @@ class TestBadInput:
         with pytest.raises(StudyMismatchError, match=message):
             Study({**SPACE, "epochs": 10}, storage=url_of(path), study_name="s")
 
-    @pytest.mark.parametrize("url", ["parzen.db", "sqlite://x.db", "sqlite:///", "sqlite:///:memory:", 3])
+    @pytest.mark.parametrize(
+        "url", ["parzen.db", "sqlite://x.db", "sqlite:///", "sqlite:///:memory:", 3, "sqlite:///x.db?timeout=5"]
+    )
     def test_bad_urls(self, url):
         with pytest.raises(StorageError, match="storage"):
             SQLiteStorage(url)
+
+    def test_a_question_mark_quoted_in_a_file_name_is_part_of_it(self, tmp_path):
+        url = f"sqlite:///{tmp_path}/what%3F.db"
+        make_study(tmp_path / "unused.db")
+        Study(SPACE, storage=url, study_name="s").optimize(value_of, n_trials=1)
+        assert (tmp_path / "what?.db").exists()
+
+    def test_the_study_file_stays_where_it_was_when_the_objective_changes_directory(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "elsewhere").mkdir()
+        storage = SQLiteStorage("sqlite:///relative.db", heartbeat_interval=0.05)
+        study = Study(SPACE, storage=storage, study_name="s")
+
+        def objective(config):
+            os.chdir(tmp_path / "elsewhere")
+            with sqlite3.connect(tmp_path / "relative.db") as db:
+                query = "SELECT heartbeat FROM trials WHERE state = 'RUNNING'"
+                first, deadline = db.execute(query).fetchone(), time.monotonic() + 30
+                while db.execute(query).fetchone() == first and time.monotonic() < deadline:  # the heartbeat goes on
+                    time.sleep(0.02)
+                return float(db.execute(query).fetchone() != first)
+
+        def pause(study, trial):  # long enough for the heartbeat to end between the trials
+            time.sleep(0.3)
+
+        study.optimize(objective, n_trials=2, callbacks=[pause])
+        assert [t.value for t in study.trials] == [1.0, 1.0]
+        assert not (tmp_path / "elsewhere" / "relative.db").exists()
 
     def test_unpicklable_space(self, tmp_path):
         with pytest.raises(ValueError, match="cannot be pickled"):

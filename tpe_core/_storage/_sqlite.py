@@ -14,10 +14,12 @@ the revision it last saw: the history is never re-read row by row.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import functools
 import json
+import logging
 import math
 import os
 import pickle
@@ -26,6 +28,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
@@ -109,6 +112,18 @@ CREATE TABLE intermediate_values (
 """ + _STUDY_USER_ATTRS + ";" + _DELETED_STUDIES
 
 
+_logger = logging.getLogger("tpe_core")
+
+# The storages with a connection open in this process, closed (their -wal folded in) when it exits.
+_OPEN: weakref.WeakSet[SQLiteStorage] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for storage in list(_OPEN):
+        storage.close()
+
+
 class StorageError(ValueError):
     """A storage URL or file that parzen cannot use; nothing was written."""
 
@@ -149,7 +164,13 @@ def _path_from_url(url: str) -> str:
             f"storage must be an SQLite URL such as 'sqlite:///parzen.db' (a relative path) or "
             f"'sqlite:////abs/path/parzen.db', got storage={url!r}"
         )
-    path = urllib.parse.unquote(url[len("sqlite:///") :].split("?", 1)[0])
+    rest = url[len("sqlite:///") :]
+    if "?" in rest:
+        raise StorageError(
+            f"storage={url!r} has a query part ({rest[rest.index('?'):]!r}), which parzen does not read; give "
+            "SQLiteStorage(url, timeout=...) for settings, and write a '?' in a file name as %3F"
+        )
+    path = urllib.parse.unquote(rest)
     if path in ("", ":memory:"):
         raise StorageError(
             f"storage={url!r} names no file; leave storage=None for a study kept in memory"
@@ -250,6 +271,8 @@ class SQLiteStorage:
     ) -> None:
         self.url = url
         self.path = _path_from_url(url)
+        # Resolved once: an objective that changes the working directory must not move the study file.
+        self._file = os.path.abspath(self.path)
         self.timeout = check_seconds("timeout", timeout)
         self.heartbeat_interval = check_seconds("heartbeat_interval", heartbeat_interval)
         self.grace_period = (
@@ -284,13 +307,32 @@ class SQLiteStorage:
         if self._conn is None or self._conn_pid != os.getpid():
             self._conn = self._open(create)
             self._conn_pid = os.getpid()
+            _OPEN.add(self)
         return self._conn
+
+    def close(self) -> None:
+        """Fold the study file's ``-wal`` file into it and close this process's connection.
+
+        The study file then holds every result, and can be copied alone. A
+        later use of the storage opens it again. It is done for every open
+        storage when the process exits; while a process writes, or after one
+        was killed, the ``-wal`` file holds the latest results: copy it too,
+        or copy with ``sqlite3 FILE ".backup COPY"``.
+        """
+        with self._lock:
+            conn, mine = self._conn, self._conn_pid == os.getpid()
+            self._conn = self._conn_pid = None
+            if conn is None or not mine:
+                return
+            with contextlib.suppress(sqlite3.Error):  # another connection reading may hold part of it back
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
 
     def _open(self, create: bool) -> sqlite3.Connection:
         self._check_file(create)
         try:
             conn = sqlite3.connect(
-                _uri(self.path, create), uri=True, timeout=self.timeout, isolation_level=None,
+                _uri(self._file, create), uri=True, timeout=self.timeout, isolation_level=None,
                 check_same_thread=False,
             )
             tables = self._check_schema(conn)
@@ -318,16 +360,16 @@ class SQLiteStorage:
         return f"{self.path!r} is not a usable SQLite file: {e}"
 
     def _check_file(self, create: bool) -> None:
-        if not os.path.exists(self.path):
+        if not os.path.exists(self._file):
             if not create:
                 raise StorageError(f"no study file at {self.path!r} (storage={self.url!r})")
-            directory = os.path.dirname(os.path.abspath(self.path))
+            directory = os.path.dirname(self._file)
             if not os.path.isdir(directory):
                 raise StorageError(f"cannot create {self.path!r}: no directory {directory!r}")
             return
-        if os.path.isdir(self.path):
+        if os.path.isdir(self._file):
             raise StorageError(f"{self.path!r} is a directory, not a study file")
-        with open(self.path, "rb") as f:
+        with open(self._file, "rb") as f:
             header = f.read(len(_SQLITE_HEADER))
         if header and header != _SQLITE_HEADER:
             raise StorageError(f"{self.path!r} is not an SQLite file; parzen leaves it untouched")
@@ -395,7 +437,7 @@ class SQLiteStorage:
     @_file_errors
     def study_names(self) -> list[str]:
         """Names of the studies in the file, oldest first."""
-        if self._conn is None and os.path.isfile(self.path) and not os.path.getsize(self.path):
+        if self._conn is None and os.path.isfile(self._file) and not os.path.getsize(self._file):
             return []  # an empty file, left as it is
         rows = self._connection().execute("SELECT name FROM studies ORDER BY study_id")
         return [r[0] for r in rows]
@@ -716,18 +758,20 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def _uri(path: str, create: bool) -> str:
-    """The SQLite URI of ``path``: read-write, and created only when ``create``."""
-    return "file:" + urllib.parse.quote(os.path.abspath(path)) + ("?mode=rwc" if create else "?mode=rw")
+    """The SQLite URI of the absolute ``path``: read-write, and created only when ``create``."""
+    return "file:" + urllib.parse.quote(path) + ("?mode=rwc" if create else "?mode=rw")
 
 
 def _beat(storage: SQLiteStorage, owner: Owner) -> None:
     """Refresh the heartbeat of ``owner``'s running trials until it has none (or its file is gone)."""
     try:
         conn = sqlite3.connect(
-            _uri(storage.path, create=False), uri=True, timeout=storage.timeout, isolation_level=None,
+            _uri(storage._file, create=False), uri=True, timeout=storage.timeout, isolation_level=None,
             check_same_thread=False,
         )
-    except sqlite3.OperationalError:  # the file was removed: no trial of it to keep alive
+    except sqlite3.OperationalError as e:  # the file was removed: no trial of it to keep alive
+        _logger.warning("The heartbeat of %r stopped: %s; its running trials may be marked worker lost.",
+                        storage.path, e)
         storage._heartbeat = None
         return
     try:
@@ -741,8 +785,10 @@ def _beat(storage: SQLiteStorage, owner: Owner) -> None:
                         (time.time(), owner.host, owner.pid, owner.started),
                     )
                 except sqlite3.DatabaseError as e:
-                    if isinstance(e, sqlite3.OperationalError) and _is_locked(e) and os.path.exists(storage.path):
+                    if isinstance(e, sqlite3.OperationalError) and _is_locked(e) and os.path.exists(storage._file):
                         continue  # locked for longer than the timeout: try at the next beat
+                    _logger.warning("The heartbeat of %r stopped: %s; its running trials may be marked worker "
+                                    "lost.", storage.path, e)
                     storage._heartbeat = None  # the file is gone or damaged: the next write says so
                     return
                 if cursor.rowcount == 0:

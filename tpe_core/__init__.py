@@ -39,7 +39,7 @@ from tpe_core._hyperopt import (
     space_eval,
 )
 from tpe_core._pruners import BasePruner, HyperbandPruner, MedianPruner, SuccessiveHalvingPruner
-from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
+from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, SamplerExhausted, TPESampler
 from tpe_core._space import Param, SearchSpace, SpaceError, from_sklearn
 from tpe_core._storage import SQLiteStorage, StorageError, TrialFinishedError
 from tpe_core._study import Study, StudyMismatchError, delete_study, load_study
@@ -78,6 +78,7 @@ __all__ = [
     "Param",
     "RandomSampler",
     "SQLiteStorage",
+    "SamplerExhausted",
     "JOB_STATE_DONE",
     "JOB_STATE_ERROR",
     "JOB_STATE_NEW",

@@ -22,7 +22,7 @@ import numpy as np
 from tpe_core._executors import ExecutorRun
 from tpe_core._history import History
 from tpe_core._pruners import BasePruner
-from tpe_core._samplers import BaseSampler, TPESampler
+from tpe_core._samplers import BaseSampler, SamplerExhausted, TPESampler
 from tpe_core._space import SearchSpace
 from tpe_core._storage import SQLiteStorage, StorageError, StoredTrial, TrialFinishedError
 from tpe_core._trial import (
@@ -148,6 +148,7 @@ class _Run:
         self.progress = _Progress(study, n_trials) if show_progress else None
         study._progress = self.progress
         self.started = 0
+        self.exhausted = False
 
     def may_start(self) -> bool:
         """Whether another trial may start; counts it when it may."""
@@ -159,11 +160,21 @@ class _Run:
         study._sync()
         exhausted = (study.sampler.is_exhausted(study.search_space, study._history) if self.given is None
                      else study.sampler.is_exhausted(study.search_space, study._history, self.given))
-        if exhausted:
+        if exhausted or self.exhausted:
             _logger.info("The sampler is exhausted; stopping after %d trials.", self.started)
             return False
         self.started += 1
         return True
+
+    def ask(self) -> Trial | None:
+        """The next trial, or None when the sampler turns out exhausted (another process sharing the
+        study asked the last points between :meth:`may_start` and this ask): no more start."""
+        try:
+            return self.study.ask(self.fixed)
+        except SamplerExhausted:
+            self.exhausted, self.started = True, self.started - 1
+            _logger.info("The sampler is exhausted; stopping after %d trials.", self.started)
+            return None
 
     def finished(self, trial: Trial) -> None:
         for callback in self.callbacks:
@@ -710,7 +721,9 @@ class Study:
         with_trial = _wants_trial(objective)
         pid = os.getpid()
         while run.may_start():
-            trial = self.ask(run.fixed)
+            trial = run.ask()
+            if trial is None:
+                return
             try:
                 result = objective(trial.config, trial) if with_trial else objective(trial.config)
             except BaseException as e:
@@ -729,7 +742,9 @@ class Study:
         try:
             while True:
                 while pool.n_free and run.may_start():
-                    trial = self.ask(run.fixed)
+                    trial = run.ask()
+                    if trial is None:
+                        break
                     try:
                         pool.submit(trial)
                     except BaseException as e:  # a broken pool: the trial never started

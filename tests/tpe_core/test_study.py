@@ -25,6 +25,7 @@ from tpe_core import (
     Int,
     Normal,
     RandomSampler,
+    SamplerExhausted,
     Study,
     TPESampler,
     Trial,
@@ -47,6 +48,10 @@ COND_SPACE = {
         ]
     ),
 }
+
+
+def value_of_x(config):
+    return float(config["x"])
 
 
 def fails_above_half(config):
@@ -606,7 +611,23 @@ class TestBest:
 
 
 # ---------------------------------------------------------------- optimize loop
+class _StaleGrid(GridSampler):
+    """A grid whose exhaustion check is stale, as when another process sharing the study has just asked the
+    last points: only the ask finds the grid finished."""
+
+    def is_exhausted(self, space, history, given=None):
+        return False
+
+
 class TestOptimizeLoop:
+    @pytest.mark.parametrize("n_jobs", [1, 2])
+    def test_a_grid_found_finished_at_the_ask_ends_the_study_cleanly(self, n_jobs):
+        study = Study({"x": Int(0, 2)}, sampler=_StaleGrid())
+        study.optimize(value_of_x, n_jobs=n_jobs)  # no n_trials: to the grid's end
+        assert sorted(t.params["x"] for t in study.trials) == [0, 1, 2]
+        with pytest.raises(SamplerExhausted, match="all 3 grid points have been asked"):
+            study.ask()
+
     @pytest.mark.parametrize("n_trials", [-1, True, False, 2.0, "3"])
     def test_bad_n_trials(self, n_trials):
         study = make_study()

@@ -10,7 +10,13 @@ from tpe_core._history import History
 from tpe_core._space import SearchSpace
 from tpe_core._validation import check_int
 
-__all__ = ["BaseSampler"]
+__all__ = ["BaseSampler", "SamplerExhausted"]
+
+
+class SamplerExhausted(RuntimeError):
+    """A sampler has nothing left to propose: every point of a grid was asked
+    (perhaps by another process sharing the study, just before this ask).
+    ``optimize`` stops when it meets it, as when it sees a finished grid."""
 
 
 def check_seed(seed: object) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tpe_core._history import History, row_keys
-from tpe_core._samplers._base import BaseSampler
+from tpe_core._samplers._base import BaseSampler, SamplerExhausted
 from tpe_core._space import Param, SearchSpace, SpaceError, format_path
 from tpe_core._validation import check_bool, check_int
 
@@ -179,9 +179,7 @@ class GridSampler(BaseSampler):
     def _next(visits: _Visits, history: History) -> np.ndarray:
         free = np.flatnonzero(~visits.visited(history))
         if not free.size:
-            raise RuntimeError(
-                f"all {len(visits.points)} grid points have been asked; the grid is exhausted"
-            )
+            raise SamplerExhausted(f"all {len(visits.points)} grid points have been asked; the grid is exhausted")
         return visits.points[free[0]].copy()
 
     def __repr__(self) -> str:

@@ -30,6 +30,8 @@ __all__ = [
 #: ones are cut and end with "...".
 MAX_ERROR_LENGTH = 1000
 
+_MAX_STEP = 2**63 - 1  # the largest step SQLite's INTEGER and the history's int64 hold
+
 # The user attribute that marks a trial made from Study.enqueue, and the keys a user may not set.
 SOURCE_ATTR = "source"
 RESERVED_USER_ATTRS = {SOURCE_ATTR: 'parzen marks an enqueued trial with it (trial.source == "manual")'}
@@ -155,11 +157,14 @@ def check_report(value: Any, step: Any) -> tuple[float, int]:
     Raises
     ------
     ValueError
-        For a step that is not an integer >= 0.
+        For a step that is not an integer from 0 to ``2**63 - 1`` (what
+        storage and the history hold).
     TypeError
         For a value that is not a number.
     """
     check_int("step", step, minimum=0)
+    if step > _MAX_STEP:
+        raise ValueError(f"step must be at most 2**63 - 1 = {_MAX_STEP}, got step={step!r}")
     if not _is_number_like(value):
         raise TypeError(f"report: value must be a number, got {value!r}")
     try:

@@ -105,9 +105,9 @@ def torch_loss(config: dict) -> object:
 
 
 def misuses_the_trial(config: dict, trial) -> float:
-    """Trials 1, 3 and 5 make a mistake with their trial object; the others run."""
+    """Trials 1, 3, 5 and 7 make a mistake with their trial object; the others run."""
     mistakes = {1: lambda: trial.report(1.0, -1), 3: lambda: trial.report(1.0, 2.7),
-                5: lambda: trial.set_user_attr("k", float("nan"))}
+                5: lambda: trial.set_user_attr("k", float("nan")), 7: lambda: trial.report(1.0, 2**63)}
     mistakes.get(trial.number, lambda: trial.report(value_of(config), 1))()
     return value_of(config)
 

@@ -85,16 +85,19 @@ def test_an_uncaught_exception_stops_the_study_and_fails_the_running_trials():
     assert len(interrupted) <= 1 and len(study.trials) < 10
 
 
+@pytest.mark.parametrize("stored", [False, True], ids=["memory", "sqlite"])
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_a_trial_that_misuses_its_trial_object_fails_alone_in_workers_as_in_serial(n_jobs):
-    study = Study(SPACE, sampler=RandomSampler(seed=0))
-    study.optimize(misuses_the_trial, n_trials=7, n_jobs=n_jobs)
+def test_a_trial_that_misuses_its_trial_object_fails_alone_in_workers_as_in_serial(n_jobs, stored, tmp_path):
+    url = f"sqlite:///{tmp_path}/m.db" if stored else None
+    study = Study(SPACE, sampler=RandomSampler(seed=0), storage=url, study_name="m")
+    study.optimize(misuses_the_trial, n_trials=9, n_jobs=n_jobs)
     trials = {t.number: t for t in study.trials}
-    assert {n for n, t in trials.items() if t.state is TrialState.FAIL} == {1, 3, 5}
+    assert {n for n, t in trials.items() if t.state is TrialState.FAIL} == {1, 3, 5, 7}
     assert "step must be an integer >= 0, got step=-1" in trials[1].error
     assert "got step=2.7" in trials[3].error
     assert "JSON-serialisable" in trials[5].error
-    assert all(t.intermediate_values == {1: t.value} for n, t in trials.items() if n not in (1, 3, 5))
+    assert "step must be at most 2**63 - 1" in trials[7].error
+    assert all(t.intermediate_values == {1: t.value} for n, t in trials.items() if n not in (1, 3, 5, 7))
 
 
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])

@@ -545,20 +545,32 @@ class Study:
         return trial
 
     def _running_trial(self, trial: Trial | int) -> Trial:
-        if isinstance(trial, Trial):
-            if trial._study is not self:
+        """The study's own running trial: given as such, by its number, or as the Trial of another
+        Study object opened on the same stored study (its trials are this one's)."""
+        if isinstance(trial, Trial) and trial._study is not self:
+            if not self._same_stored_study(trial._study):
                 raise ValueError(f"trial {trial.number} belongs to another study")
-        elif (
-            isinstance(trial, (int, np.integer))
-            and not isinstance(trial, bool)
-            and 0 <= trial < len(self._trials)
-        ):
+            trial = trial.number
+        if not isinstance(trial, Trial):
+            if not isinstance(trial, (int, np.integer)) or isinstance(trial, bool) or trial < 0:
+                raise ValueError(f"no trial {trial!r} in this study ({len(self._trials)} trials)")
+            if trial >= len(self._trials):
+                self._sync()  # asked by another process since this one last read the storage
+            if trial >= len(self._trials):
+                raise ValueError(f"no trial {trial!r} in this study ({len(self._trials)} trials)")
             trial = self._trials[int(trial)]
-        else:
-            raise ValueError(f"no trial {trial!r} in this study ({len(self._trials)} trials)")
         if trial.state.is_finished():
             raise ValueError(f"trial {trial.number} is already finished ({trial.state.value})")
         return trial
+
+    def _same_stored_study(self, other: Study) -> bool:
+        """Whether ``other`` is this stored study, opened by another Study object."""
+        if self.storage is None or other.storage is None or self._study_id != other._study_id:
+            return False
+        try:
+            return os.path.samefile(self.storage._file, other.storage._file)
+        except OSError:  # a file gone
+            return False
 
     @_locked
     def _finish(

@@ -728,9 +728,27 @@ def test_a_study_deleted_under_a_running_optimize_is_not_written_into_its_succes
     assert new._study_id != old._study_id  # the deleted study's id is never given again
     with pytest.raises(StorageError, match=r"study 'd' was deleted from .*del\.db' at .* while a Study was using it"):
         old.optimize(value_of, n_trials=1)
+    for use in (lambda: old.set_user_attr("k", 1), lambda: old.user_attrs):  # nor its attributes
+        with pytest.raises(StorageError, match="while a Study was using it"):
+            use()
     assert [t.number for t in load_study(storage=url, study_name="d").trials] == [0]
+    with sqlite3.connect(tmp_path / "del.db") as db:
+        assert db.execute("SELECT count(*) FROM study_user_attrs WHERE study_id = ?", (old._study_id,)).fetchone() == (0,)
     delete_study(storage=url, study_name="d")
     assert make_study(tmp_path / "del.db", "d")._study_id not in (old._study_id, new._study_id)
+
+
+def test_a_trial_asked_through_one_study_object_is_told_through_another(tmp_path):
+    url = url_of(tmp_path / "t.db")
+    asker = make_study(tmp_path / "t.db")
+    teller = load_study(storage=url, study_name="s")  # opened before the asks: it has not read them
+    first, second = asker.ask(), asker.ask()
+    teller.tell(0, 0.5)  # by number
+    teller.tell(second, 0.7)  # the asker's own Trial object
+    assert [(t.state, t.value) for t in asker.trials] == [(TrialState.COMPLETE, 0.5), (TrialState.COMPLETE, 0.7)]
+    assert first.state is second.state is TrialState.COMPLETE
+    with pytest.raises(ValueError, match="belongs to another study"):
+        make_study(tmp_path / "other.db").tell(asker.ask(), 1.0)
 
 
 def test_delete_study_removes_one_whose_space_cannot_be_unpickled_here(tmp_path, monkeypatch):

@@ -527,6 +527,8 @@ class SQLiteStorage:
     def study_user_attrs(self, study_id: int) -> dict[str, Any]:
         """The user attributes of a study (none in a file that never stored one)."""
         conn = self._connection()
+        if conn.execute("SELECT 1 FROM studies WHERE study_id = ?", (study_id,)).fetchone() is None:
+            self._deleted(conn, study_id)
         if not _has_table(conn, "study_user_attrs"):
             return {}
         rows = conn.execute("SELECT key, value FROM study_user_attrs WHERE study_id = ? ORDER BY key", (study_id,))
@@ -536,6 +538,8 @@ class SQLiteStorage:
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
         """Store a user attribute of a study, replacing one of the same key."""
         with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM studies WHERE study_id = ?", (study_id,)).fetchone() is None:
+                self._deleted(conn, study_id)
             conn.execute(_STUDY_USER_ATTRS)
             conn.execute(
                 "INSERT OR REPLACE INTO study_user_attrs (study_id, key, value) VALUES (?, ?, ?)",

@@ -733,9 +733,28 @@ def test_a_study_deleted_under_a_running_optimize_is_not_written_into_its_succes
             use()
     assert [t.number for t in load_study(storage=url, study_name="d").trials] == [0]
     with sqlite3.connect(tmp_path / "del.db") as db:
-        assert db.execute("SELECT count(*) FROM study_user_attrs WHERE study_id = ?", (old._study_id,)).fetchone() == (0,)
+        query = "SELECT count(*) FROM study_user_attrs WHERE study_id = ?"
+        assert db.execute(query, (old._study_id,)).fetchone() == (0,)
     delete_study(storage=url, study_name="d")
     assert make_study(tmp_path / "del.db", "d")._study_id not in (old._study_id, new._study_id)
+
+
+class _AlwaysLocked:
+    def __init__(self):
+        self.tries = 0
+
+    def execute(self, statement):
+        self.tries += 1
+        raise sqlite3.OperationalError("database is locked")
+
+
+@pytest.mark.parametrize(("timeout", "tries"), [(0.0, 1), (3600.0, 8)])
+def test_a_lock_is_waited_for_the_timeout_in_all_not_once_per_try(monkeypatch, timeout, tries):
+    monkeypatch.setattr(_sqlite.time, "sleep", lambda seconds: None)
+    conn = _AlwaysLocked()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _sqlite._while_locked(conn, "BEGIN IMMEDIATE", timeout)
+    assert conn.tries == tries  # each try waits up to the busy timeout: past the timeout, no more
 
 
 def test_a_trial_asked_through_one_study_object_is_told_through_another(tmp_path):

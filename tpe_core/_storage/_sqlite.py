@@ -191,17 +191,20 @@ def _is_locked(e: sqlite3.OperationalError) -> bool:
     return "locked" in message or "busy" in message
 
 
-def _while_locked(conn: sqlite3.Connection, statement: str) -> None:
-    """Execute ``statement``, retried with a growing random wait (8 tries in
-    all) while another connection holds the lock it needs."""
+def _while_locked(conn: sqlite3.Connection, statement: str, timeout: float) -> None:
+    """Execute ``statement``, retried with a growing random wait (8 tries at
+    most, for ``timeout`` seconds in all) while another connection holds the
+    lock it needs: SQLite's busy timeout waits within a try, and a lock it
+    reports at once (without waiting) is tried again."""
+    deadline = time.monotonic() + timeout
     for attempt in range(8):
         try:
             conn.execute(statement)
             return
         except sqlite3.OperationalError as e:
-            if not _is_locked(e) or attempt == 7:
+            if not _is_locked(e) or attempt == 7 or time.monotonic() >= deadline:
                 raise
-            time.sleep(random.uniform(0.01, 0.1) * 2**attempt)
+            time.sleep(min(random.uniform(0.01, 0.1) * 2**attempt, max(0.0, deadline - time.monotonic())))
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -343,7 +346,8 @@ class SQLiteStorage:
             raise StorageError(f"{self.path!r} holds no study: it is an empty file (storage={self.url!r})")
         if not tables:
             self._create_schema(conn)
-        _while_locked(conn, "PRAGMA journal_mode=WAL")  # it takes the file alone: concurrent creators hold it
+        # it takes the file alone: concurrent creators hold it
+        _while_locked(conn, "PRAGMA journal_mode=WAL", self.timeout)
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
@@ -419,7 +423,7 @@ class SQLiteStorage:
         """
         with self._lock:
             conn = conn if conn is not None else self._connection()
-            _while_locked(conn, "BEGIN IMMEDIATE")
+            _while_locked(conn, "BEGIN IMMEDIATE", self.timeout)
             try:
                 yield conn
             except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,12 +79,16 @@ def as_stored_user_attr(key: object, value: object, reserved: Mapping[str, str] 
     """
     if not isinstance(key, str):
         raise TypeError(f"set_user_attr: key must be a string, got {key!r}")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"set_user_attr: key must be text that UTF-8 can write, got {key!r}") from None
     if reserved and key in reserved:
         raise ValueError(f"set_user_attr: the key {key!r} is reserved: {reserved[key]}; use another key")
     try:
         return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:  # RecursionError: nested too deep
         raise ValueError(
             f"set_user_attr: value of {key!r} must be JSON-serialisable (numbers, strings, "
-            f"lists, dicts, finite floats), got {value!r}"
+            f"lists, dicts, finite floats, not nested too deep), got {reprlib.repr(value)}"
         ) from e

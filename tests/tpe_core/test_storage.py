@@ -185,6 +185,13 @@ class TestResume:
             study.set_user_attr("x", math.nan)
         with pytest.raises(TypeError, match="key must be a string, got 1"):
             study.set_user_attr(1, "x")
+        with pytest.raises(ValueError, match="key must be text that UTF-8 can write"):
+            study.set_user_attr("s\ud800", 1)  # a lone surrogate, which SQLite cannot store
+        deep: list = []
+        for _ in range(5000):
+            deep = [deep]
+        with pytest.raises(ValueError, match="value of 'deep' must be JSON-serialisable.*not nested too deep"):
+            study.set_user_attr("deep", deep)
         study.user_attrs["y"] = 1  # a copy
         assert study.user_attrs == {}
 

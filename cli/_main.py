@@ -7,6 +7,7 @@ import functools
 import io
 import json
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +28,8 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except (CliError, tpe_core.StorageError, tpe_core.SpaceError, ValueError, TypeError) as e:
-            if debug:
-                raise
+            if debug:  # the traceback, and the same exit code for scripts
+                traceback.print_exc()
             click.echo(f"Error: {e}", err=True)
             sys.exit(2)
 
@@ -286,7 +287,9 @@ def _short(value: Any) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    """A plain text table, columns padded to their widest cell."""
+    """A plain text table, columns padded to their widest cell; a column without a heading (notes) is not
+    underlined."""
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *rows]]
-    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+    rule = "  ".join(("-" if h else " ") * w for h, w in zip(header, widths)).rstrip()
+    return "\n".join([lines[0], rule, *lines[1:]])

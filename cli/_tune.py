@@ -6,6 +6,8 @@ import contextlib
 import logging
 import math
 import numbers
+import signal
+import threading
 import types
 import typing
 from collections.abc import Iterator
@@ -433,6 +435,24 @@ def _trial_logs(quiet: bool) -> Iterator[None]:
         logger.setLevel(level)
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the command runs trials, SIGTERM (``kill``, a batch system's stop) stops it as Ctrl-C does: the
+    running trial is recorded, the message says how to resume, exit code 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _sayer(quiet: bool) -> Any:
     return (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
 
@@ -452,18 +472,19 @@ def run_tune(settings: Settings, *, quiet: bool, fixed: dict[str, Any] | None = 
     """Load the data, open (or resume) the study, run the trials, report the best."""
     executor = _executor(settings)
     job = _prepare(settings, _sayer(quiet), fixed)
-    try:
-        with _trial_logs(quiet):
-            job.study.optimize(
-                job.objective, n_trials=settings.n_trials, timeout=settings.timeout, n_jobs=settings.jobs,
-                executor=executor, show_progress=not quiet, fixed=fixed or None,
-            )
-    except KeyboardInterrupt:
-        raise _interrupted(settings, job.study) from None
-    try:
-        _report(job.study, settings, job.data, job.estimator, job.split)
-    except KeyboardInterrupt:
-        raise _interrupted(settings, job.study, refit=True) from None
+    with _sigterm_as_ctrl_c():
+        try:
+            with _trial_logs(quiet):
+                job.study.optimize(
+                    job.objective, n_trials=settings.n_trials, timeout=settings.timeout, n_jobs=settings.jobs,
+                    executor=executor, show_progress=not quiet, fixed=fixed or None,
+                )
+        except KeyboardInterrupt:
+            raise _interrupted(settings, job.study) from None
+        try:
+            _report(job.study, settings, job.data, job.estimator, job.split)
+        except KeyboardInterrupt:
+            raise _interrupted(settings, job.study, refit=True) from None
 
 
 def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
@@ -510,7 +531,7 @@ def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
     study = job.study
     study.enqueue(_manual_config(study, job.estimator, values))
     try:
-        with _trial_logs(quiet):
+        with _sigterm_as_ctrl_c(), _trial_logs(quiet):
             study.optimize(job.objective, n_trials=1)
     except KeyboardInterrupt:
         raise _interrupted(settings, study) from None

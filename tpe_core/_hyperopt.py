@@ -268,13 +268,17 @@ class Trials:
 
     @property
     def best_trial(self) -> dict[str, Any]:
-        """The record of the trial with the lowest loss among ``"ok"`` ones."""
+        """The record of the trial with the lowest loss among ``"ok"`` ones (the
+        first of those whose loss is ``inf`` when every one is)."""
         if self.study is None:
             raise AllTrialsFailed("no trials yet; run fmin() first")
         try:
             best = self.study.best_trial
         except ValueError as e:
-            raise AllTrialsFailed(f"no trial succeeded: {e}") from e
+            infinite = [t for t in self.study.trials if _is_infinite_loss(self._results.get(t.number, {}))]
+            if not infinite:
+                raise AllTrialsFailed(f"no trial succeeded: {e}") from e
+            best = infinite[0]  # an 'ok' loss of inf is a result, the worst one (the study keeps it FAIL)
         return self._record(best)
 
     @property

@@ -520,9 +520,12 @@ def test_a_tune_in_which_every_trial_failed_exits_with_1(run, monkeypatch):
     assert study.trials and all(t.state is TrialState.FAIL for t in study.trials)
 
 
-def test_debug_shows_the_traceback(run):
-    with pytest.raises(Exception, match="unknown dataset"):
-        run("tune", "--dataset", "mnist", "--debug")
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(run):
+    result = run("tune", "--dataset", "mnist", "--debug")
+    assert result.exit_code == 2
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.rstrip().endswith("Error: unknown dataset 'mnist'; choose one of iris, digits, wine, "
+                                           "breast_cancer, diabetes or use --csv FILE --target COL")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
@@ -564,6 +567,19 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_finished_trials(tmp_path):
     assert any(t.state is TrialState.COMPLETE for t in trials)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGTERM")
+def test_sigterm_while_trials_run_stops_as_ctrl_c_does():
+    import os
+
+    from cli._tune import _sigterm_as_ctrl_c
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="stopped by SIGTERM"), _sigterm_as_ctrl_c():
+        os.kill(os.getpid(), signal.SIGTERM)  # between two trainings: no training handler is installed
+        time.sleep(5)  # the signal is handled at the next bytecode; never reached
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_try_a_configuration_by_hand_then_tune_the_same_study(run):
     tried = run("try", "--dataset", "iris", "--max-epochs", "2", "--storage", run.storage, "--quiet",
                 "--set", "lr=0.01", "--set", "optimizer=adam", "--set", "batch_norm=true")
@@ -587,6 +603,8 @@ def test_try_a_configuration_by_hand_then_tune_the_same_study(run):
     compared = run("show", "iris-mlp", "--storage", run.storage, "--compare", "0", "2")
     assert compared.exit_code == 0
     assert "trial 0" in compared.stdout and "manual" in compared.stdout and "sampler" in compared.stdout
+    rule = compared.stdout.splitlines()[1]
+    assert len(rule.split()) == 2 and set(rule.replace(" ", "")) == {"-"}  # the trials' columns, not the notes
 
 
 @pytest.mark.parametrize(

@@ -412,6 +412,17 @@ def test_an_infinite_loss_is_an_ok_result_ranked_last_as_in_hyperopt():
     assert best["x"] <= 0.5 and trials.best_trial["result"]["loss"] <= 0.5
 
 
+def test_when_every_ok_loss_is_inf_the_best_trial_is_the_first_of_them_as_in_hyperopt():
+    def fn(config):
+        return {"loss": math.inf, "status": STATUS_OK} if config > 0.3 else {"status": STATUS_FAIL}
+
+    trials = Trials()
+    best = fmin(fn, hp.uniform("x", 0, 1), max_evals=6, trials=trials, rstate=np.random.default_rng(0),
+                show_progressbar=False, verbose=False)
+    first = next(t for t in trials.trials if t["result"]["status"] == STATUS_OK)
+    assert trials.best_trial["tid"] == first["tid"] and best == {"x": first["misc"]["vals"]["x"][0]}
+
+
 def test_status_ok_with_nan_loss_is_a_failure():
     # A result dict with status 'ok' but a NaN loss fails the study's trial;
     # the hyperopt view must agree (status 'fail', loss None), or

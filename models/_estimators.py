@@ -16,7 +16,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import BatchScoring, Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit, get_len
 from skorch.utils import to_numpy
 from torch import nn
@@ -43,7 +43,6 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 
 # Callback hooks called once per batch; those around the batch's history record.
 _BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
-_RECORDING_HOOKS = ("on_batch_begin", "on_batch_end")
 
 # Optimizers that take a ``momentum`` argument.
 _WITH_MOMENTUM = (torch.optim.SGD, torch.optim.RMSprop)
@@ -249,7 +248,21 @@ class _TunableNet:
     def _n_outputs(self) -> int:
         raise NotImplementedError
 
+    def initialize_callbacks(self) -> _TunableNet:
+        """skorch's, with the user's scoring callbacks given the targets in the user's own units and labels
+        (the network trains on encoded labels and standardized targets; ``predict`` gives the original ones)."""
+        super().initialize_callbacks()  # type: ignore[misc]
+        for _, callback in self.callbacks_:  # type: ignore[attr-defined]
+            if isinstance(callback, (EpochScoring, BatchScoring)) and callback.target_extractor is to_numpy:
+                callback.target_extractor = self.decode_targets  # type: ignore[attr-defined]
+        return self
+
     def initialize_module(self) -> _TunableNet:
+        if not hasattr(self, "n_features_in_"):
+            raise NotFittedError(
+                f"{type(self).__name__}.initialize() builds the network for the X of a fit, and there was none: "
+                "fit (or partial_fit) first, then load_params; or pickle the fitted net"
+            )
         # fit builds the module on the net's own stream; a direct initialize() or set_params(module__...)
         # gets one here, so that neither reseeds torch's global generator
         fitting = getattr(self, "_on_own_stream", False)
@@ -316,8 +329,9 @@ class _TunableNet:
         size changes no result, only the number of Python round trips.
         Batch normalisation cannot train on a batch of one sample: on the
         device such a last batch joins the one before it; through the
-        DataLoader it is dropped (``drop_last``, another sample each epoch
-        when shuffling), unless ``iterator_train__drop_last`` is set.
+        DataLoader it is dropped (``drop_last``, another sample each epoch),
+        unless ``iterator_train__drop_last`` is set. Training batches are
+        shuffled on both paths unless ``iterator_train__shuffle=False``.
         """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)  # type: ignore[attr-defined]
@@ -325,12 +339,14 @@ class _TunableNet:
         tensors = None if custom else as_device_tensors(dataset, self.device)
         batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module_.modules())
         if tensors is None:
-            if training and batch_norm and "drop_last" not in kwargs:
-                size = kwargs.get("batch_size", self.batch_size)  # type: ignore[attr-defined]
-                size = len(dataset) if size == -1 else size
-                if len(dataset) > 1 and len(dataset) % size == 1:
-                    return self.iterator_train(dataset, **{**kwargs, "batch_size": size, "drop_last": True})  # type: ignore[attr-defined]
-            return super().get_iterator(dataset, training=training)  # type: ignore[misc]
+            if not training or self.iterator_train is not torch.utils.data.DataLoader:  # type: ignore[attr-defined]
+                return super().get_iterator(dataset, training=training)  # type: ignore[misc]
+            size = kwargs.get("batch_size", self.batch_size)  # type: ignore[attr-defined]
+            size = len(dataset) if size == -1 else size
+            loader = {"shuffle": True, **kwargs, "batch_size": size}  # shuffled, as on the device
+            if batch_norm and "drop_last" not in kwargs and len(dataset) > 1 and len(dataset) % size == 1:
+                loader["drop_last"] = True
+            return self.iterator_train(dataset, **loader)  # type: ignore[attr-defined]
         generator = None
         if self.random_state is not None:
             generator = torch.Generator().manual_seed(self.random_state)
@@ -354,8 +370,8 @@ class _TunableNet:
         ``history[-1, "batches"]`` (``{prefix}_loss``, ``{prefix}_batch_size``)
         and ``{prefix}_batch_count``; the losses stay on the device until the
         end of the pass (one transfer instead of one ``loss.item()`` per batch).
-        When a callback (or a subclass) has ``on_batch_begin`` or
-        ``on_batch_end`` hooks for this pass, each batch is recorded before
+        When a callback (or a subclass) has ``on_batch_begin``,
+        ``on_grad_computed`` or ``on_batch_end`` hooks for this pass, each batch is recorded before
         they run, as in skorch. A pass interrupted part-way (Ctrl-C) leaves no
         batch records for that pass.
         """
@@ -377,9 +393,10 @@ class _TunableNet:
 
     def _watches_batches(self, training: bool) -> bool:
         """Whether a batch hook of this pass does anything: a callback's or a
-        subclass's own ``on_batch_begin``/``on_batch_end``."""
-        own = any(getattr(type(self), hook) is not getattr(NeuralNet, hook) for hook in _RECORDING_HOOKS)
-        return own or any(self._listeners(hook, training) for hook in _RECORDING_HOOKS)
+        subclass's own ``on_batch_begin``, ``on_grad_computed`` or
+        ``on_batch_end`` (each may read or write the batch's record)."""
+        own = any(getattr(type(self), hook) is not getattr(NeuralNet, hook) for hook in _BATCH_HOOKS)
+        return own or any(self._listeners(hook, training) for hook in _BATCH_HOOKS)
 
     def notify(self, method_name: str, **cb_kwargs: Any) -> None:
         """skorch's ``notify``, calling per-batch hooks only on the callbacks

@@ -16,6 +16,7 @@ from skorch.callbacks import EpochScoring
 from skorch.dataset import ValidSplit
 
 from models._callbacks import ReportToTrial
+from models._estimators import _TunableNet
 from tpe_core import Trial
 
 __all__ = ["make_objective"]
@@ -86,12 +87,20 @@ def make_objective(
 
     Raises
     ------
+    TypeError
+        When ``estimator`` is not a network of this package (a Pipeline).
     ValueError
         When ``cv`` or ``validation_fraction`` cannot split ``y`` (more
         folds than a class has rows, a held-out part smaller than the
         number of classes, ...), or ``scoring`` names no scikit-learn
         scorer: before any trial, not in each of them.
     """
+    if not isinstance(estimator, _TunableNet):
+        raise TypeError(
+            f"make_objective tunes a network of this package (MLPClassifier, MLPRegressor, ConvNetClassifier), "
+            f"got {type(estimator).__name__}; give it the network and scale X beforehand (for a Pipeline, "
+            "tune it with tpe_core.TPESearchCV)"
+        )
     if direction not in ("maximize", "minimize"):
         raise ValueError(f"direction must be 'maximize' or 'minimize', got direction={direction!r}")
     if not 0.0 < validation_fraction < 1.0:

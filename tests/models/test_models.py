@@ -427,6 +427,59 @@ def test_batch_hooks_run_every_batch_after_its_record(iris) -> None:
         assert set(record) == (set() if hook == "begin" else {f"{prefix}_loss", f"{prefix}_batch_size"})
 
 
+class _GradNorm(Callback):
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        net.history.record_batch("grad_norm", 1.0)
+
+
+def test_a_callback_recording_from_on_grad_computed_finds_its_batch(iris) -> None:
+    X, y = iris
+    net = MLPClassifier(batch_size=32, max_epochs=2, random_state=0, callbacks=[_GradNorm()]).fit(X, y)
+    train = [b for b in net.history[-1, "batches"] if "train_loss" in b]
+    assert train and all(b["grad_norm"] == 1.0 for b in train)
+
+
+def test_a_user_s_epoch_scoring_sees_the_targets_in_their_own_units_and_labels(iris) -> None:
+    X, y = iris
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    scoring = EpochScoring("accuracy", name="my_acc")
+    net = MLPClassifier(max_epochs=3, random_state=0, callbacks=[scoring]).fit(X, labels)
+    np.testing.assert_allclose(net.history[:, "my_acc"], net.history[:, "valid_acc"])
+    Xd, yd = load_diabetes(return_X_y=True)
+    reg = MLPRegressor(max_epochs=4, lr=0.01, random_state=0,
+                       callbacks=[EpochScoring("r2", lower_is_better=False, name="valid_r2")]).fit(Xd, yd)
+    assert reg.history[-1, "valid_r2"] > -1.0  # scored against the standardized targets it was about -3e4
+
+
+def test_training_through_the_dataloader_is_shuffled_as_on_the_device(iris) -> None:
+    X, y = iris
+    orders = []
+
+    class FirstBatch(Callback):  # the labels of each epoch's first training batch
+        def on_epoch_begin(self, net, **kwargs):
+            self.first = True
+
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            if training and self.first:
+                orders.append(batch[1][:8].tolist())
+                self.first = False
+
+    MLPClassifier(max_epochs=2, batch_size=16, random_state=0, iterator_train__num_workers=0,
+                  callbacks=[FirstBatch()]).fit(X, y)
+    assert len(orders) == 2 and orders[0] != orders[1]  # another order each epoch (iris is sorted by class)
+
+
+def test_initialize_before_any_fit_says_what_to_do() -> None:
+    with pytest.raises(NotFittedError, match=r"initialize\(\) builds the network for the X of a fit"):
+        MLPClassifier().initialize()
+
+
+def test_make_objective_refuses_what_is_not_one_of_its_networks(iris) -> None:
+    X, y = iris
+    with pytest.raises(TypeError, match="make_objective tunes a network of this package.*got Pipeline"):
+        make_objective(Pipeline([("scale", StandardScaler()), ("net", MLPClassifier())]), X, y)
+
+
 def test_scoring_on_training_batches_still_sees_them(iris) -> None:
     X, y = iris
     train_acc = EpochScoring("accuracy", name="train_acc", on_train=True, lower_is_better=False)

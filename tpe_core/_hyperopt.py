@@ -200,13 +200,15 @@ class Trials:
     def _new_record(self, trial: Trial) -> dict[str, Any]:
         assert self.study is not None
         vals = self.study.search_space.decode_params(trial._row, index_categoricals=True)
+        names = self.study.search_space.names
         return {
             "tid": trial.number,
             "state": _JOB_STATE[trial.state] if trial.number not in self._results else JOB_STATE_DONE,
             "result": self._result(trial),
             "misc": {
                 "tid": trial.number,
-                "vals": {name: [vals[name]] if name in vals else [] for name in self.study.search_space.names},
+                "vals": {name: [vals[name]] if name in vals else [] for name in names},
+                "idxs": {name: [trial.number] if name in vals else [] for name in names},
             },
             "book_time": trial.datetime_start,
             "refresh_time": trial.datetime_complete,
@@ -215,7 +217,8 @@ class Trials:
     @property
     def trials(self) -> list[dict[str, Any]]:
         """One hyperopt-style record per trial: ``tid``, ``state``, ``result``,
-        ``misc['vals']`` (label to ``[value]``, ``[]`` when inactive)."""
+        ``misc['vals']`` (label to ``[value]``, ``[]`` when inactive) and
+        ``misc['idxs']`` (label to ``[tid]``, ``[]`` when inactive)."""
         return [] if self.study is None else [self._record(t) for t in self.study.trials]
 
     @property
@@ -225,7 +228,7 @@ class Trials:
 
     @property
     def miscs(self) -> list[dict[str, Any]]:
-        """The ``misc`` entry of each record (``tid`` and ``vals``)."""
+        """The ``misc`` entry of each record (``tid``, ``vals`` and ``idxs``)."""
         return [record["misc"] for record in self.trials]
 
     @property
@@ -567,7 +570,8 @@ def space_eval(space: Any, hp_assignment: Mapping[str, Any]) -> Any:
         The space given to ``fmin``.
     hp_assignment : dict
         Values by label, an option index for each ``hp.choice`` (what
-        ``fmin`` returns). Values of branches not chosen are ignored.
+        ``fmin`` returns). Values of branches not chosen, and labels the
+        space does not have, are ignored, as hyperopt ignores them.
 
     Returns
     -------
@@ -582,5 +586,6 @@ def space_eval(space: Any, hp_assignment: Mapping[str, Any]) -> Any:
     {'act': 'tanh', 'lr': 0.5}
     """
     compiled = SearchSpace.coerce(space)
-    row = compiled.encode_params(hp_assignment, index_categoricals=True, ignore_inactive=True)
+    known = {label: value for label, value in hp_assignment.items() if label in compiled.names}
+    row = compiled.encode_params(known, index_categoricals=True, ignore_inactive=True)
     return compiled.decode_config(row)

@@ -10,8 +10,8 @@ Examples
 >>> trials = Trials()
 >>> best = fmin(lambda x: 1.0, hp.uniform("x", 0, 1), max_evals=100, trials=trials,
 ...             early_stop_fn=no_progress_loss(5), show_progressbar=False)
->>> len(trials)  # the first loss, then 5 trials without progress
-6
+>>> len(trials)  # the first trial counts as one without progress, as in hyperopt
+5
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def no_progress_loss(
     not improve on the best loss by more than ``percent_increase`` percent
     of it.
 
-    A trial without a loss (a failure) makes no progress.
+    A trial without a loss (a failure) makes no progress. As in hyperopt,
+    the first trial of each ``fmin`` call counts as one without progress
+    (it has no best to improve on), and never stops the search.
 
     Parameters
     ----------
@@ -56,7 +58,9 @@ def no_progress_loss(
     def early_stop_fn(trials: Trials, best: float | None = None, stale: int = 0) -> tuple[bool, list[Any]]:
         result = trials.results[-1]
         loss = result.get("loss") if result.get("status") == STATUS_OK else None
-        improved = loss is not None and (best is None or loss < best - abs(best) * percent_increase / 100)
+        if best is None:  # nothing to improve on yet
+            return False, [loss, stale + 1]
+        improved = loss is not None and loss < best - abs(best) * percent_increase / 100
         best, stale = (loss, 0) if improved else (best, stale + 1)
         return stale >= iteration_stop_count, [best, stale]
 

@@ -68,13 +68,21 @@ def uniform(label: str, low: float, high: float) -> Float:
     return _build("uniform", label, {"low": low, "high": high}, lambda: Float(low, high, label=label))
 
 
+def _exp_bounds(low: float, high: float) -> tuple[float, float]:
+    """``exp(low), exp(high)``, each widened to its value at 15 significant digits when that lies outside:
+    the bounds a user meant are inside (``exp(log(0.001))`` is 0.0010000000000000002, which would refuse
+    0.001 itself), and so is ``exp(low)`` itself."""
+    rounded = [float(f"{math.exp(x):.15g}") for x in (low, high)]
+    return min(rounded[0], math.exp(low)), max(rounded[1], math.exp(high))
+
+
 def loguniform(label: str, low: float, high: float) -> Float:
     """``exp(uniform(low, high))``: log-uniform in ``[exp(low), exp(high)]``."""
     return _build(
         "loguniform",
         label,
         {"low": low, "high": high},
-        lambda: Float(math.exp(low), math.exp(high), log=True, label=label),
+        lambda: Float(*_exp_bounds(low, high), log=True, label=label),
     )
 
 
@@ -92,7 +100,7 @@ def qloguniform(label: str, low: float, high: float, q: float) -> Float:
     """``round(exp(uniform(low, high)) / q) * q``, at least ``q``."""
 
     def make() -> Float:
-        lo, hi = _q_bounds(math.exp(low), math.exp(high), q)
+        lo, hi = _q_bounds(*_exp_bounds(low, high), q)
         return Float(max(lo, q), hi, log=True, step=q, label=label)
 
     return _build("qloguniform", label, {"low": low, "high": high, "q": q}, make)

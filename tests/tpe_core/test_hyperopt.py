@@ -412,6 +412,27 @@ def test_an_infinite_loss_is_an_ok_result_ranked_last_as_in_hyperopt():
     assert best["x"] <= 0.5 and trials.best_trial["result"]["loss"] <= 0.5
 
 
+@pytest.mark.parametrize("low", [1e-3, 1e-4, math.exp(-5)])
+def test_a_loguniform_takes_the_bounds_the_user_meant(low):
+    space = hp.loguniform("lr", math.log(low), math.log(1.0))  # exp(log(0.001)) is 0.0010000000000000002
+    for value in (low, math.exp(math.log(low))):
+        assert space_eval(space, {"lr": value}) == value
+    trials = Trials()
+    fmin(lambda lr: lr, space, max_evals=1, trials=trials, points_to_evaluate=[{"lr": low}], show_progressbar=False)
+    assert trials.vals["lr"] == [low]
+
+
+def test_records_have_hyperopt_s_misc_idxs_and_space_eval_ignores_labels_it_does_not_have():
+    trials = Trials()
+    space = hp.choice("m", [{"x": hp.uniform("x", 0, 1)}, {"d": hp.randint("d", 3)}])
+    fmin(lambda c: 0.0, space, max_evals=6, trials=trials, rstate=np.random.default_rng(0), show_progressbar=False)
+    for record in trials.trials:
+        misc = record["misc"]
+        assert {k: bool(v) for k, v in misc["idxs"].items()} == {k: bool(v) for k, v in misc["vals"].items()}
+        assert all(v == [record["tid"]] for v in record["misc"]["idxs"].values() if v)
+    assert space_eval(space, {"m": 1, "d": 2, "bogus": 5}) == {"d": 2}
+
+
 def test_when_every_ok_loss_is_inf_the_best_trial_is_the_first_of_them_as_in_hyperopt():
     def fn(config):
         return {"loss": math.inf, "status": STATUS_OK} if config > 0.3 else {"status": STATUS_FAIL}
@@ -448,7 +469,7 @@ def test_all_trials_failed():
 def test_all_trials_failed_is_a_value_error():
     assert issubclass(AllTrialsFailed, ValueError)
     with pytest.raises(ValueError):
-        run_fmin(lambda config: math.inf, max_evals=3)
+        run_fmin(lambda config: math.nan, max_evals=3)  # a NaN loss is a failure (an inf one a result)
 
 
 @pytest.mark.parametrize(
@@ -724,8 +745,9 @@ def test_invalid_hp_names_function_and_label(make, function, label):
     ("losses", "kwargs", "n_run"),
     [
         ([3.0, 2.0, 1.0] + [1.0] * 10, {"iteration_stop_count": 3}, 6),  # stops 3 trials after the last progress
-        ([3.0, 2.9, 2.8, 2.7, 2.6] + [2.6] * 10, {"iteration_stop_count": 3, "percent_increase": 10.0}, 4),
-        ([3.0, None, None, 2.0, None, None, None], {"iteration_stop_count": 3}, 7),  # a failure is no progress
+        ([3.0, 2.9, 2.8, 2.7, 2.6] + [2.6] * 10, {"iteration_stop_count": 3, "percent_increase": 10.0}, 3),
+        ([3.0, 2.0, None, 1.0, None, None, None], {"iteration_stop_count": 3}, 7),  # a failure is no progress
+        ([1.0] * 10, {"iteration_stop_count": 5}, 5),  # the first trial counts as one without progress, as in hyperopt
     ],
 )
 def test_no_progress_loss_stops_after_trials_without_progress(losses, kwargs, n_run):

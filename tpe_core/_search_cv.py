@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 
 from tpe_core._distributions import Distribution
 from tpe_core._samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
+from tpe_core._samplers._grid import grid_size
 from tpe_core._space import SearchSpace, _is_scipy_distribution, from_sklearn
 from tpe_core._study import Study
 from tpe_core._trial import Trial, TrialState
@@ -236,7 +237,7 @@ class TPESearchCV(BaseSearchCV):
         if isinstance(sampler, GridSampler):
             size: int | None = len(sampler.grid(space))
         else:
-            size = len(GridSampler().grid(space)) if _all_lists(self.param_distributions) else None
+            size = grid_size(space) if _all_lists(self.param_distributions) else None
         if size is None or self.n_iter is None:
             return sampler, self.n_iter
         if self.n_iter > size:

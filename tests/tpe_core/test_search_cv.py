@@ -16,7 +16,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from tpe_core import Categorical, Float, GridSampler, Int, SpaceError, TPESampler, TPESearchCV, TrialState
+from tpe_core import (
+    Categorical,
+    Float,
+    GridSampler,
+    Int,
+    SearchSpace,
+    SpaceError,
+    TPESampler,
+    TPESearchCV,
+    TrialState,
+    from_sklearn,
+)
+from tpe_core._samplers._grid import grid_size
 
 
 @pytest.fixture(scope="module")
@@ -248,6 +260,15 @@ def test_tpe_over_a_space_of_lists_runs_each_candidate_once_and_no_more(iris, gr
     assert len(params) == size and len({repr(p) for p in params}) == size
     fewer = TPESearchCV(LogisticRegression(max_iter=300), {"C": [0.1, 1.0, 10.0]}, n_iter=2, cv=3).fit(X, y)
     assert isinstance(fewer.study_.sampler, TPESampler)  # TPE proposes when it chooses among the candidates
+
+
+def test_tpe_over_a_huge_space_of_lists_counts_its_candidates_without_making_them() -> None:
+    grid = {"C": [0.5, 1.0], **{f"p{i}": list(range(1, 11)) for i in range(9)}}  # 2e9 candidates
+    search = TPESearchCV(LogisticRegression(), grid, n_iter=2)
+    space = SearchSpace(from_sklearn(grid))
+    assert grid_size(space) == 2 * 10**9  # the grid itself is refused as too large to make
+    sampler, budget = search._check_counts(TPESampler(seed=0), space)
+    assert isinstance(sampler, TPESampler) and budget == 2
 
 def test_a_metric_named_score_does_not_steer_a_search_whose_refit_names_another(iris) -> None:
     X, y = iris

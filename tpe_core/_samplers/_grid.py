@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tpe_core._history import History, row_keys
@@ -9,7 +11,7 @@ from tpe_core._samplers._base import BaseSampler, SamplerExhausted
 from tpe_core._space import Param, SearchSpace, SpaceError, format_path
 from tpe_core._validation import check_bool, check_int
 
-__all__ = ["GridSampler"]
+__all__ = ["GridSampler", "grid_size"]
 
 # A grid larger than this is almost surely a mistake (an unstepped Int over a
 # huge range); it would also not fit in memory.
@@ -34,6 +36,38 @@ def _product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(a), b, a)
 
 
+def _scopes(space: SearchSpace) -> dict[tuple[int | None, int | None], list[int]]:
+    """The columns of each scope: ``(parent, branch)`` to the parameters active under that branch."""
+    children: dict[tuple[int | None, int | None], list[int]] = {}
+    for j, p in enumerate(space.params):
+        children.setdefault((p.parent, p.branch), []).append(j)
+    return children
+
+
+def _column_values(p: Param, n_points: int | None) -> np.ndarray:
+    try:
+        return p.distribution._grid(n_points)
+    except ValueError as e:
+        raise SpaceError(f"{format_path(p.path)}: {e}") from e
+
+
+def grid_size(space: SearchSpace, n_points: int | None = None) -> int:
+    """How many points :func:`enumerate_grid` gives, counted without making them (a grid too large to make
+    has a size too)."""
+    children = _scopes(space)
+
+    def scope_size(columns: list[int]) -> int:
+        return math.prod(column_size(j, space.params[j]) for j in columns)
+
+    def column_size(j: int, p: Param) -> int:
+        values = _column_values(p, n_points)
+        if not p.conditional:
+            return len(values)
+        return sum(scope_size(children.get((j, b), [])) for b in range(len(values)))
+
+    return scope_size(children.get((None, None), []))
+
+
 def enumerate_grid(space: SearchSpace, n_points: int | None) -> np.ndarray:
     """All grid points of a space, encoded.
 
@@ -44,9 +78,7 @@ def enumerate_grid(space: SearchSpace, n_points: int | None) -> np.ndarray:
     -------
     ndarray of shape (n_points_total, n_params)
     """
-    children: dict[tuple[int | None, int | None], list[int]] = {}
-    for j, p in enumerate(space.params):
-        children.setdefault((p.parent, p.branch), []).append(j)
+    children = _scopes(space)
 
     def scope_grid(columns: list[int]) -> np.ndarray:
         grid = np.full((1, len(space)), np.nan)
@@ -55,10 +87,7 @@ def enumerate_grid(space: SearchSpace, n_points: int | None) -> np.ndarray:
         return grid
 
     def column_grid(j: int, p: Param) -> np.ndarray:
-        try:
-            values = p.distribution._grid(n_points)
-        except ValueError as e:
-            raise SpaceError(f"{format_path(p.path)}: {e}") from e
+        values = _column_values(p, n_points)
         if not p.conditional:
             block = np.full((len(values), len(space)), np.nan)
             block[:, j] = values

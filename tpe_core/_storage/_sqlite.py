@@ -531,8 +531,7 @@ class SQLiteStorage:
     def study_user_attrs(self, study_id: int) -> dict[str, Any]:
         """The user attributes of a study (none in a file that never stored one)."""
         conn = self._connection()
-        if conn.execute("SELECT 1 FROM studies WHERE study_id = ?", (study_id,)).fetchone() is None:
-            self._deleted(conn, study_id)
+        self._check_study(conn, study_id)
         if not _has_table(conn, "study_user_attrs"):
             return {}
         rows = conn.execute("SELECT key, value FROM study_user_attrs WHERE study_id = ? ORDER BY key", (study_id,))
@@ -542,8 +541,7 @@ class SQLiteStorage:
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
         """Store a user attribute of a study, replacing one of the same key."""
         with self._transaction() as conn:
-            if conn.execute("SELECT 1 FROM studies WHERE study_id = ?", (study_id,)).fetchone() is None:
-                self._deleted(conn, study_id)
+            self._check_study(conn, study_id)
             conn.execute(_STUDY_USER_ATTRS)
             conn.execute(
                 "INSERT OR REPLACE INTO study_user_attrs (study_id, key, value) VALUES (?, ?, ?)",
@@ -630,8 +628,7 @@ class SQLiteStorage:
             "SELECT trial_id, state, error FROM trials WHERE study_id = ? AND number = ?", (study_id, number)
         ).fetchone()
         if row is None:
-            if conn.execute("SELECT 1 FROM studies WHERE study_id = ?", (study_id,)).fetchone() is None:
-                self._deleted(conn, study_id)
+            self._check_study(conn, study_id)
             raise KeyError(f"no trial {number} in this study")
         if row[1] != "RUNNING":
             reason = f" ({row[2]})" if row[2] else ""
@@ -640,6 +637,11 @@ class SQLiteStorage:
                 "a finished trial never changes"
             )
         return row[0]
+
+    def _check_study(self, conn: sqlite3.Connection, study_id: int) -> None:
+        """Raise :meth:`_deleted`'s error when the study is no longer in the file."""
+        if conn.execute("SELECT 1 FROM studies WHERE study_id = ?", (study_id,)).fetchone() is None:
+            self._deleted(conn, study_id)
 
     def _deleted(self, conn: sqlite3.Connection, study_id: int) -> NoReturn:
         """Raise the :class:`StorageError` of a study deleted while this process used it."""
@@ -770,6 +772,13 @@ def _uri(path: str, create: bool) -> str:
     return "file:" + urllib.parse.quote(path) + ("?mode=rwc" if create else "?mode=rw")
 
 
+def _heartbeat_stopped(storage: SQLiteStorage, error: sqlite3.Error) -> None:
+    """Say that the heartbeat thread ends on ``error``, and let the next running trial start another."""
+    _logger.warning("The heartbeat of %r stopped: %s; its running trials may be marked worker lost.",
+                    storage.path, error)
+    storage._heartbeat = None
+
+
 def _beat(storage: SQLiteStorage, owner: Owner) -> None:
     """Refresh the heartbeat of ``owner``'s running trials until it has none (or its file is gone)."""
     try:
@@ -778,9 +787,7 @@ def _beat(storage: SQLiteStorage, owner: Owner) -> None:
             check_same_thread=False,
         )
     except sqlite3.OperationalError as e:  # the file was removed: no trial of it to keep alive
-        _logger.warning("The heartbeat of %r stopped: %s; its running trials may be marked worker lost.",
-                        storage.path, e)
-        storage._heartbeat = None
+        _heartbeat_stopped(storage, e)
         return
     try:
         while True:
@@ -795,9 +802,7 @@ def _beat(storage: SQLiteStorage, owner: Owner) -> None:
                 except sqlite3.DatabaseError as e:
                     if isinstance(e, sqlite3.OperationalError) and _is_locked(e) and os.path.exists(storage._file):
                         continue  # locked for longer than the timeout: try at the next beat
-                    _logger.warning("The heartbeat of %r stopped: %s; its running trials may be marked worker "
-                                    "lost.", storage.path, e)
-                    storage._heartbeat = None  # the file is gone or damaged: the next write says so
+                    _heartbeat_stopped(storage, e)  # the file is gone or damaged: the next write says so
                     return
                 if cursor.rowcount == 0:
                     storage._heartbeat = None

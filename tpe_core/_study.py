@@ -168,12 +168,12 @@ class _Run:
 
     def ask(self) -> Trial | None:
         """The next trial, or None when the sampler turns out exhausted (another process sharing the
-        study asked the last points between :meth:`may_start` and this ask): no more start."""
+        study asked the last points between :meth:`may_start` and this ask): :meth:`may_start` then
+        says no more."""
         try:
             return self.study.ask(self.fixed)
         except SamplerExhausted:
             self.exhausted, self.started = True, self.started - 1
-            _logger.info("The sampler is exhausted; stopping after %d trials.", self.started)
             return None
 
     def finished(self, trial: Trial) -> None:
@@ -735,7 +735,7 @@ class Study:
         while run.may_start():
             trial = run.ask()
             if trial is None:
-                return
+                continue  # may_start stops
             try:
                 result = objective(trial.config, trial) if with_trial else objective(trial.config)
             except BaseException as e:

@@ -585,7 +585,7 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         continues = self._continues(self.warm_start)  # type: ignore[attr-defined]
         labels = _labels(y)
         if not continues:
-            self._fit_labels(labels if self.classes is None else np.asarray(self.classes).ravel())  # type: ignore[attr-defined]
+            self._fit_labels(labels)
         return self._fit_arrays(_as_features(X), self._encode(labels), fresh=not continues, **fit_params)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, **fit_params: Any) -> _TunableClassifier:
@@ -595,13 +595,14 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         fresh = not self._continues(True)
         labels = _labels(y)
         if fresh:
-            classes = self.classes if classes is None else classes  # type: ignore[attr-defined]
-            self._fit_labels(labels if classes is None else np.asarray(classes).ravel())
+            self._fit_labels(labels, classes)
         return self._fit_arrays(_as_features(X), self._encode(labels), fresh=fresh, method="partial_fit", **fit_params)
 
-    def _fit_labels(self, labels: np.ndarray) -> None:
-        """The classes the network is built for: two or more."""
-        encoder = LabelEncoder().fit(labels)
+    def _fit_labels(self, labels: np.ndarray, classes: Any = None) -> None:
+        """The classes the network is built for, two or more: ``classes`` (``partial_fit``'s), else the
+        constructor's ``classes``, else the labels of ``y``."""
+        classes = self.classes if classes is None else classes  # type: ignore[attr-defined]
+        encoder = LabelEncoder().fit(labels if classes is None else np.asarray(classes).ravel())
         if len(encoder.classes_) < 2:
             raise ValueError(
                 f"a classifier needs 2 or more classes, got {len(encoder.classes_)}: "

@@ -122,8 +122,7 @@ def make_objective(
     if not is_classifier(estimator) and scoring in (None, "r2") and len(split[1]) < 2:
         raise ValueError(
             f"{what} holds out {len(split[1])} row{'s' * (len(split[1]) != 1)} of the {len(y)} rows of y, and r2 "
-            "needs 2 or more (it is "
-            "undefined, every trial would score NaN): hold out more rows, or give more data"
+            "needs 2 or more (it is undefined, every trial would score NaN): hold out more rows, or give more data"
         )
     return _NetObjective(estimator, X, y, cv, scoring, sign, seed, holdout)
 

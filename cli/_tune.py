@@ -6,8 +6,6 @@ import contextlib
 import logging
 import math
 import numbers
-import signal
-import threading
 import types
 import typing
 from collections.abc import Iterator
@@ -435,24 +433,6 @@ def _trial_logs(quiet: bool) -> Iterator[None]:
         logger.setLevel(level)
 
 
-@contextlib.contextmanager
-def _sigterm_as_ctrl_c() -> Iterator[None]:
-    """While the command runs trials, SIGTERM (``kill``, a batch system's stop) stops it as Ctrl-C does: the
-    running trial is recorded, the message says how to resume, exit code 130."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _sayer(quiet: bool) -> Any:
     return (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
 
@@ -470,9 +450,12 @@ def _interrupted(settings: Settings, study: tpe_core.Study, *, refit: bool = Fal
 
 def run_tune(settings: Settings, *, quiet: bool, fixed: dict[str, Any] | None = None) -> None:
     """Load the data, open (or resume) the study, run the trials, report the best."""
+    from models._estimators import _user_interrupts
+
     executor = _executor(settings)
     job = _prepare(settings, _sayer(quiet), fixed)
-    with _sigterm_as_ctrl_c():
+    # SIGTERM (kill, a batch system's stop) stops the command as Ctrl-C does, between trainings too
+    with _user_interrupts():
         try:
             with _trial_logs(quiet):
                 job.study.optimize(
@@ -526,12 +509,13 @@ def _manual_config(study: tpe_core.Study, estimator: Any, values: dict[str, Any]
 def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
     """Evaluate one configuration by hand, store it as "manual", and rank it in the study."""
     from models import estimator_params
+    from models._estimators import _user_interrupts
 
     job = _prepare(settings, _sayer(quiet), values)
     study = job.study
     study.enqueue(_manual_config(study, job.estimator, values))
     try:
-        with _sigterm_as_ctrl_c(), _trial_logs(quiet):
+        with _user_interrupts(), _trial_logs(quiet):
             study.optimize(job.objective, n_trials=1)
     except KeyboardInterrupt:
         raise _interrupted(settings, study) from None

@@ -49,7 +49,7 @@ _WITH_MOMENTUM = (torch.optim.SGD, torch.optim.RMSprop)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """The user stopped training (Ctrl-C or SIGTERM).
+    """The user stopped training, or a ``parzen`` command (Ctrl-C or SIGTERM).
 
     A KeyboardInterrupt, so that it stops a study, but distinct from the
     KeyboardInterrupt skorch's own early stopping uses to end training
@@ -94,8 +94,9 @@ def resolve_optimizer(optimizer: str | type[torch.optim.Optimizer]) -> type[torc
 
 @contextlib.contextmanager
 def _user_interrupts() -> Iterator[None]:
-    """While training, SIGINT and SIGTERM raise :class:`TrainingInterrupted`
-    (main thread only; elsewhere signals keep their handlers)."""
+    """While training (and while a ``parzen`` command runs trials), SIGINT and
+    SIGTERM raise :class:`TrainingInterrupted` (main thread only; elsewhere
+    signals keep their handlers)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -571,10 +571,11 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_finished_trials(tmp_path):
 def test_sigterm_while_trials_run_stops_as_ctrl_c_does():
     import os
 
-    from cli._tune import _sigterm_as_ctrl_c
+    from models import TrainingInterrupted
+    from models._estimators import _user_interrupts  # what tune and try run under
 
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(KeyboardInterrupt, match="stopped by SIGTERM"), _sigterm_as_ctrl_c():
+    with pytest.raises(TrainingInterrupted, match="interrupted by SIGTERM"), _user_interrupts():
         os.kill(os.getpid(), signal.SIGTERM)  # between two trainings: no training handler is installed
         time.sleep(5)  # the signal is handled at the next bytecode; never reached
     assert signal.getsignal(signal.SIGTERM) is before

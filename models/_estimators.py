@@ -348,9 +348,8 @@ class _TunableNet:
             if batch_norm and "drop_last" not in kwargs and len(dataset) > 1 and len(dataset) % size == 1:
                 loader["drop_last"] = True
             return self.iterator_train(dataset, **loader)  # type: ignore[attr-defined]
-        generator = None
-        if self.random_state is not None:
-            generator = torch.Generator().manual_seed(self.random_state)
+        # a seeded fit permutes its batches on a stream of its own, which training further goes on with
+        generator = getattr(self, "_batch_generator", None)
         default_size = self.batch_size if training else -1  # type: ignore[attr-defined]
         return TensorBatches(
             *tensors,
@@ -479,7 +478,9 @@ class _TunableNet:
         torch's global generators are as they were after ``fit``, and a fit
         that trains further (``partial_fit``, ``warm_start``) goes on with the
         stream where the previous one left it, as it would have without
-        ``fit`` in between. Without one, torch's global generators."""
+        ``fit`` in between. The batches sliced on the device are permuted by a
+        generator of their own, seeded by ``random_state`` at a fresh fit and
+        likewise continued. Without one, torch's global generators."""
         if self.random_state is None:
             yield
             return
@@ -487,16 +488,21 @@ class _TunableNet:
         cuda = [torch.cuda.current_device() if device.index is None else device.index] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             state = None if fresh else getattr(self, "_random_stream_", None)
+            self._batch_generator = torch.Generator().manual_seed(self.random_state)
             if state is not None:
                 torch.set_rng_state(state[0])
                 for index, cuda_state in zip(cuda, state[1]):
                     torch.cuda.set_rng_state(cuda_state, index)
+                self._batch_generator.set_state(state[2])
             self._on_own_stream = True
             try:
                 yield
             finally:
                 self._on_own_stream = False
-                self._random_stream_ = (torch.get_rng_state(), [torch.cuda.get_rng_state(i) for i in cuda])
+                batches = self.__dict__.pop("_batch_generator")  # a torch.Generator does not pickle; its state does
+                self._random_stream_ = (
+                    torch.get_rng_state(), [torch.cuda.get_rng_state(i) for i in cuda], batches.get_state()
+                )
 
     def _continues(self, warm: bool) -> bool:
         """Whether this fit goes on training the current network."""

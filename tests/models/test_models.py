@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -275,6 +277,15 @@ def test_a_seeded_fit_leaves_torchs_global_generator_alone_and_keeps_a_stream_of
     second.partial_fit(X, y)
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
 
+
+
+def test_seeded_partial_fits_train_as_one_fit_of_their_epochs_on_both_batching_paths(iris) -> None:
+    X, y = iris
+    for loader in ({}, {"iterator_train__num_workers": 0}):  # batches sliced on the device; a DataLoader
+        whole = MLPClassifier(max_epochs=2, batch_size=16, dropout=0.2, random_state=0, **loader).fit(X, y)
+        parts = MLPClassifier(max_epochs=1, batch_size=16, dropout=0.2, random_state=0, **loader).partial_fit(X, y)
+        parts = pickle.loads(pickle.dumps(parts)).partial_fit(X, y)  # the batch order goes on through a pickle
+        np.testing.assert_array_equal(parts.predict_proba(X), whole.predict_proba(X))
 
 
 def test_initializing_a_seeded_net_again_leaves_torchs_global_generator_alone(iris) -> None:

@@ -193,6 +193,8 @@ class _TunableNet:
     """
 
     _module_params: tuple[str, ...] = ()
+    # the flat constructor arguments that go to the optimizer
+    _optimizer_params = ("optimizer", "weight_decay", "momentum")
 
     def _setup(
         self,
@@ -244,6 +246,33 @@ class _TunableNet:
         params = super().get_params(deep=deep)  # type: ignore[misc]
         params["device"] = self._device  # as given ("auto"), not as resolved
         return params
+
+    def set_params(self, **params: Any) -> _TunableNet:
+        """skorch's ``set_params``, the flat hyperparameters treated as the
+        ``module__*`` and ``optimizer__*`` arguments they stand for: on an
+        initialized net, setting one of the network's (``n_layers``,
+        ``dropout``, ...) builds a new network and its optimizer, and one of
+        the optimizer's (``optimizer``, ``weight_decay``, ``momentum``) a new
+        optimizer, so that ``partial_fit`` and ``warm_start`` train with them.
+        """
+        changed = set(params)
+        if "optimizer" in params:  # skorch would take it for an optimizer__ argument, and fail on a fitted net
+            self.optimizer = params.pop("optimizer")
+        super().set_params(**params)  # type: ignore[misc]
+        if not getattr(self, "initialized_", False):
+            return self
+        module = sorted(changed & set(self._module_params))
+        optimizer = sorted(changed & set(self._optimizer_params))
+        if module:
+            self._initialize_module(reason=self._format_reinit_msg("module", module))  # type: ignore[attr-defined]
+            self._initialize_criterion(  # type: ignore[attr-defined]
+                reason=self._format_reinit_msg("criterion", triggered_directly=False)  # type: ignore[attr-defined]
+            )
+        if module or optimizer:
+            self._initialize_optimizer(  # type: ignore[attr-defined]
+                reason=self._format_reinit_msg("optimizer", optimizer, triggered_directly=not module)  # type: ignore[attr-defined]
+            )
+        return self
 
     # ---------------------------------------------------------------- building
     def _n_outputs(self) -> int:

@@ -288,6 +288,23 @@ def test_seeded_partial_fits_train_as_one_fit_of_their_epochs_on_both_batching_p
         np.testing.assert_array_equal(parts.predict_proba(X), whole.predict_proba(X))
 
 
+def test_setting_a_flat_hyperparameter_of_a_fitted_net_rebuilds_what_it_goes_to(iris, capsys) -> None:
+    X, y = iris
+    net = MLPClassifier(n_layers=1, max_epochs=1, random_state=0).fit(X, y)
+    trained = net.module_
+    net.set_params(optimizer="sgd", momentum=0.5, weight_decay=0.1)  # the optimizer only
+    assert net.module_ is trained and isinstance(net.optimizer_, torch.optim.SGD)
+    assert net.optimizer_.param_groups[0]["momentum"] == 0.5 and net.optimizer_.param_groups[0]["weight_decay"] == 0.1
+    net.set_params(n_layers=3, verbose=1)  # a new network, and an optimizer for its weights
+    assert "Re-initializing module because the following parameters were re-set: n_layers." in capsys.readouterr().out
+    assert sum(isinstance(m, torch.nn.Linear) for m in net.module_.modules()) == 4
+    assert {id(p) for p in net.module_.parameters()} == {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
+    net.set_params(verbose=0).partial_fit(X, y)
+    assert len(net.history) == 2 and net.predict_proba(X).shape == (150, 3)
+    unfitted = MLPClassifier().set_params(n_layers=3, optimizer="sgd")
+    assert not unfitted.initialized_ and unfitted.optimizer == "sgd"
+
+
 def test_initializing_a_seeded_net_again_leaves_torchs_global_generator_alone(iris) -> None:
     X, y = iris
     net = MLPClassifier(max_epochs=1, random_state=0).fit(X, y)

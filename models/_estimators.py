@@ -632,6 +632,11 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         labels = _labels(y)
         if fresh:
             self._fit_labels(labels, classes)
+        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes).ravel()), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(np.asarray(classes).ravel()).tolist()} differs from the classes this network "
+                f"was built for, {self.classes_.tolist()}; pass the same classes, or none, to a later partial_fit"
+            )
         return self._fit_arrays(_as_features(X), self._encode(labels), fresh=fresh, method="partial_fit", **fit_params)
 
     def _fit_labels(self, labels: np.ndarray, classes: Any = None) -> None:

@@ -686,6 +686,10 @@ def test_partial_fit_builds_the_network_then_trains_it_further(iris) -> None:
     assert set(net.predict(X)) <= set(labels)
     with pytest.raises(ValueError, match=r"y has labels \['other'\] that this network was not built for"):
         net.partial_fit(X[:3], ["other"] * 3)
+    net.partial_fit(X, labels, classes=["virginica", "setosa", "versicolor"])  # the same classes, in any order
+    with pytest.raises(ValueError, match=r"classes=\['setosa', 'virginica'\] differs from the classes this network was"):
+        net.partial_fit(X, labels, classes=["setosa", "virginica"])
+    assert len(net.history) == 6
     regressor = MLPRegressor(max_epochs=1, random_state=0)
     regressor.partial_fit(X, y.astype(np.float64))
     regressor.partial_fit(X, y)

@@ -213,6 +213,12 @@ class _TunableNet:
     ) -> None:
         """What every constructor does: skorch's arguments to skorch, the flat
         hyperparameters stored as given."""
+        for name, fixed in (("module", module), ("criterion", criterion)):
+            if name in kwargs:
+                raise TypeError(
+                    f"{type(self).__name__} got {name}={kwargs[name]!r}, but it builds its own {name}, "
+                    f"{fixed.__name__}; wrap another one in skorch's NeuralNet classes"
+                )
         kwargs.setdefault("train_split", _NetSeededSplit(0.2, stratified=stratified))
         super().__init__(  # type: ignore[call-arg]
             module, criterion=criterion, optimizer=optimizer, lr=lr, batch_size=batch_size,
@@ -237,9 +243,13 @@ class _TunableNet:
         return [n for n in names if n not in ("module", "criterion", "device", "_device")]
 
     def __getstate__(self) -> dict[str, Any]:
-        # skorch's unpickling maps tensors by state["device"]: give it the resolved one.
+        # skorch's unpickling maps tensors by state["device"]: give it the resolved one, or
+        # the CPU where torch sees no GPU (a CUDA net built elsewhere holds no CUDA tensor here).
         state = super().__getstate__()  # type: ignore[misc]
-        state["device"] = self.device
+        try:
+            state["device"] = self.device
+        except ValueError:
+            state["device"] = "cpu"
         return state
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:

@@ -357,6 +357,13 @@ def test_clone_round_trip() -> None:
     }
 
 
+def test_the_network_and_loss_the_class_builds_are_not_arguments() -> None:
+    with pytest.raises(TypeError, match=r"MLPRegressor got criterion=<class .*L1Loss'>, but it builds its own criterion, MSELoss"):
+        MLPRegressor(criterion=torch.nn.L1Loss)
+    with pytest.raises(TypeError, match=r"ConvNetClassifier got module=.*, but it builds its own module, ConvNet;"):
+        ConvNetClassifier(module=torch.nn.Linear)
+
+
 def test_pipeline_and_grid_search(iris) -> None:
     X, y = iris
     pipe = Pipeline([("scale", StandardScaler()), ("net", MLPClassifier(max_epochs=3, random_state=0))])
@@ -542,6 +549,8 @@ def test_cuda_without_a_gpu_is_a_clear_error(iris) -> None:
     net = MLPClassifier(device="cuda", max_epochs=1)  # constructing is fine
     with pytest.raises(ValueError, match="sees no CUDA GPU.*device='auto'"):
         net.fit(X, y)
+    shipped = pickle.loads(pickle.dumps(net))  # as to a worker that has a GPU
+    assert shipped.get_params()["device"] == "cuda" and not shipped.initialized_
 
 
 # ---------------------------------------------------------------- training control

@@ -147,17 +147,19 @@ def _acts_on(callback: Callback, hook: str, training: bool) -> bool:
     return not (method is EpochScoring.on_batch_end and callback.on_train != training)
 
 
-def _epoch_callbacks(verbose: int, scores: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+def _epoch_callbacks(net: Any, scores: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """skorch's default callbacks, with extra ``scores``; PrintLog only when
-    something is to be printed (it formats its table every epoch even with
-    ``verbose=0``)."""
+    something may be printed: with ``verbose``, or when one of its arguments
+    is given (a ``callbacks__print_log__sink`` prints at ``verbose=0`` too); it
+    formats its table every epoch even with ``verbose=0``."""
     callbacks = [
         ("epoch_timer", EpochTimer()),
         ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
         ("valid_loss", PassthroughScoring(name="valid_loss")),
         *scores,
     ]
-    return callbacks + [("print_log", PrintLog())] if verbose else callbacks
+    printing = net.verbose or any(name.startswith("callbacks__print_log__") for name in vars(net))
+    return callbacks + [("print_log", PrintLog())] if printing else callbacks
 
 
 def _accuracy(net: Any, X: Any, y: np.ndarray) -> float:
@@ -266,6 +268,9 @@ class _TunableNet:
         optimizer, so that ``partial_fit`` and ``warm_start`` train with them.
         """
         changed = set(params)
+        for name in changed:
+            if name.startswith("callbacks__print_log__"):  # so that the default callbacks hold PrintLog
+                setattr(self, name, params[name])
         if "optimizer" in params:  # skorch would take it for an optimizer__ argument, and fail on a fitted net
             self.optimizer = params.pop("optimizer")
         super().set_params(**params)  # type: ignore[misc]
@@ -617,7 +622,7 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         accuracy = _Accuracy(
             _accuracy, name="valid_acc", lower_is_better=False, target_extractor=self.decode_targets
         )
-        return _epoch_callbacks(self.verbose, [("valid_acc", accuracy)])
+        return _epoch_callbacks(self, [("valid_acc", accuracy)])
 
     def decode_targets(self, y: Any) -> np.ndarray:
         """Encoded training targets back to the original labels."""
@@ -904,7 +909,7 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
 
     @property
     def _default_callbacks(self) -> list[tuple[str, Any]]:
-        return _epoch_callbacks(self.verbose, [])
+        return _epoch_callbacks(self, [])
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> MLPRegressor:
         """Train on float32 features and a 2-d float32 target (a 1-d float64

@@ -305,6 +305,15 @@ def test_setting_a_flat_hyperparameter_of_a_fitted_net_rebuilds_what_it_goes_to(
     assert not unfitted.initialized_ and unfitted.optimizer == "sgd"
 
 
+def test_a_print_log_sink_of_the_users_gets_the_epoch_table_at_verbose_0(iris) -> None:
+    X, y = iris
+    given, set_later = [], []
+    MLPClassifier(max_epochs=2, callbacks__print_log__sink=given.append).fit(X, y)
+    MLPClassifier(max_epochs=2).set_params(callbacks__print_log__sink=set_later.append).fit(X, y)
+    for lines in given, set_later:
+        assert "valid_acc" in lines[0] and len(lines) == 4  # the header, its rule, two epochs
+
+
 def test_initializing_a_seeded_net_again_leaves_torchs_global_generator_alone(iris) -> None:
     X, y = iris
     net = MLPClassifier(max_epochs=1, random_state=0).fit(X, y)

@@ -10,6 +10,7 @@ import inspect
 import logging
 import math
 import os
+import reprlib
 import signal
 import threading
 import time
@@ -36,7 +37,7 @@ from tpe_core._trial import (
     is_nonfinite_number,
     short_reason,
 )
-from tpe_core._validation import as_stored_user_attr, check_int, check_seconds
+from tpe_core._validation import as_stored_user_attr, check_int, check_seconds, is_integer
 from tpe_core._workers import Outcome, WorkerPool, check_picklable
 
 __all__ = ["Study", "StudyMismatchError", "delete_study", "load_study"]
@@ -103,9 +104,11 @@ def _check_optimize_args(
 
 
 def _check_n_jobs(n_jobs: int) -> int:
-    if n_jobs == -1:
+    if is_integer(n_jobs) and n_jobs == -1:
         return os.cpu_count() or 1
-    return check_int("n_jobs", n_jobs, minimum=1)  # type: ignore[return-value]
+    if not is_integer(n_jobs) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be -1 (one per CPU) or an integer >= 1, got n_jobs={n_jobs!r}")
+    return int(n_jobs)
 
 
 @contextlib.contextmanager
@@ -511,7 +514,8 @@ class Study:
             ``TrialState.PRUNED`` / ``TrialState.FAIL`` (or their names,
             ``"PRUNED"`` / ``"FAIL"``).
         error : str, optional
-            Why the trial failed, for a FAIL state.
+            Why the trial failed, for a FAIL state (or why it was pruned);
+            refused with a value.
 
         Returns
         -------
@@ -535,14 +539,23 @@ class Study:
             if value_or_state is TrialState.RUNNING:
                 raise ValueError("tell: the state must be a finished one (PRUNED or FAIL)")
             self._finish(trial, value_or_state, None, error)
+        elif error is not None:
+            raise ValueError(
+                f"tell: error={error!r} goes with the state FAIL, not with a value ({reprlib.repr(value_or_state)}); "
+                "pass TrialState.FAIL to fail the trial"
+            )
         else:
-            value, reason = as_objective_value(value_or_state)
-            if value is None:
-                diverged = is_nonfinite_number(value_or_state)
-                self._finish(trial, TrialState.FAIL, None, reason, diverged=diverged)
-            else:
-                self._finish(trial, TrialState.COMPLETE, value, None)
+            self._tell_result(trial, value_or_state)
         return trial
+
+    def _tell_result(self, trial: Trial, result: Any) -> None:
+        """Finish a running trial with what its objective returned: COMPLETE with a number, else FAIL
+        saying why (a string is a non-number here, even one naming a state)."""
+        value, reason = as_objective_value(result)
+        if value is None:
+            self._finish(trial, TrialState.FAIL, None, reason, diverged=is_nonfinite_number(result))
+        else:
+            self._finish(trial, TrialState.COMPLETE, value, None)
 
     def _running_trial(self, trial: Trial | int) -> Trial:
         """The study's own running trial: given as such, by its number, or as the Trial of another
@@ -789,7 +802,7 @@ class Study:
         kind, payload = outcome
         try:
             if kind == "result":
-                self.tell(trial, payload)
+                self._tell_result(self._running_trial(trial), payload)
             elif kind == "failure":
                 self._finish(trial, TrialState.FAIL, None, payload)
             elif isinstance(payload, TrialPruned):

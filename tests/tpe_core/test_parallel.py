@@ -125,5 +125,5 @@ def test_unpicklable_objective_is_refused_with_the_fix():
 
 @pytest.mark.parametrize("n_jobs", [0, -2, 1.5, True])
 def test_bad_n_jobs(n_jobs):
-    with pytest.raises(ValueError, match="n_jobs"):
+    with pytest.raises(ValueError, match=rf"n_jobs must be -1 \(one per CPU\) or an integer >= 1, got n_jobs={n_jobs}"):
         Study(SPACE).optimize(value_of, n_trials=1, n_jobs=n_jobs)

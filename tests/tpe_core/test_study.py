@@ -112,8 +112,12 @@ class TestObjectiveFailures:
             (np.array([1.0, 2.0]), "array"),
             (1 + 2j, "complex"),
             (10**400, "OverflowError: int too large to convert to float"),
+            ("complete", "'complete' (str), not a number"),  # tell takes a state's name; an objective may not
+            ("pruned", "'pruned'"),
+            (TrialState.RUNNING, "TrialState.RUNNING"),
         ],
-        ids=["nan", "inf", "-inf", "str", "None", "True", "False", "np.bool_", "array", "complex", "huge int"],
+        ids=["nan", "inf", "-inf", "str", "None", "True", "False", "np.bool_", "array", "complex", "huge int",
+             "complete", "pruned", "RUNNING"],
     )
     def test_bad_return_value_fails_with_reason(self, returned, reason):
         study = make_study()
@@ -428,6 +432,15 @@ class TestAskTell:
         assert trial.state is TrialState.FAIL
         assert trial.error == "out of memory"
         assert trial.value is None
+
+    def test_tell_refuses_an_error_with_a_value_and_leaves_the_trial_running(self):
+        study = make_study()
+        trial = study.ask()
+        with pytest.raises(ValueError, match=r"tell: error='boom' goes with the state FAIL, not with a value \(0.3\)"):
+            study.tell(trial, 0.3, error="boom")
+        assert trial.state is TrialState.RUNNING
+        study.tell(trial, 0.3)
+        assert trial.state is TrialState.COMPLETE
 
     @pytest.mark.parametrize("state", [TrialState.COMPLETE, TrialState.RUNNING, "complete", "RUNNING"])
     def test_tell_state_that_is_not_an_ending(self, state):

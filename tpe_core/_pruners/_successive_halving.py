@@ -50,7 +50,8 @@ def prune_at_rungs(
 
     The trial is judged once per rung, at its first reported step at or past
     the rung, by its value there, against the values of every other trial
-    that reached the rung (running, complete or pruned). At the first rung,
+    that reached the rung, whatever its state (a trial that failed later
+    measured its configuration there all the same). At the first rung,
     a trial stops whatever its value while fewer than ``bootstrap_count``
     trials (itself included) have reached it. A trial whose value at a rung
     is the worst possible (NaN, a diverged training, or an infinite loss)

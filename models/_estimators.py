@@ -506,6 +506,10 @@ class _TunableNet:
             raise ValueError(
                 f"X must be 2-d, one row per sample, got shape {X.shape}; a single feature is X.reshape(-1, 1)"
             )
+        if 0 in X.shape:
+            raise ValueError(f"X has shape {X.shape}, and training needs at least one sample and one feature")
+        if len(y) != len(X):
+            raise ValueError(f"X has {len(X)} samples but y has {len(y)}; give one target per sample")
         if not fresh and X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but this network was built for {self.n_features_in_}"
@@ -844,7 +848,9 @@ class ConvNetClassifier(_TunableClassifier):
 
 def _flat_images(X: Any) -> Any:
     """Images one row each (the network makes them square again); datasets unchanged."""
-    return X if isinstance(X, torch.utils.data.Dataset) else X.reshape(len(X), int(np.prod(X.shape[1:])))
+    if isinstance(X, torch.utils.data.Dataset) or X.ndim < 3:  # a 1-d X is refused as such, not made a column
+        return X
+    return X.reshape(len(X), int(np.prod(X.shape[1:])))
 
 
 class MLPRegressor(_TunableNet, NeuralNetRegressor):
@@ -928,7 +934,7 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
             raise ValueError("y contains NaN or infinity (or values too large for float32)")
         if y.ndim not in (1, 2):
             raise ValueError(f"y must be 1-d or 2-d (one column per output), got shape {y.shape}")
-        ndim, y = y.ndim, y.reshape(len(y), -1)
+        ndim, y = y.ndim, (y.reshape(-1, 1) if y.ndim == 1 else y)
         if fresh:
             self._check_training()
             self.target_ndim_, self.n_outputs_ = ndim, y.shape[1]

@@ -249,7 +249,7 @@ def test_a_classifiers_data_that_cannot_train_it_is_refused_saying_why(iris, X, 
         MLPClassifier(max_epochs=1).fit(X, y, **fit_params)
 
 
-def test_a_single_sample_to_predict_or_no_target_is_refused_saying_what_to_pass(iris) -> None:
+def test_data_of_the_wrong_size_to_fit_or_predict_is_refused_saying_what_to_pass(iris) -> None:
     X, y = iris
     clf = MLPClassifier(max_epochs=1, random_state=0).fit(X, y.astype(float))  # whole floats are labels
     assert clf.classes_.tolist() == [0.0, 1.0, 2.0]
@@ -259,6 +259,14 @@ def test_a_single_sample_to_predict_or_no_target_is_refused_saying_what_to_pass(
         MLPRegressor(max_epochs=1).fit(X, None)
     with pytest.raises(ValueError, match=r"needs 2 or more classes, got 1: \[0\]"):
         MLPClassifier(max_epochs=1).partial_fit(X, np.zeros(150, dtype=int), classes=[0])
+    for features, target in (X[:0], y[:0]), (X[:, :0], y):
+        with pytest.raises(ValueError, match=rf"X has shape \({len(features)}, {features.shape[1]}\), and training needs"):
+            MLPRegressor(max_epochs=1).fit(features, target.astype(float))
+    with pytest.raises(ValueError, match="X has 150 samples but y has 149; give one target per sample"):
+        MLPClassifier(max_epochs=1).fit(X, y[1:])
+    images = ConvNetClassifier(max_epochs=1, random_state=0).fit(X[:, :4].repeat(4, axis=1), y)
+    with pytest.raises(ValueError, match=r"got shape \(16,\); one sample is X.reshape\(1, -1\)"):
+        images.predict(X[0].repeat(4))  # one flat image, not 16 rows of a feature
 
 
 def test_a_seeded_fit_leaves_torchs_global_generator_alone_and_keeps_a_stream_of_its_own(iris) -> None:

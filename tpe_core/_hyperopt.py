@@ -291,6 +291,14 @@ class Trials:
         return {name: v[0] for name, v in vals.items() if v}
 
 
+def _best_loss(study: Study) -> float:
+    """The lowest loss of the study's trials, this call's and earlier ones' (inf before any)."""
+    try:
+        return study.best_value
+    except ValueError:
+        return math.inf
+
+
 def _is_infinite_loss(result: Mapping[str, Any]) -> bool:
     return result.get("status") == STATUS_OK and _is_inf(result.get("loss"))
 
@@ -426,7 +434,9 @@ def fmin(
     timeout : float, optional
         Stop starting trials after this many seconds.
     loss_threshold : float, optional
-        Stop once a loss at or below this is found.
+        Stop after a trial once the lowest loss of ``trials`` (earlier calls'
+        trials included) is below this, as in hyperopt; the first trial of
+        the call always runs.
     trials : Trials, optional
         Where to record the search (and continue an earlier one, over the
         same space: another space is a ``ValueError`` naming what changed).
@@ -508,9 +518,7 @@ def fmin(
     n_trials = None if max_evals is None else max(0, max_evals - len(trials), len(points))
     callbacks = []
     if loss_threshold is not None:
-        callbacks.append(
-            lambda s, t: s.stop() if t.value is not None and t.value <= loss_threshold else None
-        )
+        callbacks.append(lambda s, t: s.stop() if _best_loss(s) < loss_threshold else None)
     if early_stop_fn is not None:
         callbacks.append(_early_stop(early_stop_fn, trials))
     if trials_save_file:

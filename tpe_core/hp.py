@@ -58,9 +58,18 @@ def _build(function: str, label: str, args: dict[str, Any], make: Callable[[], D
 
 
 def _q_bounds(low: float, high: float, q: float) -> tuple[float, float]:
+    """The smallest and largest multiples of ``q`` that ``round(uniform(low, high) / q) * q`` gives
+    with a probability above zero: ``low / q`` rounded half up, ``high / q`` rounded half down
+    (``quniform(5, 100, 10)`` gives 10 to 100; 0 only at exactly 5). The ratios are first rounded
+    to 9 decimals so that float error (``0.15 / 0.1`` is 1.4999999999999998) does not move a bound."""
     if not q > 0:
         raise ValueError(f"q must be > 0, got q={q!r}")
-    return round(low / q) * q, round(high / q) * q
+    if not low < high:
+        raise ValueError(f"needs low < high, got low={low!r}, high={high!r}")
+    lo, hi = math.floor(round(low / q, 9) + 0.5), math.ceil(round(high / q, 9) - 0.5)
+    if lo == hi:
+        raise ValueError(f"every value rounds to {lo * q!r}; use a constant for a fixed value")
+    return lo * q, hi * q
 
 
 def uniform(label: str, low: float, high: float) -> Float:

@@ -412,6 +412,16 @@ def test_an_infinite_loss_is_an_ok_result_ranked_last_as_in_hyperopt():
     assert best["x"] <= 0.5 and trials.best_trial["result"]["loss"] <= 0.5
 
 
+@pytest.mark.parametrize("bad", [-math.inf, {"loss": -math.inf, "status": STATUS_OK}, math.nan])
+def test_a_loss_of_minus_inf_or_nan_fails_its_trial_saying_so(bad):
+    trials = Trials()
+    best = fmin(lambda x: bad if x > 0.5 else x, hp.uniform("x", 0, 1), max_evals=12, trials=trials,
+                rstate=np.random.default_rng(0), show_progressbar=False, verbose=False)
+    failed = [r for r in trials.results if r["status"] == STATUS_FAIL]
+    assert failed and all("a value must be finite" in r["error"] for r in failed)
+    assert best["x"] <= 0.5
+
+
 @pytest.mark.parametrize("low", [1e-3, 1e-4, math.exp(-5)])
 def test_a_loguniform_takes_the_bounds_the_user_meant(low):
     space = hp.loguniform("lr", math.log(low), math.log(1.0))  # exp(log(0.001)) is 0.0010000000000000002
@@ -553,8 +563,18 @@ def test_loss_threshold_stops_early():
     _, trials = run_fmin(lambda x: x, hp.uniform("x", 0, 1), max_evals=1000, loss_threshold=0.1)
     losses = trials.losses()
     assert len(losses) < 1000
-    assert losses[-1] <= 0.1
-    assert all(loss > 0.1 for loss in losses[:-1])
+    assert losses[-1] < 0.1
+    assert all(loss >= 0.1 for loss in losses[:-1])
+
+
+def test_loss_threshold_is_strict_and_counts_the_trials_of_earlier_calls():
+    trials = Trials()
+    run_fmin(lambda x: 0.5, hp.uniform("x", 0, 1), max_evals=3, trials=trials, loss_threshold=0.5)
+    assert len(trials) == 3  # a loss equal to the threshold is not below it
+    run_fmin(lambda x: 0.1, hp.uniform("x", 0, 1), max_evals=4, trials=trials)
+    # the trials already hold a loss below the threshold: the call runs its first trial, then stops
+    run_fmin(lambda x: 0.9, hp.uniform("x", 0, 1), max_evals=100, trials=trials, loss_threshold=0.5)
+    assert trials.losses() == [0.5, 0.5, 0.5, 0.1, 0.9]
 
 
 # ---------------------------------------------------------------- algo
@@ -634,6 +654,29 @@ class TestHpSamples:
         assert on_grid(xs, 0.1)
         assert all(0.1 - 1e-12 <= x <= 1.0 + 1e-12 for x in xs)
         assert len(set(xs)) == 10
+
+    @pytest.mark.parametrize(
+        ("low", "high", "q", "values"),
+        [
+            (5, 100, 10, set(range(10, 101, 10))),  # round(0.5) would add 0, drawn only at exactly 5
+            (1, 10, 2, {2.0, 4.0, 6.0, 8.0, 10.0}),
+            (0, 7, 2, {0.0, 2.0, 4.0, 6.0}),  # 8 needs a value above 7
+            (-1, 1, 1, {-1.0, 0.0, 1.0}),
+        ],
+    )
+    def test_quniform_gives_the_multiples_that_rounding_a_value_in_its_bounds_gives(self, low, high, q, values):
+        xs = draw(hp.quniform("x", low, high, q), 300)
+        assert set(xs) == values
+
+    def test_quniform_of_a_single_multiple_says_to_use_a_constant(self):
+        said = r"hp.quniform\('x', low=5, high=6, q=10\): every value rounds to 10; use a constant"
+        with pytest.raises(ValueError, match=said):
+            hp.quniform("x", 5, 6, 10)
+
+    def test_qloguniform_bounds_round_as_its_values_do(self):
+        # exp(uniform(log 25, log 100)) / 10 is above 2.5, so it never rounds to 2
+        xs = draw(hp.qloguniform("x", math.log(25), math.log(100), 10), 300)
+        assert set(xs) == set(range(30, 101, 10))
 
     def test_qloguniform(self):
         xs = draw(hp.qloguniform("x", 0, 3, 1), 500)
@@ -720,6 +763,7 @@ class TestHpSamples:
         (lambda: hp.quniform("q", 0, 10, 0), "quniform", "q"),
         (lambda: hp.quniform("q", 0, 10, -1), "quniform", "q"),
         (lambda: hp.qloguniform("ql", 0, 3, 0), "qloguniform", "ql"),
+        (lambda: hp.quniform("q", 5, 5, 10), "quniform", "q"),
         (lambda: hp.uniformint("n", 5, 1), "uniformint", "n"),
         (lambda: hp.uniformint("n", 1.5, 4), "uniformint", "n"),
         (lambda: hp.randint("r", 0), "randint", "r"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,12 +33,15 @@ __all__ = ["TPESearchCV"]
 _SAMPLERS = ("tpe", "random", "grid")
 
 
-def candidate_params(space: SearchSpace, trial: Trial) -> dict[str, Any]:
+def candidate_params(space: SearchSpace, trial: Trial, estimator_params: Container[str]) -> dict[str, Any]:
     """The estimator parameters of a trial.
 
     The space is a dict of parameters (or a choice between such dicts); the
     chosen branch of a conditional choice, itself a dict of parameters, is
-    merged in, as scikit-learn's list of grids gives it.
+    merged in, as scikit-learn's list of grids gives it. A key among
+    ``estimator_params`` (the estimator's ``get_params(deep=True)``) is a
+    parameter, its chosen option a value, even a dict with string keys
+    (``class_weight={"setosa": Float(1, 5), ...}``).
     """
     conditional = {p.path: p.name for p in space.params if p.conditional}
     chosen = trial.params
@@ -52,7 +55,7 @@ def candidate_params(space: SearchSpace, trial: Trial) -> dict[str, Any]:
         if not isinstance(node, Mapping):
             raise TypeError(f"the search space must give a dict of parameters, got {value!r}")
         for key, sub in node.items():
-            if path + (key,) in conditional and _is_params(value[key]):
+            if path + (key,) in conditional and key not in estimator_params and _is_params(value[key]):
                 merge(sub, value[key], path + (key,))
             else:
                 out[key] = value[key]
@@ -269,6 +272,7 @@ class TPESearchCV(BaseSearchCV):
     # ---------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
         space = SearchSpace(from_sklearn(self.param_distributions))
+        estimator_params = set(self.estimator.get_params(deep=True))
         sampler, budget = self._check_counts(self._make_sampler(), space)
         self.study_ = Study(space, sampler=sampler, direction="maximize")
         self.study_._log_failures = bool(self.verbose)  # verbose=0: FitFailedWarning alone, as GridSearchCV
@@ -286,7 +290,7 @@ class TPESearchCV(BaseSearchCV):
                     break
                 if budget is not None:
                     budget -= len(trials)
-                params = [candidate_params(space, t) for t in trials]
+                params = [candidate_params(space, t, estimator_params) for t in trials]
                 try:
                     results = evaluate_candidates(params, cv=cv)
                 except ValueError as e:

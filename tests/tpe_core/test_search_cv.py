@@ -193,6 +193,13 @@ def test_a_short_grid_search_warns_and_a_dict_valued_option_is_a_value(iris) -> 
     ours = TPESearchCV(LogisticRegression(max_iter=500), space, n_iter=6, cv=3, random_state=1).fit(X, y)
     weights = [p["class_weight"] for p in ours.cv_results_["params"] if p["class_weight"] is not None]
     assert weights and all(sorted(w) == [0, 1, 2] and 1.0 <= w[0] <= 5.0 for w in weights)
+    # class names as keys: still the value of the estimator's class_weight, not parameters to spread
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    space = {"class_weight": Categorical([None, {"setosa": Float(1.0, 5.0), "versicolor": 1.0, "virginica": 1.0}])}
+    ours = TPESearchCV(LogisticRegression(max_iter=500), space, n_iter=6, cv=3, random_state=1).fit(X, names)
+    weights = [p["class_weight"] for p in ours.cv_results_["params"] if p["class_weight"] is not None]
+    assert weights and all(set(w) == set(names) and 1.0 <= w["setosa"] <= 5.0 for w in weights)
+    assert all(set(p) == {"class_weight"} for p in ours.cv_results_["params"])
 
 
 @pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")  # the failed row

@@ -260,7 +260,8 @@ def test_data_of_the_wrong_size_to_fit_or_predict_is_refused_saying_what_to_pass
     with pytest.raises(ValueError, match=r"needs 2 or more classes, got 1: \[0\]"):
         MLPClassifier(max_epochs=1).partial_fit(X, np.zeros(150, dtype=int), classes=[0])
     for features, target in (X[:0], y[:0]), (X[:, :0], y):
-        with pytest.raises(ValueError, match=rf"X has shape \({len(features)}, {features.shape[1]}\), and training needs"):
+        shape = rf"X has shape \({len(features)}, {features.shape[1]}\)"
+        with pytest.raises(ValueError, match=rf"{shape}, and training needs"):
             MLPRegressor(max_epochs=1).fit(features, target.astype(float))
     with pytest.raises(ValueError, match="X has 150 samples but y has 149; give one target per sample"):
         MLPClassifier(max_epochs=1).fit(X, y[1:])
@@ -306,7 +307,8 @@ def test_setting_a_flat_hyperparameter_of_a_fitted_net_rebuilds_what_it_goes_to(
     net.set_params(n_layers=3, verbose=1)  # a new network, and an optimizer for its weights
     assert "Re-initializing module because the following parameters were re-set: n_layers." in capsys.readouterr().out
     assert sum(isinstance(m, torch.nn.Linear) for m in net.module_.modules()) == 4
-    assert {id(p) for p in net.module_.parameters()} == {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
+    optimized = {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
+    assert {id(p) for p in net.module_.parameters()} == optimized
     net.set_params(verbose=0).partial_fit(X, y)
     assert len(net.history) == 2 and net.predict_proba(X).shape == (150, 3)
     unfitted = MLPClassifier().set_params(n_layers=3, optimizer="sgd")
@@ -375,7 +377,8 @@ def test_clone_round_trip() -> None:
 
 
 def test_the_network_and_loss_the_class_builds_are_not_arguments() -> None:
-    with pytest.raises(TypeError, match=r"MLPRegressor got criterion=<class .*L1Loss'>, but it builds its own criterion, MSELoss"):
+    own = r"MLPRegressor got criterion=<class .*L1Loss'>, but it builds its own criterion, MSELoss"
+    with pytest.raises(TypeError, match=own):
         MLPRegressor(criterion=torch.nn.L1Loss)
     with pytest.raises(TypeError, match=r"ConvNetClassifier got module=.*, but it builds its own module, ConvNet;"):
         ConvNetClassifier(module=torch.nn.Linear)
@@ -713,7 +716,8 @@ def test_partial_fit_builds_the_network_then_trains_it_further(iris) -> None:
     with pytest.raises(ValueError, match=r"y has labels \['other'\] that this network was not built for"):
         net.partial_fit(X[:3], ["other"] * 3)
     net.partial_fit(X, labels, classes=["virginica", "setosa", "versicolor"])  # the same classes, in any order
-    with pytest.raises(ValueError, match=r"classes=\['setosa', 'virginica'\] differs from the classes this network was"):
+    differs = r"classes=\['setosa', 'virginica'\] differs from the classes this network was"
+    with pytest.raises(ValueError, match=differs):
         net.partial_fit(X, labels, classes=["setosa", "virginica"])
     assert len(net.history) == 6
     regressor = MLPRegressor(max_epochs=1, random_state=0)

@@ -567,7 +567,8 @@ class _TunableNet:
                 raise ValueError(f"X must be 2-d, one row per sample, got shape {X.shape}; one sample is "
                                  "X.reshape(1, -1)")
             if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"X has shape {X.shape}, but this network takes {self.n_features_in_} features")
+                one = "; one sample is X.reshape(1, -1)" if X.size == self.n_features_in_ else ""
+                raise ValueError(f"X has shape {X.shape}, but this network takes {self.n_features_in_} features{one}")
             if not len(X):
                 return np.empty((0, self._n_outputs()), dtype=np.float32)
         return super().predict_proba(X)  # type: ignore[misc]

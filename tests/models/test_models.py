@@ -268,6 +268,10 @@ def test_data_of_the_wrong_size_to_fit_or_predict_is_refused_saying_what_to_pass
     images = ConvNetClassifier(max_epochs=1, random_state=0).fit(X[:, :4].repeat(4, axis=1), y)
     with pytest.raises(ValueError, match=r"got shape \(16,\); one sample is X.reshape\(1, -1\)"):
         images.predict(X[0].repeat(4))  # one flat image, not 16 rows of a feature
+    with pytest.raises(ValueError, match=r"X has shape \(4, 4\), but this network takes 16 features; one sample is"):
+        images.predict(X[0].repeat(4).reshape(4, 4))  # one image as a 4x4 array: the rows are not samples
+    with pytest.raises(ValueError, match=r"X has shape \(2, 4\), but this network takes 16 features$"):
+        images.predict(X[:2])
 
 
 def test_a_seeded_fit_leaves_torchs_global_generator_alone_and_keeps_a_stream_of_its_own(iris) -> None:

@@ -507,6 +507,11 @@ def test_good_trials_weigh_their_improvement_on_the_bad_group() -> None:
     # The best bad trial without a loss: the worst good one is the threshold.
     np.testing.assert_allclose(TPESampler()._improvement(np.array([0.0, 1.0, 3.0, np.nan, 9.0]), good, bad),
                                [1.0, 2 / 3, 1e-3])
+    # Infinite losses (an infinite value reported to a maximizing study): equal weights, and no numpy warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for infinite in ([-np.inf] * 4 + [9.0], [-np.inf, 0.0, 1.0, np.inf, np.inf]):
+            assert TPESampler()._improvement(np.array(infinite), good, bad).tolist() == [1.0, 1.0, 1.0]
 
 
 @settings(max_examples=30)

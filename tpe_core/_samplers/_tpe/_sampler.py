@@ -400,9 +400,10 @@ class TPESampler(BaseSampler):
         if len(bad) and not np.isnan(loss[bad[0]]):
             threshold = loss[bad[0]]
         loss = loss[good]
-        span = threshold - loss.min()
-        if not np.isfinite(span) or span <= 0:
-            return ones
+        lowest = loss.min()
+        if not (np.isfinite(threshold) and np.isfinite(lowest)) or threshold <= lowest:
+            return ones  # no span to weigh by (a loss of inf, reported to a maximizing study as -inf, say)
+        span = threshold - lowest
         # The floor keeps a good trial at the threshold in l(x), if barely.
         return np.maximum((threshold - loss) / span, _IMPROVEMENT_FLOOR)
 

@@ -112,6 +112,10 @@ def make_objective(
         raise ValueError(
             f"scoring={scoring!r} is not a scikit-learn scorer; sklearn.metrics.get_scorer_names() lists them"
         )
+    try:
+        check_scoring(estimator, scoring)  # a metric function given for a scorer, say
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"scoring={scoring!r}: {e}") from None
     if cv is None:
         what = f"validation_fraction={validation_fraction!r}"
         split = _check_split(holdout, np.arange(len(y)), np.asarray(y), what)
@@ -172,7 +176,9 @@ class _NetObjective:
         try:
             if self.cv is not None:  # each fold trains on all of its training part
                 net.set_params(train_split=None)
-                scores = cross_val_score(net, self.X, self.y, cv=self.cv, scoring=self.scoring)
+                # a fold that fails fails the trial with its own error (as NaN it read as diverged)
+                scorer = _nan_when_diverged(check_scoring(net, self.scoring))
+                scores = cross_val_score(net, self.X, self.y, cv=self.cv, scoring=scorer, error_score="raise")
                 return self.sign * float(np.mean(scores))
             net.set_params(train_split=self.holdout)
             return self.sign * _train_and_score(net, self.X, self.y, self.scoring, trial, self.sign)
@@ -209,7 +215,8 @@ def _train_and_score(net: Any, X: Any, y: Any, scoring: Any, trial: Trial, sign:
 
 
 def _nan_when_diverged(scorer: Callable[[Any, Any, Any], float]) -> Callable[[Any, Any, Any], float]:
-    """``scorer``, scoring NaN an epoch whose validation loss is not finite.
+    """``scorer``, scoring NaN an epoch whose validation loss (a cv fold's
+    net, which holds out nothing: its training loss) is not finite.
 
     A diverged network predicts NaN, on which scikit-learn's regression
     metrics raise; as NaN the epoch is the worst there is, and a trial
@@ -219,7 +226,8 @@ def _nan_when_diverged(scorer: Callable[[Any, Any, Any], float]) -> Callable[[An
     """
 
     def score(net: Any, X: Any, y: Any) -> float:
-        if not math.isfinite(net.history[-1].get("valid_loss", 0.0)):
+        last = net.history[-1]
+        if not math.isfinite(last.get("valid_loss", last.get("train_loss", 0.0))):
             return math.nan
         return scorer(net, X, y)
 

@@ -21,6 +21,7 @@ __all__ = [
     "SOURCE_ATTR",
     "Trial",
     "TrialFailed",
+    "TrialHandle",
     "TrialPruned",
     "TrialState",
     "describe_exception",
@@ -173,7 +174,23 @@ def check_report(value: Any, step: Any) -> tuple[float, int]:
         raise TypeError(f"report: value must be a single float, got {value!r} ({describe_exception(e)})") from e
 
 
-class Trial:
+class TrialHandle:
+    """A trial as an objective holds it: a handle on one trial of a study.
+
+    Copying a handle (``copy.copy``, ``copy.deepcopy``, and so scikit-learn's
+    ``clone`` of an estimator whose callback holds it) gives the handle
+    itself: a copy would take reports and pruning decisions away from the
+    study's trial.
+    """
+
+    def __copy__(self) -> TrialHandle:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TrialHandle:
+        return self
+
+
+class Trial(TrialHandle):
     """One evaluation of the objective.
 
     Trials are created by :meth:`Study.ask` (or inside
@@ -211,6 +228,7 @@ class Trial:
         self.datetime_complete: datetime.datetime | None = None
         self.error: str | None = None
         self.user_attrs: dict[str, Any] = {}
+        self._judged_steps: set[int] = set()  # the steps should_prune was asked at (see BasePruner)
 
     @property
     def config(self) -> Any:
@@ -298,11 +316,17 @@ class Trial:
         """Whether the study's pruner says to stop this trial now.
 
         Call it after :meth:`report`; when it is True, stop and raise
-        :class:`TrialPruned`. Without a pruner this is always False.
+        :class:`TrialPruned`. Without a pruner this is always False. The
+        pruner judges the steps reported since the last call, so it may be
+        asked less often than reports are made (every epoch reported, asked
+        every other epoch: a rung passed in between is judged at the next call).
         """
         if self.state.is_finished():
             return False
-        return self._study._should_prune(self)
+        decision = self._study._should_prune(self)
+        if self.last_step is not None:
+            self._judged_steps.add(self.last_step)
+        return decision
 
     def __repr__(self) -> str:
         value = "" if self.value is None else f", value={self.value!r}"

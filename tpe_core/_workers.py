@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from tpe_core._storage import TrialFinishedError
-from tpe_core._trial import RESERVED_USER_ATTRS, check_report, describe_exception
+from tpe_core._trial import RESERVED_USER_ATTRS, TrialHandle, check_report, describe_exception
 from tpe_core._validation import as_stored_user_attr
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def check_picklable(objective: Callable[..., Any], why: str) -> None:
         ) from e
 
 
-class RemoteTrial:
+class RemoteTrial(TrialHandle):
     """The trial as the objective sees it in a worker: what it reports goes to
     the driver through ``send``, and ``ask_prune`` gets the driver's answer."""
 

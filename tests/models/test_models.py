@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 
 import numpy as np
@@ -10,7 +11,8 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_digits, load_iris
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback, EarlyStopping, EpochScoring
@@ -25,6 +27,7 @@ from models import (
     ConvNetClassifier,
     MLPClassifier,
     MLPRegressor,
+    ReportToTrial,
     estimator_params,
     make_objective,
 )
@@ -631,6 +634,52 @@ def test_pruned_trial_has_trained_exactly_up_to_the_pruning_epoch(digits, epoch:
     assert sorted(trial.intermediate_values) == list(range(1, epoch + 1))
     assert trial.value == trial.intermediate_values[epoch]
     assert 1 <= trial.user_attrs["best_epoch"] <= epoch
+
+
+@pytest.mark.parametrize(("max_epochs", "state"), [(2, TrialState.COMPLETE), (3, TrialState.PRUNED)])
+def test_a_trial_that_trains_its_last_epoch_completes_whatever_the_pruner_says(iris, max_epochs, state) -> None:
+    X, y = iris
+    objective = make_objective(MLPClassifier(max_epochs=1), X, y)
+    study = Study({"max_epochs": max_epochs}, sampler=RandomSampler(seed=0), direction="maximize",
+                  pruner=_PruneAtEpoch(2))
+    study.optimize(objective, n_trials=1)
+    (trial,) = study.trials
+    assert trial.state is state and sorted(trial.intermediate_values) == [1, 2]
+
+
+def test_a_net_cloned_by_scikit_learn_reports_to_the_same_trial(iris) -> None:
+    X, y = iris
+    study = Study({"lr": 0.01}, sampler=RandomSampler(seed=0), direction="maximize")
+    trial = study.ask()
+    assert copy.copy(trial) is trial and copy.deepcopy(trial) is trial
+    net = MLPClassifier(max_epochs=2, callbacks=[ReportToTrial(trial, monitor="valid_acc")])
+    assert clone(net).callbacks[0].trial is trial
+    cross_val_score(net, X, y, cv=2)  # clones the net for each fold
+    assert sorted(trial.intermediate_values) == [1, 2]
+
+
+def test_report_to_trial_refuses_a_loss_for_a_maximizing_study_and_a_key_the_history_lacks(iris) -> None:
+    X, y = iris
+    trial = Study({"lr": 0.01}, sampler=RandomSampler(seed=0), direction="maximize").ask()
+    with pytest.raises(ValueError, match=r"reports a loss, lower is better, to a study that maximizes.*sign=-1"):
+        MLPClassifier(max_epochs=1, callbacks=[ReportToTrial(trial)]).fit(X, y)
+    MLPClassifier(max_epochs=1, callbacks=[ReportToTrial(trial, sign=-1)]).fit(X, y)
+    assert trial.intermediate_values[1] < 0  # the negated loss
+    with pytest.raises(ValueError, match=r"epoch 1 recorded no 'valid_acc' .*\(train_split=None\) records no"):
+        MLPClassifier(max_epochs=1, train_split=None, callbacks=[ReportToTrial(trial, "valid_acc")]).fit(X, y)
+
+
+def test_with_cv_a_failing_fold_fails_the_trial_with_its_own_error(iris) -> None:
+    X, y = iris
+    rows = np.arange(150)
+    folds = [(rows[rows % 2 == 0], rows[rows % 2 == 1]), (rows[:50], rows[50:])]  # the second trains on one class
+    study = Study({"lr": 0.01}, sampler=RandomSampler(seed=0), direction="maximize")
+    study.optimize(make_objective(MLPClassifier(max_epochs=1), X, y, cv=folds), n_trials=1)
+    (trial,) = study.trials
+    assert trial.state is TrialState.FAIL and "needs 2 or more classes, got 1" in trial.error
+    assert study._history.diverged.tolist() == [False]  # left out by TPE, not ranked as diverged
+    with pytest.raises(ValueError, match="scoring=<function accuracy_score.*looks like it is a metric function"):
+        make_objective(MLPClassifier(), X, y, scoring=accuracy_score)
 
 
 class _CountTrainingRows(Callback):

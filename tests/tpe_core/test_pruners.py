@@ -242,6 +242,35 @@ class TestHyperband:
 
 # ---------------------------------------------------------------- all pruners
 @pytest.mark.parametrize(
+    ("pruner", "first_step", "asked_at", "pruned_at"),
+    [
+        # reported at every step, asked at even steps: rung 1 is judged at step 2 (it was never judged)
+        (SuccessiveHalvingPruner(), 1, (2, 4, 6), 2),
+        # intervals {0, 1}, {2, 3}: asked at odd steps, each interval is judged at its first ask
+        (MedianPruner(n_startup_trials=2, interval_steps=2), 0, (1, 3, 5), 1),
+    ],
+    ids=["asha", "median"],
+)
+def test_a_pruner_asked_less_often_than_reports_judges_the_steps_reported_since(
+    pruner, first_step, asked_at, pruned_at
+):
+    study = Study(SPACE, sampler=RandomSampler(seed=0), pruner=pruner)
+    steps = range(first_step, 7)
+    for _ in range(3):
+        good = study.ask()
+        for step in steps:
+            good.report(1.0, step)
+        study.tell(good, 1.0)
+    bad, decisions = study.ask(), {}
+    for step in steps:
+        bad.report(9.0, step)
+        if step in asked_at:
+            decisions[step] = bad.should_prune()
+            assert bad.should_prune() is decisions[step]  # asked again at the same step: the same answer
+    assert [s for s, prune in decisions.items() if prune][0] == pruned_at
+
+
+@pytest.mark.parametrize(
     "pruner",
     [MedianPruner(n_startup_trials=2), SuccessiveHalvingPruner(), HyperbandPruner(1, 9)],
     ids=repr,

@@ -19,7 +19,9 @@ class BasePruner(abc.ABC):
 
     A pruner is pure: the same trials give the same decision, so processes
     sharing a stored study agree. :meth:`Trial.should_prune` asks the
-    study's pruner after each :meth:`Trial.report`.
+    study's pruner, normally after each :meth:`Trial.report`; a pruner
+    judges the steps reported since it was last asked
+    (:func:`last_judged_step`), so that asking less often skips no rung.
     """
 
     @abc.abstractmethod
@@ -46,6 +48,14 @@ def first_value_from(trial: Trial, step: int, direction: str) -> float | None:
         return None
     value = loss(trial.intermediate_values[min(reached)], direction)
     return math.inf if math.isnan(value) else value
+
+
+def last_judged_step(trial: Trial) -> int:
+    """The highest step below the trial's latest at which its pruner was asked, or -1: the steps after it
+    and up to the latest are the ones to judge now (asked again at the same step, the same ones)."""
+    step = trial.last_step
+    judged = [s for s in getattr(trial, "_judged_steps", ()) if step is not None and s < step]
+    return max(judged, default=-1)
 
 
 def reported_trials(study: Study, exclude: Trial) -> list[Trial]:

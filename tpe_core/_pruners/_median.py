@@ -6,7 +6,7 @@ import math
 import statistics
 from typing import TYPE_CHECKING
 
-from tpe_core._pruners._base import BasePruner, loss
+from tpe_core._pruners._base import BasePruner, last_judged_step, loss
 from tpe_core._trial import Trial, TrialState
 from tpe_core._validation import check_int
 
@@ -28,8 +28,8 @@ class MedianPruner(BasePruner):
         No pruning at steps below this one.
     interval_steps : int, default=1
         Decide once per interval of ``interval_steps`` steps from
-        ``n_warmup_steps``: at the first step the trial reports in it (so
-        a trial reporting every other step is still judged).
+        ``n_warmup_steps``: at the first step in it that the pruner is asked
+        at (so a trial reporting, or asking, every other step is still judged).
     n_min_trials : int, default=1
         No pruning at a step that fewer COMPLETE trials reported.
 
@@ -69,10 +69,8 @@ class MedianPruner(BasePruner):
         if step is None or step < self.n_warmup_steps:
             return False
         interval = (step - self.n_warmup_steps) // self.interval_steps
-        if any(
-            self.n_warmup_steps <= s < step and (s - self.n_warmup_steps) // self.interval_steps == interval
-            for s in trial.intermediate_values
-        ):
+        previous = last_judged_step(trial)
+        if previous >= self.n_warmup_steps and (previous - self.n_warmup_steps) // self.interval_steps == interval:
             return False  # this interval was decided at an earlier step
         complete = study.get_trials([TrialState.COMPLETE])
         if len(complete) < self.n_startup_trials:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from tpe_core._pruners._base import BasePruner, first_value_from, reported_trials
+from tpe_core._pruners._base import BasePruner, first_value_from, last_judged_step, reported_trials
 from tpe_core._trial import Trial
 from tpe_core._validation import check_int
 
@@ -48,8 +48,8 @@ def prune_at_rungs(
 ) -> bool:
     """Successive halving of ``trial`` against ``others`` at the given rungs.
 
-    The trial is judged once per rung, at its first reported step at or past
-    the rung, by its value there, against the values of every other trial
+    The trial is judged once per rung, when its pruner is first asked at or
+    past the rung, by its value at its first reported step at or past the rung, against the values of every other trial
     that reached the rung, whatever its state (a trial that failed later
     measured its configuration there all the same). At the first rung,
     a trial stops whatever its value while fewer than ``bootstrap_count``
@@ -61,9 +61,8 @@ def prune_at_rungs(
     step = trial.last_step
     if step is None:
         return False
-    earlier = [s for s in trial.intermediate_values if s < step]
-    previous = max(earlier) if earlier else -1
-    for rung in (r for r in rungs if previous < r <= step):  # the rungs this report reached
+    previous = last_judged_step(trial)
+    for rung in (r for r in rungs if previous < r <= step):  # the rungs reached since the pruner was last asked
         value = first_value_from(trial, rung, study.direction)
         assert value is not None
         if value == math.inf:

@@ -47,9 +47,9 @@ def _storage_option(command: Callable[..., Any]) -> Callable[..., Any]:
 def main() -> None:
     """parzen: tune the hyperparameters of deep-learning models.
 
-    Start with ``parzen tune --dataset digits --model mlp``; studies are kept
-    in ./parzen.db, so ``parzen show``, ``best``, ``export`` and ``plot`` read
-    them and a second ``tune`` with the same study name resumes it.
+    Start with `parzen tune --dataset digits --model mlp`; studies are kept
+    in ./parzen.db, so `parzen show`, `best`, `export` and `plot` read
+    them and a second `tune` with the same study name resumes it.
     """
 
 
@@ -216,13 +216,21 @@ def delete(study: str, storage: str, yes: bool) -> None:
 @_storage_option
 @_friendly
 def best(study: str, storage: str) -> None:
-    """Print the best configuration as JSON, ready to paste."""
+    """Print the best configuration as JSON: for a study of `parzen tune`, the
+    network's parameters (a conditional choice's branch merged in), with
+    max_epochs the best epoch, as the refit trains: MLPClassifier(**params)."""
+    from cli._tune import MEASURES
+
     loaded = tpe_core.load_study(storage=storage, study_name=study)
     if not loaded.get_trials([tpe_core.TrialState.COMPLETE]):
-        raise CliError(f"study {study!r} has no COMPLETE trial yet; see `parzen show {study}`, "
-                       f"or run `parzen tune --study {study}`")
+        raise CliError(f"study {study!r} has no COMPLETE trial yet; see `parzen show {study}`, or run more "
+                       f"trials: `parzen tune --study {study}` with the data and settings that made it")
     trial = loaded.best_trial
     config = dict(trial.config) if isinstance(trial.config, dict) else trial.config
+    if isinstance(config, dict) and MEASURES in loaded.user_attrs:  # made by tune: the estimator's parameters
+        from models import estimator_params
+
+        config = estimator_params(config)
     if isinstance(config, dict) and "best_epoch" in trial.user_attrs:
         config["max_epochs"] = trial.user_attrs["best_epoch"]
     click.echo(json.dumps(config, indent=2, default=str))

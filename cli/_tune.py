@@ -62,7 +62,13 @@ class Settings:
     @classmethod
     def from_sources(cls, config_file: str | None, flags: dict[str, Any]) -> Settings:
         values = read_config(config_file) if config_file else {}
-        values.update({"csv" if k == "csv_file" else k: v for k, v in flags.items() if v is not None})
+        given = {"csv" if k == "csv_file" else k: v for k, v in flags.items() if v is not None}
+        # a source of data given by a flag replaces the file's, whichever it is
+        for flag, other in (("dataset", ("csv", "target")), ("csv", ("dataset",))):
+            if flag in given:
+                for name in other:
+                    values.pop(name, None)
+        values.update(given)
         settings = cls(**values)
         settings.check()
         return settings
@@ -236,9 +242,12 @@ class _Job:
     objective: Any
 
 
-def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) -> _Job:
+def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None, *, search: bool = True) -> _Job:
     """Data, space, estimator, objective and study; ``given`` (the values of
-    --fix or --set) is checked against the space before any study is opened."""
+    --fix or --set) is checked against the space before any study is opened.
+    ``search=False`` (``try``) trains one configuration to its end: the
+    settings' sampler and pruner are not used (a config file's ``pruner``
+    still shapes the space, as in the study ``tune`` made with it)."""
     from models import make_objective
 
     data = _load_data(settings)
@@ -252,12 +261,12 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) 
             raise CliError(f"max_epochs={given['max_epochs']!r} and --max-epochs {settings.max_epochs} both set the "
                            "epochs: give one of them")
         compiled.encode_partial(given)  # a SpaceError names the value or the name
-    sampler = _sampler(settings)
+    sampler = _sampler(settings) if search else tpe_core.TPESampler(seed=settings.seed)
     grid_size = _grid_size(sampler, compiled) if isinstance(sampler, tpe_core.GridSampler) else None
     split = _split(data, settings.seed)
     estimator = _estimator(settings, data)
     _check_space(space, estimator, settings.model, data.X.shape[1])
-    pruner = _pruner(settings, space)
+    pruner = _pruner(settings, space) if search else None
     # Refuses a --cv or --validation-fraction that cannot split the training part.
     objective = make_objective(
         estimator, split[0], split[2], cv=settings.cv, validation_fraction=settings.validation_fraction,
@@ -273,6 +282,12 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None) 
         if settings.pruner in ("asha", "hyperband") and "'max_epochs'" in e.reason:
             hint = (f" (--pruner {settings.pruner} trains every trial to the most epochs, so max_epochs is a "
                     "constant here; resume this study with --pruner none or median)")
+        elif "'max_epochs'" in e.reason and settings.max_epochs is None:
+            stored = tpe_core.load_study(storage=settings.storage, study_name=settings.study_name).search_space.space
+            epochs = stored.get("max_epochs") if isinstance(stored, dict) else None
+            if isinstance(epochs, int):
+                hint = (f" (its max_epochs is the constant {epochs}, as --pruner asha or hyperband make it: pass "
+                        f"--max-epochs {epochs})")
         raise CliError(f"study {settings.study_name!r} in {settings.storage} {e.reason}{hint}; "
                        "pass --study NEW_NAME to start another study") from None
     _check_measures(study, settings, data)
@@ -481,8 +496,11 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
     return values
 
 
-def _inside(dist: Any, value: Any) -> Any:
-    """A model default brought inside a distribution of the space."""
+def _inside(dist: Any, name: str, value: Any, conditional: bool) -> Any:
+    """A model default brought inside a distribution of the space (for a conditional choice, the index
+    of the first branch that sets ``name`` to it, else of the first branch)."""
+    if conditional:
+        return next((i for i, c in enumerate(dist.choices) if isinstance(c, dict) and c.get(name) == value), 0)
     if isinstance(dist, tpe_core.Categorical):
         return value if value in dist.choices else dist.choices[0]
     if isinstance(dist, (tpe_core.Float, tpe_core.Int)) and isinstance(value, (int, float)):
@@ -494,12 +512,18 @@ def _inside(dist: Any, value: Any) -> Any:
 
 
 def _manual_config(study: tpe_core.Study, estimator: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """The given values, and the model's defaults (inside the space) for the other top-level parameters."""
+    """The given values, and the model's defaults (inside the space) for the other parameters that are
+    active: those of the chosen branch of a conditional choice too."""
     defaults = estimator.get_params()
-    config = {}
-    for p in study.search_space.params:
-        if p.parent is None and p.name in defaults and p.name not in values:
-            default = _inside(p.distribution, defaults[p.name])
+    params = study.search_space.params
+    config: dict[str, Any] = {}
+    for p in params:  # a branch's parameters come after the choice that holds them
+        chosen = {**config, **values}
+        if p.parent is not None and chosen.get(params[p.parent].name) != p.branch:
+            continue
+        key = p.path[-1]
+        if p.name not in values and key in defaults:
+            default = _inside(p.distribution, key, defaults[key], p.conditional)
             if default is not None:
                 config[p.name] = default
     config.update(values)
@@ -511,7 +535,7 @@ def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
     from models import estimator_params
     from models._estimators import _user_interrupts
 
-    job = _prepare(settings, _sayer(quiet), values)
+    job = _prepare(settings, _sayer(quiet), values, search=False)
     study = job.study
     study.enqueue(_manual_config(study, job.estimator, values))
     try:
@@ -521,7 +545,7 @@ def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
         raise _interrupted(settings, study) from None
     trial = study.trials[-1]
     metric = settings.metric(job.data.task)
-    if trial.value is None:
+    if trial.state is not tpe_core.TrialState.COMPLETE:
         click.echo(f"Trial {trial.number} (manual) ended {trial.state.value}: {trial.error}")
         if trial.state is tpe_core.TrialState.FAIL:
             raise SystemExit(1)  # as tune exits when no trial completed
@@ -552,7 +576,8 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
         pruned = len(study.get_trials([tpe_core.TrialState.PRUNED]))
         click.echo(f"No trial of {settings.study_name!r} completed; see `parzen show {settings.study_name}`."
                    + (f" The last failure: {failed[-1].error}" if failed and failed[-1].error else "")
-                   + (f" {pruned} were pruned: run more trials so that some train to the end." if pruned else ""),
+                   + (f" {pruned} {'was' if pruned == 1 else 'were'} pruned: run more trials so that some train "
+                      "to the end." if pruned else ""),
                    err=True)
         if failed:  # an error, not a study too short for its pruner
             raise SystemExit(1) from None

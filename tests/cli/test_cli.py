@@ -608,6 +608,59 @@ def test_try_a_configuration_by_hand_then_tune_the_same_study(run):
     assert len(rule.split()) == 2 and set(rule.replace(" ", "")) == {"-"}  # the trials' columns, not the notes
 
 
+def test_try_trains_to_the_end_whatever_the_config_files_sampler_and_pruner(run):
+    config = run.tmp / "study.toml"
+    config.write_text('dataset = "iris"\npruner = "asha"\nsampler = "grid"\n[space]\nmax_epochs = { int = [2, 4] }\n')
+    tried = run("try", "--config", config, "--storage", run.storage, "--study", "st", "--quiet", "--set", "lr=0.01")
+    assert tried.exit_code == 0, tried.output  # asha's bootstrap stopped it at epoch 1, then "no COMPLETE trial"
+    (trial,) = load_study(storage=run.storage, study_name="st").trials
+    assert trial.state is TrialState.COMPLETE and sorted(trial.intermediate_values) == [1, 2, 3, 4]
+    # the study tune makes with that config has max_epochs 4, as try's, so both go on in it
+    tuned = run("tune", "--config", config, "--storage", run.storage, "--study", "st", "--quiet", "--n-trials", "1")
+    assert tuned.exit_code == 0, tuned.output
+
+
+def test_try_takes_the_models_defaults_inside_a_conditional_choice(run):
+    config = run.tmp / "cond.yaml"
+    config.write_text("dataset: iris\nmax_epochs: 1\nspace:\n  optimizer:\n    choices:\n"
+                      "      - {optimizer: sgd, momentum: {float: [0, 0.5]}}\n      - {optimizer: adam}\n")
+    for extra in ([], ["--set", "optimizer=0"]):
+        tried = run("try", "--config", config, "--storage", run.storage, "--quiet", *extra)
+        assert tried.exit_code == 0, tried.output
+    first, second = load_study(storage=run.storage, study_name="iris-mlp").trials
+    assert first.config["optimizer"] == {"optimizer": "adam"}  # the model's default optimizer, adam
+    assert second.config["optimizer"] == {"optimizer": "sgd", "momentum": 0.5}  # its momentum, 0.9, brought inside
+
+
+def test_a_study_tuned_with_asha_says_which_max_epochs_resumes_it(run):
+    assert run("tune", "--dataset", "iris", "--pruner", "asha", "--n-trials", "1", "--storage", run.storage,
+               "--quiet").exit_code == 0
+    tried = run("try", "--dataset", "iris", "--storage", run.storage, "--set", "lr=0.01")
+    assert tried.exit_code == 2
+    assert "its max_epochs is the constant 30, as --pruner asha or hyperband make it: pass --max-epochs 30" \
+        in tried.stderr
+
+
+def test_a_source_of_data_given_by_a_flag_replaces_the_config_files(run):
+    config = run.tmp / "csv.json"
+    config.write_text(json.dumps({"csv": "nowhere.csv", "target": "y", "max_epochs": 1, "n_trials": 1}))
+    result = run("tune", "--config", config, "--dataset", "iris", "--storage", run.storage, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert load_study(storage=run.storage, study_name="iris-mlp").trials
+
+
+def test_best_of_a_conditional_study_gives_the_networks_parameters(run):
+    config = run.tmp / "cond.json"
+    space = {"optimizer": {"choices": [{"optimizer": "sgd", "momentum": 0.5}, {"optimizer": "adam"}]}}
+    config.write_text(json.dumps({"dataset": "iris", "max_epochs": 1, "n_trials": 2, "space": space}))
+    assert run("tune", "--config", config, "--storage", run.storage, "--quiet").exit_code == 0
+    best = json.loads(run("best", "iris-mlp", "--storage", run.storage).stdout)
+    assert best["optimizer"] in ("sgd", "adam") and not isinstance(best["optimizer"], dict)
+    from models import MLPClassifier
+
+    MLPClassifier(**best)  # pastes
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -74,6 +74,12 @@ def load_csv(path: str, target: str | None, task: str | None) -> Data:
         raise CliError(f"{path!r} needs a header row and at least 2 data rows")
     (_, header), body = rows[0], rows[1:]
     header = [name.strip() for name in header]  # "a, b" names a column "b"
+    unnamed = [j + 1 for j, name in enumerate(header) if not name]
+    if unnamed:
+        last = unnamed[-1] == len(header)
+        trailing = " (a comma at the end of the header line, as Excel may write, adds one)" * last
+        raise CliError(f"{path!r}: column {unnamed[0]} of the header has no name{trailing}; name every column, "
+                       "or remove the empty ones")
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise CliError(f"{path!r}: the header names {', '.join(map(repr, repeated))} more than once; "
@@ -146,6 +152,14 @@ def _target_cell(cell: str, path: str, line: int, target: str) -> str:
     return cell
 
 
+def _as_int(value: float) -> str:
+    return str(int(value))
+
+
+def _as_float(value: float) -> str:
+    return repr(float(value))
+
+
 def _with_target(X: np.ndarray, targets: list[tuple[int, str]], task: str | None, path: str, target: str) -> Data:
     """``Data`` with the target column as a regression (numbers) or a classification (labels)."""
     labels = [cell for _, cell in targets]
@@ -171,16 +185,19 @@ def _with_target(X: np.ndarray, targets: list[tuple[int, str]], task: str | None
         if np.ptp(numeric) == 0:
             raise CliError(f"{path!r}: column {target!r} is {labels[0]} on every row: there is nothing to regress")
         return Data(X, numeric.astype(np.float32), task, Path(path).stem, note)
-    classes = sorted(set(labels))
+    # integer labels as integers, so that a metric's pos_label=1 finds its class: written as integers ("1"),
+    # or all as whole floats ("1.0", as pandas writes an integer column with gaps); "01" or "1" beside "2.0"
+    # stay labels, as they may not be the same class as "1" and "2"
+    whole = numeric is not None and bool(np.all(np.isfinite(numeric) & (numeric == np.round(numeric))))
+    spelled = whole and any(all(label == form(v) for label, v in zip(labels, numeric)) for form in (_as_int, _as_float))
+    y = numeric.astype(np.int64) if spelled else np.array(labels)
+    classes = np.unique(y)
     if len(classes) == 1:
         raise CliError(
-            f"{path!r}: column {target!r} has one class, {classes[0]!r}: there is nothing to classify; "
+            f"{path!r}: column {target!r} has one class, {labels[0]!r}: there is nothing to classify; "
             "use a target with 2 or more classes"
         )
-    if numeric is not None and all(math.isfinite(v) and label == str(int(v)) for label, v in zip(labels, numeric)):
-        # integer labels as integers, so that a metric's pos_label=1 finds its class
-        return Data(X, numeric.astype(np.int64), task, Path(path).stem, note, labels=np.array(labels))
-    return Data(X, np.array(labels), task, Path(path).stem, note)
+    return Data(X, y, task, Path(path).stem, note, labels=np.array(labels) if y.dtype == np.int64 else None)
 
 
 def _check_finite(numeric: np.ndarray, targets: list[tuple[int, str]], path: str, target: str) -> None:

@@ -277,6 +277,9 @@ def plot(study: str, storage: str, kind: str, output: str) -> None:
     """Plot a study: optimisation history, parameter importance, parallel coordinates or slices."""
     from cli._plots import PLOTS
 
+    if output == "-":
+        raise CliError("plot writes an image file: give -o a file name (history.png); '-', standard output, is "
+                       "for export")
     loaded = tpe_core.load_study(storage=storage, study_name=study)
     try:
         PLOTS[kind](loaded, output)

@@ -78,6 +78,8 @@ class Settings:
         self._check_types()
         if (self.dataset is None) == (self.csv is None):
             raise CliError("give one source of data: --dataset NAME or --csv FILE --target COLUMN")
+        if self.study is not None and not self.study.strip():
+            raise CliError(f"--study must be a name, got {self.study!r}; leave it out for the default, DATASET-MODEL")
         for name, allowed in (("sampler", _SAMPLERS), ("pruner", _PRUNERS), ("model", _MODELS),
                               ("device", _DEVICES)):
             if getattr(self, name) not in allowed:
@@ -286,8 +288,8 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None, 
             stored = tpe_core.load_study(storage=settings.storage, study_name=settings.study_name).search_space.space
             epochs = stored.get("max_epochs") if isinstance(stored, dict) else None
             if isinstance(epochs, int):
-                hint = (f" (its max_epochs is the constant {epochs}, as --pruner asha or hyperband make it: pass "
-                        f"--max-epochs {epochs})")
+                hint = (f" (its max_epochs is the constant {epochs}, as --max-epochs or --pruner asha or hyperband "
+                        f"make it: pass --max-epochs {epochs})")
         raise CliError(f"study {settings.study_name!r} in {settings.storage} {e.reason}{hint}; "
                        "pass --study NEW_NAME to start another study") from None
     _check_measures(study, settings, data)
@@ -574,7 +576,10 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
     except ValueError:
         failed = study.get_trials([tpe_core.TrialState.FAIL])
         pruned = len(study.get_trials([tpe_core.TrialState.PRUNED]))
+        timed_out = settings.timeout is not None and not any(t.state.is_finished() for t in study.trials)
         click.echo(f"No trial of {settings.study_name!r} completed; see `parzen show {settings.study_name}`."
+                   + (f" --timeout {settings.timeout:g} s ended the run before any trial finished." if timed_out
+                      else "")
                    + (f" The last failure: {failed[-1].error}" if failed and failed[-1].error else "")
                    + (f" {pruned} {'was' if pruned == 1 else 'were'} pruned: run more trials so that some train "
                       "to the end." if pruned else ""),

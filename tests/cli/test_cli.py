@@ -382,6 +382,8 @@ ERRORS = [
      "cannot write -o '{tmp}/no_folder/history.png': No such"),
     (["show", "nobody"], "no study named 'nobody'"),
     (["best", "nobody"], "no study named 'nobody'"),
+    (["plot", "iris-mlp", "-o", "-"], "plot writes an image file: give -o a file name (history.png)"),
+    (["tune", "--dataset", "iris", "--study", " "], "--study must be a name, got ' '; leave it out for the default"),
 ]
 
 
@@ -637,8 +639,20 @@ def test_a_study_tuned_with_asha_says_which_max_epochs_resumes_it(run):
                "--quiet").exit_code == 0
     tried = run("try", "--dataset", "iris", "--storage", run.storage, "--set", "lr=0.01")
     assert tried.exit_code == 2
-    assert "its max_epochs is the constant 30, as --pruner asha or hyperband make it: pass --max-epochs 30" \
-        in tried.stderr
+    assert "its max_epochs is the constant 30, as --max-epochs or --pruner asha or hyperband make it: pass " \
+        "--max-epochs 30" in tried.stderr
+    memory = run("tune", "--dataset", "iris", "--storage", "sqlite:///")
+    assert memory.exit_code == 2 and "storage='sqlite:///' names no file: give one (sqlite:///parzen.db)" \
+        in memory.stderr
+
+
+def test_a_run_that_its_timeout_ended_before_any_trial_finished_says_so(capsys):
+    from cli._tune import Settings, _report
+    from tpe_core import Study
+
+    _report(Study({"lr": Float(0.01, 0.1)}), Settings(dataset="iris", timeout=0.5), None, None, ())
+    assert "No trial of 'iris-mlp' completed; see `parzen show iris-mlp`. --timeout 0.5 s ended the run before " \
+        "any trial finished." in capsys.readouterr().err
 
 
 def test_a_source_of_data_given_by_a_flag_replaces_the_config_files(run):

@@ -199,6 +199,15 @@ def test_integer_labels_of_a_classification_are_integers_and_the_digest_reads_th
     assert data.digest() == h.hexdigest()[:16]
     for text in ("a,y\n1,01\n2,1\n3,1\n", "a,y\n1,1.0\n2,2\n3,2\n", "a,y\n1,inf\n2,2\n3,2\n"):
         assert load_csv(write(tmp_path, text), "y", "classification").y.dtype.kind == "U"  # not plain integers
+    floats = load_csv(write(tmp_path, "a,y\n1,0.0\n2,1.0\n3,1.0\n"), "y", "classification")  # as pandas writes
+    assert floats.y.dtype == np.int64 and floats.y.tolist() == [0, 1, 1]
+
+
+def test_a_header_column_without_a_name_is_refused_naming_it(tmp_path):
+    with pytest.raises(CliError, match=r"column 3 of the header has no name \(a comma at the end of the header line"):
+        load_csv(write(tmp_path, "a,y,\n1,u,\n2,v,\n"), "y", None)
+    with pytest.raises(CliError, match=r"column 2 of the header has no name; name every column"):
+        load_csv(write(tmp_path, "a,,y\n1,2,u\n2,3,v\n"), "y", None)
 
 
 @pytest.mark.parametrize("separator", [";", "\t"])

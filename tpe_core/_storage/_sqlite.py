@@ -173,7 +173,8 @@ def _path_from_url(url: str) -> str:
     path = urllib.parse.unquote(rest)
     if path in ("", ":memory:"):
         raise StorageError(
-            f"storage={url!r} names no file; leave storage=None for a study kept in memory"
+            f"storage={url!r} names no file: give one (sqlite:///parzen.db); a study kept in memory has "
+            "storage=None"
         )
     return path
 

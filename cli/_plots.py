@@ -33,8 +33,12 @@ def _complete(study: tpe_core.Study) -> list[tpe_core.Trial]:
 
 
 def _option_label(option: Any, width: int = 16) -> str:
-    """An option of a categorical parameter as a short tick label (a branch by its values)."""
-    text = ", ".join(map(str, option.values())) if isinstance(option, dict) else str(option)
+    """An option of a categorical parameter as a short tick label (a branch by its constant values; its
+    distributions are parameters of their own)."""
+    if isinstance(option, dict):
+        text = ", ".join(str(v) for v in option.values() if not isinstance(v, tpe_core.Distribution))
+    else:
+        text = str(option)
     return text if len(text) <= width else text[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 

@@ -230,15 +230,16 @@ def test_slice_plot_names_the_options_of_a_categorical_parameter(monkeypatch):
 
     space = {"act": Categorical(["relu", "tanh"]), "lr": Float(1e-4, 1e-1, log=True),
              "units": Int(16, 256, log=True),
-             "opt": Categorical([{"optimizer": "sgd", "momentum": 0.9}, {"optimizer": "adam"}])}
+             "opt": Categorical([{"optimizer": "sgd", "momentum": 0.9}, {"optimizer": "adam"},
+                                 {"optimizer": "rmsprop", "momentum": Float(0.0, 0.5)}])}
     study = Study(space, sampler=TPESampler(seed=0))
     study.optimize(lambda c: c["lr"], n_trials=6)
     drawn = []
     monkeypatch.setattr(_plots, "_save", lambda figure, output: drawn.append(figure))
     _plots.plot_slice(study, "unused.png")
-    act, lr, units, opt = (axes for axes in drawn[0].axes)
+    act, lr, units, opt, _ = drawn[0].axes  # the last, rmsprop's momentum
     assert [t.get_text() for t in act.get_xticklabels()] == ["relu", "tanh"]
-    assert [t.get_text() for t in opt.get_xticklabels()] == ["sgd, 0.9", "adam"]
+    assert [t.get_text() for t in opt.get_xticklabels()] == ["sgd, 0.9", "adam", "rmsprop"]
     assert lr.get_xscale() == units.get_xscale() == "log"
     drawn[0].canvas.draw()  # the tick labels of a log axis are made at drawing
     shown = {t.get_text() for t in units.get_xticklabels() if t.get_text()}

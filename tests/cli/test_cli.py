@@ -166,7 +166,7 @@ def test_show_best_and_studies(tuned):
     assert config["max_epochs"] == study.best_trial.user_attrs["best_epoch"]
 
     listed = tuned("studies", "--storage", tuned.storage)
-    assert "iris-mlp" in listed.stdout and "3" in listed.stdout.splitlines()[2]
+    assert listed.stdout.splitlines()[2].split()[:4] == ["iris-mlp", "maximize", "3", "3"]  # trials, complete
 
 
 def test_delete_asks_first_and_removes_one_study(tmp_path):
@@ -539,17 +539,23 @@ def test_cuda_without_a_gpu_is_a_clear_error(run):
 
 
 def test_version_and_help(run):
-    assert run("--version").stdout.startswith("parzen, version")
-    assert "tune" in run("--help").stdout
+    import tpe_core
+
+    assert run("--version").stdout == f"parzen, version {tpe_core.__version__}\n"
+    for flag in ("--help", "-h"):
+        shown = run(flag).stdout
+        assert shown.startswith("Usage: ") and "--version" in shown and "tune" in shown
+    unknown = CliRunner().invoke(main, ["--bogus"])
+    assert unknown.exit_code == 2 and "No such option '--bogus'" in unknown.output
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
 def test_ctrl_c_stops_cleanly_and_keeps_the_finished_trials(tmp_path):
     storage = f"sqlite:///{tmp_path}/c.db"
-    parzen = Path(sys.executable).with_name("parzen")
+    parzen = [sys.executable, "-c", "from cli import main; main()"]  # this checkout's, whatever is installed
     proc = subprocess.Popen(
-        [str(parzen), "tune", "--dataset", "digits", "--n-trials", "50", "--max-epochs", "30", "--storage", storage],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*parzen, "tune", "--dataset", "digits", "--n-trials", "50", "--max-epochs", "30", "--storage", storage],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
     )
     deadline = time.monotonic() + 300
     while True:

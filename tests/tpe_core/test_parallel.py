@@ -70,8 +70,6 @@ def test_every_report_reaches_the_study_and_pruning_works_across_processes(tmp_p
     for t in trials:
         last = 15 if t.state is TrialState.COMPLETE else t.last_step
         assert sorted(t.intermediate_values) == list(range(1, last + 1))
-    # TPE's constant liar spread the concurrent asks: no configuration twice
-    assert len({tuple(sorted(t.params.items())) for t in trials}) == 16
 
 
 def test_an_uncaught_exception_stops_the_study_and_fails_the_running_trials():

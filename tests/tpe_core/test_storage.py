@@ -412,6 +412,26 @@ class TestCrashRecovery:
         (trial,) = load_study(storage=url_of(path), study_name="s").trials
         assert trial.state is TrialState.FAIL and trial.error.startswith("worker lost")
 
+    def test_a_lost_trial_that_another_process_marks_first_is_not_marked_again(self, tmp_path, monkeypatch):
+        # The race of the test above, made certain: the other process marks the trial between this
+        # process's reading of the running trials and its write.
+        from tpe_core._storage._owner import Owner
+
+        study = make_study(tmp_path / "race.db")
+        study.ask()
+        mine, other = SQLiteStorage(url_of(tmp_path / "race.db")), SQLiteStorage(url_of(tmp_path / "race.db"))
+        marked_by_other: list[list[str]] = []
+
+        def gone_once_the_other_has_looked(owner: Owner) -> bool:
+            if not marked_by_other:
+                marked_by_other.append([])  # the other's own check, inside the call below, comes here too
+                marked_by_other[0] = other.fail_lost_trials(study._study_id)
+            return False
+
+        monkeypatch.setattr(Owner, "is_alive_here", gone_once_the_other_has_looked)
+        assert mine.fail_lost_trials(study._study_id) == []
+        assert len(marked_by_other[0]) == 1 and marked_by_other[0][0].startswith("trial 0: worker lost")
+
 
 # ---------------------------------------------------------------- concurrency
 class TestConcurrency:

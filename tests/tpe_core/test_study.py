@@ -990,37 +990,6 @@ def test_public_names_are_exported():
     assert tpe_core.Study.__module__ == "tpe_core._study"
 
 
-class TestCli:
-    @pytest.fixture
-    def runner(self):
-        testing = pytest.importorskip("click.testing")
-        return testing.CliRunner()
-
-    def test_version(self, runner):
-        from cli import main
-
-        result = runner.invoke(main, ["--version"])
-        assert result.exit_code == 0, result.output
-        assert "parzen" in result.output
-        assert tpe_core.__version__ in result.output
-
-    @pytest.mark.parametrize("flag", ["--help", "-h"])
-    def test_help(self, runner, flag):
-        from cli import main
-
-        result = runner.invoke(main, [flag])
-        assert result.exit_code == 0, result.output
-        assert "Usage" in result.output
-        assert "--version" in result.output
-
-    def test_unknown_option(self, runner):
-        from cli import main
-
-        result = runner.invoke(main, ["--bogus"])
-        assert result.exit_code != 0
-        assert "--bogus" in result.output
-
-
 def test_importances_rank_the_parameter_that_decides_first():
     space = {
         "a": Float(0.0, 1.0),

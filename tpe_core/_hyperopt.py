@@ -482,6 +482,7 @@ def fmin(
 
     Examples
     --------
+    >>> import numpy as np
     >>> from tpe_core import fmin, hp, rand, Trials
     >>> trials = Trials()
     >>> best = fmin(lambda x: (x - 1) ** 2, hp.uniform("x", -5, 5), algo=rand.suggest,

@@ -144,6 +144,18 @@ def _is_scipy_distribution(obj: Any) -> bool:
     return hasattr(obj, "rvs") and not isinstance(obj, Distribution)
 
 
+def _constant_at(space: Any, path: tuple[Any, ...]) -> tuple[bool, Any]:
+    """``(True, value)`` when ``path`` leads through the dicts of ``space`` to a constant, else ``(False, None)``."""
+    node = space
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return False, None
+        node = node[key]
+    if not path or isinstance(node, (Distribution, Mapping)) or _is_scipy_distribution(node):
+        return False, None
+    return True, node
+
+
 def _constant_changes(before: Any, now: Any, path: tuple[Any, ...] = ()) -> list[str]:
     """What differs in the constants (the parts that are not distributions)
     of two space definitions, in words."""
@@ -385,8 +397,16 @@ class SearchSpace:
             return _constant_changes(before.space, self.space)
         old = {p.name: p for p in before.params}
         new = {p.name: p for p in self.params}
-        changes = [f"{n!r} is no longer in the space" for n in old if n not in new]
-        changes += [f"{n!r} is new" for n in new if n not in old]
+        changes = [
+            f"{n!r} was {old[n].distribution!r}, is the constant {_constant_at(self.space, old[n].path)[1]!r}"
+            if _constant_at(self.space, old[n].path)[0] else f"{n!r} is no longer in the space"
+            for n in old if n not in new
+        ]
+        changes += [
+            f"{n!r} was the constant {_constant_at(before.space, new[n].path)[1]!r}, is {new[n].distribution!r}"
+            if _constant_at(before.space, new[n].path)[0] else f"{n!r} is new"
+            for n in new if n not in old
+        ]
         changes += [
             f"{n!r} was {old[n].distribution!r}, is {new[n].distribution!r}"
             for n in new

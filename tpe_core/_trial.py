@@ -147,7 +147,8 @@ def as_objective_value(result: Any) -> tuple[float | None, str | None]:
         reason = describe_exception(e)
         return None, f"the objective returned {reprlib.repr(result)}, which is not a single float ({reason})"
     if not math.isfinite(value):
-        return None, f"the objective returned {value!r}; a value must be finite"
+        return None, (f"the objective returned {value!r}; a value must be finite (the run is taken as diverged, "
+                      "which TPE ranks last)")
     return value, None
 
 

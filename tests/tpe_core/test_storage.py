@@ -569,7 +569,7 @@ class TestBadInput:
         [
             ({"lr": Float(1e-5, 1e-1, log=True)}, "'lr' was Float.*is Float"),
             ({"dropout": Float(0.0, 0.5)}, "'dropout' is new"),
-            ({"units": "constant"}, "'units' is no longer in the space"),
+            ({"units": 64}, r"'units' was Int\(low=8, high=256, log=True, step=1, label=None\), is the constant 64"),
         ],
     )
     def test_another_space_is_refused(self, tmp_path, change, message):

@@ -169,7 +169,7 @@ class TPESampler(BaseSampler):
         Candidates drawn from ``l(x)`` per proposal.
     gamma : float or callable, optional
         Size of the good group: a callable ``n -> int``, or a fraction of
-        ``n`` (rounded up). Default: :func:`default_gamma`.
+        ``n`` (rounded up). Default: ``min(ceil(0.1 * n), 25)``.
     multivariate : bool, default=True
         Model the parameters of a scope jointly (product kernels), rather
         than each on its own.

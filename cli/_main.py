@@ -205,8 +205,9 @@ def delete(study: str, storage: str, yes: bool) -> None:
     """Delete a study and all its trials from the storage (asks first)."""
     store = tpe_core.SQLiteStorage(storage)
     n_trials = len(tpe_core.load_study(storage=store, study_name=study).trials)
-    if not yes:
-        click.confirm(f"Delete study {study!r} and its {n_trials} trials from {store.path}?", abort=True)
+    if not yes and not click.confirm(f"Delete study {study!r} and its {n_trials} trials from {store.path}?"):
+        click.echo(f"Kept study {study!r}; nothing was deleted.", err=True)
+        raise SystemExit(1)
     tpe_core.delete_study(storage=store, study_name=study)
     click.echo(f"Deleted study {study!r} ({n_trials} trials) from {store.path}.")
 

@@ -288,8 +288,8 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None, 
             stored = tpe_core.load_study(storage=settings.storage, study_name=settings.study_name).search_space.space
             epochs = stored.get("max_epochs") if isinstance(stored, dict) else None
             if isinstance(epochs, int):
-                hint = (f" (its max_epochs is the constant {epochs}, as --max-epochs or --pruner asha or hyperband "
-                        f"make it: pass --max-epochs {epochs})")
+                hint = (f" (pass --max-epochs {epochs}: --max-epochs, or --pruner asha or hyperband, fixed it in "
+                        "this study)")
         raise CliError(f"study {settings.study_name!r} in {settings.storage} {e.reason}{hint}; "
                        "pass --study NEW_NAME to start another study") from None
     _check_measures(study, settings, data)
@@ -431,7 +431,9 @@ def _executor(settings: Settings) -> tpe_core.DaskExecutor | None:
     try:
         return tpe_core.DaskExecutor(settings.dask_scheduler)
     except OSError as e:  # unreachable
-        raise CliError(f"--dask-scheduler {settings.dask_scheduler!r}: {e}") from None
+        raise CliError(f"--dask-scheduler {settings.dask_scheduler!r}: {e}; is a scheduler running there? "
+                       "(`dask scheduler` starts one, `dask worker ADDRESS` its workers), or leave the option "
+                       "out to run the trials here") from None
     except ValueError as e:  # not an address (no port)
         raise CliError(f"--dask-scheduler {settings.dask_scheduler!r}: {e}; give HOST:PORT, as "
                        "tcp://127.0.0.1:8786") from None

@@ -23,7 +23,8 @@ def iris_split(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
-def parse_quick(description: str) -> bool:
-    parser = argparse.ArgumentParser(description=description)
+def parse_quick(doc: str) -> bool:
+    """``--quick`` from the command line; ``--help`` shows the first paragraph of the example's ``doc``."""
+    parser = argparse.ArgumentParser(description=" ".join(doc.split("\n\n")[0].split()))
     parser.add_argument("--quick", action="store_true", help="a small budget (used by the tests)")
     return parser.parse_args().quick

@@ -19,7 +19,7 @@ from tpe_core import STATUS_OK, Categorical, Int, TPESearchCV, Trials, fmin, hp,
 
 
 def main() -> None:
-    quick = parse_quick(__doc__.splitlines()[0])
+    quick = parse_quick(__doc__)
     X_train, X_test, y_train, y_test = iris_split()
     max_epochs, max_evals = (10, 4) if quick else (100, 20)
 

@@ -14,7 +14,7 @@ from tpe_core import TPESearchCV
 
 
 def main() -> None:
-    quick = parse_quick(__doc__.splitlines()[0])
+    quick = parse_quick(__doc__)
     X_train, X_test, y_train, y_test = iris_split()
     grid = {
         "batch_size": [16, 32],

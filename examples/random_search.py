@@ -15,7 +15,7 @@ from tpe_core import TPESearchCV
 
 
 def main() -> None:
-    quick = parse_quick(__doc__.splitlines()[0])
+    quick = parse_quick(__doc__)
     X_train, X_test, y_train, y_test = iris_split()
     distributions = {"hidden_units": randint(5, 20)}
     net = MLPClassifier(n_layers=1, lr=1e-2, max_epochs=10 if quick else 100, random_state=0)

@@ -40,3 +40,5 @@ def test_help_describes_the_example_without_running_it(script: str) -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage:") and "best" not in done.stdout
+    description = " ".join(done.stdout.split("\n\n")[1].split())
+    assert description.endswith(".") and len(description) > 40  # the first paragraph, not its first line

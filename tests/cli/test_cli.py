@@ -134,9 +134,10 @@ def test_a_study_that_searches_epochs_is_not_resumed_with_asha_and_says_why(run)
                  "--storage", run.storage, "--quiet")
     assert result.exit_code == 2, result.output
     assert result.stderr == (
-        f"Error: study 'iris-mlp' in {run.storage} has another space: 'max_epochs' is no longer in the space "
-        "(--pruner asha trains every trial to the most epochs, so max_epochs is a constant here; resume this "
-        "study with --pruner none or median); pass --study NEW_NAME to start another study\n"
+        f"Error: study 'iris-mlp' in {run.storage} has another space: 'max_epochs' was Int(low=1, high=2, log=False, "
+        "step=1, label=None), is the constant 2 (--pruner asha trains every trial to the most epochs, so max_epochs "
+        "is a constant here; resume this study with --pruner none or median); pass --study NEW_NAME to start "
+        "another study\n"
     )
 
 
@@ -180,6 +181,7 @@ def test_delete_asks_first_and_removes_one_study(tmp_path):
     runner = CliRunner()
     declined = runner.invoke(main, ["delete", "drop", "--storage", storage], input="n\n")
     assert declined.exit_code == 1 and "Delete study 'drop' and its 2 trials" in declined.output
+    assert "Kept study 'drop'; nothing was deleted." in declined.stderr and "Aborted" not in declined.output
     assert len(load_study(storage=storage, study_name="drop").trials) == 2
     deleted = runner.invoke(main, ["delete", "drop", "--storage", storage, "--yes"])
     assert deleted.exit_code == 0 and "Deleted study 'drop' (2 trials)" in deleted.output
@@ -499,6 +501,7 @@ def test_an_unreachable_dask_scheduler_is_one_line_before_any_study(run):
                      *TINY)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("Error: --dask-scheduler 'tcp://127.0.0.1:1': Timed out trying to connect")
+    assert "is a scheduler running there? (`dask scheduler` starts one" in result.stderr
     assert not (run.tmp / "cli.db").exists()
 
 
@@ -646,8 +649,9 @@ def test_a_study_tuned_with_asha_says_which_max_epochs_resumes_it(run):
                "--quiet").exit_code == 0
     tried = run("try", "--dataset", "iris", "--storage", run.storage, "--set", "lr=0.01")
     assert tried.exit_code == 2
-    assert "its max_epochs is the constant 30, as --max-epochs or --pruner asha or hyperband make it: pass " \
-        "--max-epochs 30" in tried.stderr
+    assert "has another space: 'max_epochs' was the constant 30, is Int(low=5, high=30, log=False, step=5, " \
+        "label=None) (pass --max-epochs 30: --max-epochs, or --pruner asha or hyperband, fixed it in this study)" \
+        in tried.stderr
     memory = run("tune", "--dataset", "iris", "--storage", "sqlite:///")
     assert memory.exit_code == 2 and "storage='sqlite:///' names no file: give one (sqlite:///parzen.db)" \
         in memory.stderr

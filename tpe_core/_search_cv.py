@@ -37,11 +37,10 @@ def candidate_params(space: SearchSpace, trial: Trial, estimator_params: Contain
     """The estimator parameters of a trial.
 
     The space is a dict of parameters (or a choice between such dicts); the
-    chosen branch of a conditional choice, itself a dict of parameters, is
-    merged in, as scikit-learn's list of grids gives it. A key among
-    ``estimator_params`` (the estimator's ``get_params(deep=True)``) is a
-    parameter, its chosen option a value, even a dict with string keys
-    (``class_weight={"setosa": Float(1, 5), ...}``).
+    chosen option of a choice between dicts of parameters is merged in, as
+    scikit-learn's list of grids gives it (see :func:`_names_parameters`
+    for when a chosen dict is a value instead). ``estimator_params`` are the
+    estimator's ``get_params(deep=True)`` names.
     """
     conditional = {p.path: p.name for p in space.params if p.conditional}
     chosen = trial.params
@@ -55,19 +54,25 @@ def candidate_params(space: SearchSpace, trial: Trial, estimator_params: Contain
         if not isinstance(node, Mapping):
             raise TypeError(f"the search space must give a dict of parameters, got {value!r}")
         for key, sub in node.items():
-            if path + (key,) in conditional and key not in estimator_params and _is_params(value[key]):
-                merge(sub, value[key], path + (key,))
-            else:
+            if not _names_parameters(key, value[key], estimator_params):
                 out[key] = value[key]
+            elif path + (key,) in conditional:
+                merge(sub, value[key], path + (key,))
+            else:  # a choice between dicts of constants
+                out.update(value[key])
 
     merge(space.space, trial.config, ())
     return out
 
 
-def _is_params(value: Any) -> bool:
-    """Whether a chosen option is a dict of estimator parameters (names as
-    keys), not the value of one (``class_weight={0: 1.0, 1: 3.0}``)."""
-    return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
+def _names_parameters(key: Any, value: Any, estimator_params: Container[str]) -> bool:
+    """Whether the option chosen under ``key`` is a dict of estimator parameters to merge in, not the
+    value of one: a dict with string keys, under a key that is no parameter (``"model"``), or naming
+    parameters itself (``"optimizer": {"optimizer": "sgd", "momentum": 0.9}``). Under a parameter, a dict
+    that names none is its value (``class_weight={"setosa": 1.0, "versicolor": 3.0}``)."""
+    if not (isinstance(value, Mapping) and all(isinstance(k, str) for k in value)):
+        return False
+    return key not in estimator_params or any(k.split("__")[0] in estimator_params for k in value)
 
 
 def _all_lists(param_distributions: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> bool:
@@ -137,9 +142,9 @@ class TPESearchCV(BaseSearchCV):
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
         As for ``RandomizedSearchCV``. With several metrics, the one
         ``refit`` names steers the search (the first, with ``refit=False``
-        or a callable ``refit``). A candidate whose every fit
-        failed keeps its row in ``cv_results_``, scored ``error_score``
-        (with nan fit and score times), as ``GridSearchCV`` gives it, and a
+        or a callable ``refit``). A batch of candidates whose every fit
+        failed keeps its rows in ``cv_results_``, scored ``error_score`` as
+        in ``GridSearchCV`` (their fit and score times nan), and a
         ``FitFailedWarning`` says why; the search goes on.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler named by ``sampler``.

@@ -184,6 +184,22 @@ def test_multimetric_without_a_named_refit_is_steered_by_the_first_metric(iris, 
     assert hasattr(ours, "best_estimator_") == (refit is not False)
 
 
+def test_a_chosen_dict_of_parameters_is_merged_in_under_any_key_that_names_them(iris) -> None:
+    X, y = iris
+    constants = {"cfg": Categorical([{"kernel": "linear", "C": 0.5}, {"kernel": "rbf", "C": 2.0}])}
+    search = TPESearchCV(SVC(), constants, n_iter=2, cv=2, random_state=0, error_score="raise").fit(X, y)
+    assert sorted(map(sorted, (p.items() for p in search.cv_results_["params"]))) == [
+        [("C", 0.5), ("kernel", "linear")], [("C", 2.0), ("kernel", "rbf")]
+    ]
+    # under a key that is itself a parameter, options that name parameters (as make_objective takes them)
+    scaled = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
+    rbf = {"svc__kernel": "rbf", "svc__gamma": Float(0.01, 1)}
+    named = {"svc__kernel": Categorical([{"svc__kernel": "linear"}, rbf])}
+    search = TPESearchCV(scaled, named, n_iter=4, cv=2, random_state=0, error_score="raise").fit(X, y)
+    for params in search.cv_results_["params"]:
+        assert ("svc__gamma" in params) == (params["svc__kernel"] == "rbf") and isinstance(params["svc__kernel"], str)
+
+
 def test_a_short_grid_search_warns_and_a_dict_valued_option_is_a_value(iris) -> None:
     X, y = iris
     grid = {"C": [0.1, 1.0, 10.0], "kernel": ["linear", "rbf"]}

@@ -248,7 +248,8 @@ def _scipy(dist: _ScipyDistribution, path: tuple) -> NumericColumn:
     if not (np.isfinite(low) and np.isfinite(high)):
         raise SpaceError(
             f"{format_path(path)}: TPESampler needs bounded parameters, and {dist._describe()} "
-            f"has support [{low}, {high}]; use Float(low, high) / Int(low, high), or RandomSampler"
+            f"has support [{low}, {high}]; use Float(low, high) / Int(low, high), or RandomSampler "
+            "(TPESearchCV: sampler='random')"
         )
     name = getattr(getattr(dist.dist, "dist", None), "name", "")
     log = name in ("loguniform", "reciprocal")

@@ -602,7 +602,8 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
         click.echo(f"  (its best validation epoch was {epochs}: the refit trains {epochs} {unit})")
         params["max_epochs"] = epochs
     refit = estimator.set_params(**params, train_split=None).fit(X_train, y_train)  # on every training row
-    if not np.isfinite(refit.predict_proba(X_test)).all():
+    outputs = refit.predict_proba(X_test) if data.task == "classification" else refit.predict(X_test)
+    if not np.isfinite(outputs).all():
         click.echo(f"Refit on the training data ({len(y_train)} rows) diverged: its outputs are not finite, so it "
                    "has no test score; try another configuration (parzen try) or more trials.")
         return

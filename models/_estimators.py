@@ -947,8 +947,17 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions in the target's units and shape (the network's outputs,
-        ``predict_proba``, mapped back when the target is standardized)."""
-        return self._original(self.predict_proba(X))
+        mapped back when the target is standardized)."""
+        return self._original(super().predict_proba(X))
+
+    @property
+    def predict_proba(self) -> Any:
+        """A regressor has none, as in scikit-learn (``hasattr`` is False): skorch's
+        would give the network's outputs, in standardized units; ``forward(X)`` gives those."""
+        raise AttributeError(
+            "MLPRegressor has no predict_proba: a regressor predicts values (predict); forward(X) gives the "
+            "network's outputs, in the standardized units it trains in"
+        )
 
     def decode_targets(self, y: Any) -> np.ndarray:
         """Training targets (2-d float32, standardized) back to the units and

@@ -13,9 +13,11 @@ dask.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime
 import multiprocessing
 import queue as queue_module
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from tpe_core._workers import Outcome
 
 __all__ = ["DaskExecutor", "ExecutorRun"]
+
+#: Seconds between two looks at the trials' messages while they run.
+_POLL = 0.05
 
 
 def _started_before(name: str) -> bool:
@@ -132,6 +137,10 @@ class DaskExecutor(concurrent.futures.Executor):
     def __init__(self, client: Any, resources: dict[str, float] | None = None) -> None:
         from distributed import Client
 
+        if isinstance(client, Client) and client.status != "running":
+            raise ValueError(f"DaskExecutor: the client is {client.status}; give a running distributed.Client, "
+                             "or a scheduler's address")
+        self._owns_client = not isinstance(client, Client)  # made here from an address: closed at shutdown
         self.client = client if isinstance(client, Client) else Client(client)
         self.resources = resources
         self._executor = self.client.get_executor(pure=False, resources=resources)
@@ -145,11 +154,14 @@ class DaskExecutor(concurrent.futures.Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking tasks; with ``cancel_futures``, cancel the unfinished
         ones first (on Dask those already running too: the client cannot
-        tell them from the queued ones)."""
+        tell them from the queued ones). A client made here from an address
+        is closed; one given is the caller's to close."""
         if cancel_futures:
             for future in list(self._futures):
                 future.cancel()
         self._executor.shutdown(wait=wait)
+        if self._owns_client:
+            self.client.close()
 
     def default_n_in_flight(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
@@ -208,9 +220,19 @@ class ExecutorRun:
         self._trials[trial.number] = (trial, replies)
 
     def wait(self, timeout: float) -> list[tuple[Trial, Outcome]]:
-        """Serve reports for up to ``timeout`` seconds; return the trials that ended."""
-        self._drain()
-        done, _ = concurrent.futures.wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        """Serve reports and ``should_prune`` asks for up to ``timeout`` seconds, looking every
+        :data:`_POLL` seconds (an ask waited for a trial to end, up to ``timeout``); return the trials
+        that ended."""
+        deadline = time.monotonic() + timeout
+        done: set[concurrent.futures.Future] = set()
+        while self._futures:
+            self._drain()
+            left = deadline - time.monotonic()
+            done, _ = concurrent.futures.wait(
+                list(self._futures), timeout=max(0.0, min(_POLL, left)), return_when="FIRST_COMPLETED"
+            )
+            if done or left <= _POLL:
+                break
         self._drain()  # a finished trial's last reports arrive before its outcome is recorded
         ended = []
         for future in done:
@@ -247,7 +269,14 @@ class ExecutorRun:
                 return
 
     def close(self) -> None:
+        """Cancel the trials not started; answer "prune" to the running ones' ``should_prune``, asked or
+        to come, so that they end (a thread waiting for an answer kept its executor, or a Dask worker's
+        thread, from ever finishing)."""
         for future in self._futures:
             future.cancel()
+        for _, replies in self._trials.values():
+            queue = self.executor.new_queue(replies) if isinstance(replies, str) else replies  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):  # a pool, or a cluster, already gone
+                queue.put(True)
         if self._manager is not None:
             self._manager.shutdown()

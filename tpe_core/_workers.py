@@ -16,6 +16,7 @@ and a script that optimizes must guard its entry point with
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import multiprocessing
 import os
@@ -119,9 +120,10 @@ def apply_message(trial: Trial, kind: str, args: list[Any]) -> None:
 
 
 def picklable_exception(e: BaseException) -> BaseException:
-    """``e`` itself when it pickles, else a RuntimeError with its description."""
+    """``e`` itself when it goes through pickle and back (an exception whose ``__init__`` takes other
+    arguments than its message does not come back), else a RuntimeError with its description."""
     try:
-        pickle.dumps(e)
+        pickle.loads(pickle.dumps(e))
     except Exception:
         return RuntimeError(describe_exception(e))
     return e
@@ -136,7 +138,7 @@ def picklable_result(result: Any) -> Any:
     if callable(detach):
         result = detach()
     try:
-        pickle.dumps(result)
+        pickle.loads(pickle.dumps(result))
     except Exception:
         return repr(result)
     return result
@@ -151,14 +153,25 @@ def _exit_with_the_driver() -> None:
 
     def watch() -> None:
         wait([driver.sentinel])
+        _kill_group()
         os._exit(1)
 
     threading.Thread(target=watch, name="parzen-driver-watch", daemon=True).start()
 
 
+def _kill_group(pid: int | None = None) -> None:
+    """Kill the process group of worker ``pid`` (this worker's own by default): the worker and what its
+    objective started (a subprocess, a joblib pool), which would otherwise outlive a stopped trial."""
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(OSError):  # no such group: nothing is left of it
+            os.killpg(os.getpgrp() if pid is None else pid, signal.SIGKILL)
+
+
 def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bool) -> None:
     """Evaluate configurations sent by the driver until it sends None or goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()  # a group of its own, which _kill_group ends with what the objective started
     _exit_with_the_driver()
     while True:
         try:
@@ -208,6 +221,8 @@ class _Worker:
         except (EOFError, OSError):
             self.process.join(_GRACE)
             return "failure", f"worker lost: the trial's process exited with code {self.process.exitcode}"
+        except Exception as e:  # a message that does not unpickle here: the trial's outcome is lost with it
+            return "failure", f"worker lost: a message of the trial could not be read ({describe_exception(e)})"
         if kind in ("result", "raise"):
             return kind, args[0]
         if kind == "started":
@@ -232,6 +247,7 @@ class _Worker:
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(_GRACE)
+            _kill_group(self.process.pid)  # and what its trial started
         if self.process.is_alive():
             self.process.kill()
         self.process.join()

@@ -14,6 +14,10 @@ hang_in_worker MARKER
     pid to MARKER and hangs.
 ask_and_die
     Ask one trial and exit at once without telling it (a dead worker).
+stop_while_asking_on_threads
+    On a thread pool, trial 0 raises while another trial waits for a
+    ``should_prune`` answer; print "raised", then "left the pool" once the
+    pool's threads have ended.
 recover START_AT
     Open the study at START_AT and print how many trials it marked "worker lost".
 create START_AT
@@ -134,6 +138,42 @@ def hangs_in_its_worker(config: dict) -> float:
     return 0.0
 
 
+class TwoArgError(Exception):
+    """An exception whose ``__init__`` takes other arguments than its message: pickled, it does not come back."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+
+
+def raises_two_arg_error(config: dict) -> float:
+    raise TwoArgError(7, "disk full")
+
+
+def starts_a_child_and_hangs(config: dict, trial) -> float:
+    """Starts a process of its own (its pid in the user attribute "child"), then hangs."""
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    trial.set_user_attr("child", child.pid)
+    time.sleep(600)
+    return 0.0
+
+
+def asks_until_pruned(config: dict, trial) -> float:
+    """Trial 0 raises after 0.3 s; the others report and ask should_prune until told to stop."""
+    from tpe_core import TrialPruned
+
+    if trial.number == 0:
+        time.sleep(0.3)
+        raise KeyError("not caught")
+    for step in range(1, 6000):
+        trial.report(1.0, step)
+        if trial.should_prune():
+            raise TrialPruned()
+        time.sleep(0.01)
+    return 0.0
+
+
 def _wait_until(start_at: str) -> None:
     time.sleep(max(0.0, float(start_at) - time.time()))
 
@@ -175,6 +215,15 @@ def main(mode: str, url: str, name: str, *args: str) -> None:
     elif mode == "create":
         _wait_until(args[0])
         _study(url, name)
+    elif mode == "stop_while_asking_on_threads":
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:  # leaving it waits for the trials still running
+            try:
+                _study(url, name).optimize(asks_until_pruned, n_trials=4, executor=pool, catch=())
+            except KeyError:
+                print("raised")
+        print("left the pool")
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

@@ -179,6 +179,30 @@ def test_a_thread_pool_needs_no_main_guard_and_no_process(tmp_path):
     assert done.stdout.count("body") == 1 and done.stdout.splitlines()[-1] == "4 0"
 
 
+def test_a_trial_waiting_for_should_prune_when_the_study_stops_ends_and_its_thread_with_it(tmp_path):
+    import subprocess
+    import sys
+
+    from .test_storage import WORKER, url_of
+
+    done = subprocess.run([sys.executable, str(WORKER), "stop_while_asking_on_threads", url_of(tmp_path / "t.db"),
+                           "t"], capture_output=True, text=True, timeout=120)  # it hung, waiting for an answer
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["raised", "left the pool"]
+
+
+def test_a_closed_client_is_refused_and_a_client_made_from_an_address_is_closed(client):
+    with distributed.Client(client.scheduler.address) as closed:
+        pass
+    with pytest.raises(ValueError, match="DaskExecutor: the client is closed; give a running distributed.Client"):
+        DaskExecutor(closed)
+    executor = DaskExecutor(client.scheduler.address)
+    executor.shutdown()
+    assert executor.client.status == "closed" and client.status == "running"  # the given one stays open
+    DaskExecutor(client).shutdown()
+    assert client.status == "running"
+
+
 def test_executor_arguments_are_checked():
     study = Study(SPACE)
     with pytest.raises(TypeError, match="concurrent.futures.Executor"):

@@ -852,6 +852,28 @@ class TestTrialTimeout:
                 (t.state, t.error, t.intermediate_values) for t in trials
             ]
 
+    def test_an_exception_that_does_not_unpickle_fails_its_trial_and_the_study_goes_on(self):
+        from .processes import raises_two_arg_error
+
+        study = Study(SPACE, sampler=RandomSampler(seed=0))
+        study.optimize(raises_two_arg_error, n_trials=3, n_jobs=2)  # it raised TypeError, trials 'interrupted'
+        failed = (TrialState.FAIL, "RuntimeError: TwoArgError: 7: disk full")
+        assert [(t.state, t.error) for t in study.trials] == [failed] * 3
+
+    @pytest.mark.skipif(not Path("/proc/self").exists(), reason="reads /proc")
+    def test_a_timed_out_trial_s_own_processes_end_with_it(self):
+        from .processes import starts_a_child_and_hangs
+
+        study = Study(SPACE, sampler=RandomSampler(seed=0))
+        study.optimize(starts_a_child_and_hangs, n_trials=1, trial_timeout=3)
+        (trial,) = study.trials
+        assert trial.error == "timeout: the trial ran for more than 3 s and was stopped"
+        status = Path(f"/proc/{trial.user_attrs['child']}/status")
+        deadline = time.monotonic() + 30
+        while "State:\tZ" not in (status.read_text() if status.exists() else "State:\tZ"):  # gone, or a zombie
+            assert time.monotonic() < deadline, "the trial's own process outlived it"
+            time.sleep(0.1)
+
     def test_a_new_workers_start_up_is_not_part_of_the_time_limit(self):
         from .slow_import import quick  # each new worker spends 2 s importing it
 

@@ -507,6 +507,8 @@ class SearchSpace:
         another branch is an error, and so are unknown names and values out
         of their distribution.
         """
+        if not isinstance(params, Mapping):
+            raise TypeError(f"parameters are a dict of values by name, as trial.params shows them; got {params!r}")
         row = np.full(len(self.params), np.nan)
         if not params:
             return row

@@ -65,18 +65,23 @@ def _locked(method: _Method) -> _Method:
 def _wants_trial(objective: Objective) -> bool:
     """Whether the objective takes ``(config, trial)`` rather than ``(config)``.
 
-    It does when it has two or more positional parameters without defaults.
+    It does when it has two or more positional parameters without defaults,
+    or a second positional parameter named ``trial`` (``trial=None``); a
+    keyword-only ``trial`` is refused, as the trial is passed by position.
     """
     try:
         signature = inspect.signature(objective)
     except (TypeError, ValueError):
         return False
-    positional = [
-        p
-        for p in signature.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
-    return len(positional) >= 2
+    parameters = list(signature.parameters.values())
+    if any(p.kind is p.KEYWORD_ONLY and p.name == "trial" for p in parameters):
+        raise TypeError(
+            f"the objective {objective!r} takes trial as a keyword-only parameter; the trial is passed as the "
+            "second positional argument: define it as objective(config, trial)"
+        )
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    return len(required) >= 2 or (len(positional) >= 2 and positional[1].name == "trial")
 
 
 def _check_optimize_args(
@@ -92,11 +97,13 @@ def _check_optimize_args(
     check_int("n_trials", n_trials, minimum=0, allow_none=True)
     check_seconds("timeout", timeout, allow_none=True)
     check_seconds("trial_timeout", trial_timeout, allow_none=True)
+    if isinstance(catch, BaseException):
+        raise TypeError(f"catch takes exception classes, got the instance {catch!r}; pass {type(catch).__name__}")
     catch = (catch,) if isinstance(catch, type) else tuple(catch)
     for exc in catch:
         if not (isinstance(exc, type) and issubclass(exc, Exception)):
             raise TypeError(f"catch must hold Exception subclasses, got {exc!r}")
-    callbacks = tuple(callbacks)
+    callbacks = (callbacks,) if callable(callbacks) else tuple(callbacks)  # one callback, or several
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"callbacks must be callables cb(study, trial), got {cb!r}")
@@ -513,9 +520,10 @@ class Study:
             a non-number makes it FAIL with the reason), or
             ``TrialState.PRUNED`` / ``TrialState.FAIL`` (or their names,
             ``"PRUNED"`` / ``"FAIL"``).
-        error : str, optional
+        error : str or BaseException, optional
             Why the trial failed, for a FAIL state (or why it was pruned);
-            refused with a value.
+            an exception is written as ``"ValueError: message"``. Refused
+            with a value.
 
         Returns
         -------
@@ -530,6 +538,14 @@ class Study:
             shared study finished it, e.g. as "worker lost").
         """
         trial = self._running_trial(trial)
+        if self.storage is not None:
+            # The reports another process (or Study object) made: a PRUNED trial keeps its last value. (A trial
+            # finished there meanwhile is refused by the storage, with TrialFinishedError.)
+            self._sync()
+        if isinstance(error, BaseException):
+            error = describe_exception(error)
+        elif error is not None and not isinstance(error, str):
+            raise TypeError(f"tell: error must be a string or an exception, got {error!r}")
         if isinstance(value_or_state, str):
             with contextlib.suppress(ValueError):  # any other string is a non-number: FAIL
                 value_or_state = TrialState.parse(value_or_state)
@@ -688,7 +704,7 @@ class Study:
             Exceptions of the objective that fail the trial and let the
             study go on. Any other exception fails the trial, then
             propagates; so does ``KeyboardInterrupt``.
-        callbacks : sequence of callables
+        callbacks : callable or sequence of callables
             Each is called as ``callback(study, trial)`` after every trial;
             one may call :meth:`stop`.
         show_progress : bool, default=False
@@ -704,7 +720,9 @@ class Study:
         fixed : dict, optional
             Hold these parameters (flat, by name) at these values and search
             the others: a narrower search in the same study, whose trials
-            a later search without ``fixed`` learns from.
+            a later search without ``fixed`` learns from. A configuration
+            queued with :meth:`enqueue` runs first, as given (``fixed`` does
+            not apply to it).
 
         Notes
         -----
@@ -800,6 +818,11 @@ class Study:
     def _record(self, trial: Trial, outcome: Outcome, catch: tuple[type[BaseException], ...]) -> bool:
         """Record what became of a trial; False when its exception must propagate."""
         kind, payload = outcome
+        if trial.state.is_finished():  # the objective told its own trial: that result stands
+            _logger.warning("Trial %d was told inside its objective (%s); what the objective then %s is not "
+                            "recorded", trial.number, trial.state.value,
+                            "returned" if kind == "result" else "raised")
+            return not (kind == "raise" and not isinstance(payload, (TrialPruned, TrialFailed, *catch)))
         try:
             if kind == "result":
                 self._tell_result(self._running_trial(trial), payload)

@@ -1008,6 +1008,80 @@ def test_importances_rank_the_parameter_that_decides_first():
         Study(space).importances()
 
 
+def test_importances_give_a_branch_s_credit_to_the_choice_not_to_its_parameters():
+    space = {"m": Categorical([{"a": Float(0.0, 1.0)}, {"b": Float(0.0, 1.0)}]), "z": Float(0.0, 1.0)}
+    study = Study(space, sampler=RandomSampler(seed=0))
+    study.optimize(lambda c: (10.0 if "a" in c["m"] else 0.0) + c["z"], n_trials=60)
+    scores = study.importances()
+    assert list(scores)[0] == "m" and scores["m"] > 0.9  # a and b do nothing (they had 0.37 and 0.33)
+
+
+def test_importances_of_few_trials_a_constant_objective_and_huge_values():
+    study = Study({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0))
+    study.optimize(lambda c: c["x"], n_trials=3)
+    assert math.isclose(sum(study.importances().values()), 1.0)  # it was all zeros: no leaf of 2 could split 3
+    constant = Study({"x": Float(0.0, 1.0), "c": Categorical(["only"])}, sampler=RandomSampler(seed=0))
+    constant.optimize(lambda c: 1.0, n_trials=5)
+    assert constant.importances() == {"x": 1.0, "c": 0.0}  # what never varied gets 0
+    huge = Study({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0))
+    huge.optimize(lambda c: c["x"] * 1e308, n_trials=10)
+    assert list(huge.importances())[0] == "x" and math.isclose(sum(huge.importances().values()), 1.0)  # not nan
+
+
+def test_an_objective_s_trial_parameter_may_have_a_default_but_not_be_keyword_only():
+    study = Study({"x": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0))
+    study.optimize(lambda config, trial=None: 0.0 if trial is None else 1.0, n_trials=1)
+    assert study.trials[0].value == 1.0  # the trial was passed (it was silently not)
+    study.optimize(lambda config, scale=2.0: scale, n_trials=1)
+    assert study.trials[1].value == 2.0  # another default parameter is the objective's own
+    with pytest.raises(TypeError, match="takes trial as a keyword-only parameter; .* objective\\(config, trial\\)"):
+        study.optimize(lambda config, *, trial: 0.0, n_trials=1)
+    assert len(study.trials) == 2
+
+
+def test_tell_takes_an_exception_as_the_error_and_an_objective_may_tell_its_own_trial(caplog):
+    study = Study({"x": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0))
+    trial = study.ask()
+    study.tell(trial, "FAIL", error=ValueError("bad x"))
+    assert trial.state is TrialState.FAIL and trial.error == "ValueError: bad x"
+    with pytest.raises(TypeError, match="tell: error must be a string or an exception, got 123"):
+        study.tell(study.ask(), "FAIL", error=123)
+
+    def tells_itself(config, trial):
+        study.tell(trial, 0.1)
+        return 0.2
+
+    study.optimize(tells_itself, n_trials=2)  # it stopped optimize with "already finished"
+    assert [t.value for t in study.trials[-2:]] == [0.1, 0.1]
+    assert "Trial 2 was told inside its objective (COMPLETE); what the objective then returned is not recorded" \
+        in caplog.text
+
+
+def test_optimize_takes_one_callback_and_refuses_an_exception_instance_for_catch():
+    study = Study({"x": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0))
+    seen = []
+    study.optimize(lambda c: c["x"], n_trials=2, callbacks=lambda s, t: seen.append(t.number))
+    assert seen == [0, 1]
+    with pytest.raises(TypeError, match=r"catch takes exception classes, got the instance ValueError\('x'\); pass Val"):
+        study.optimize(lambda c: c["x"], n_trials=1, catch=ValueError("x"))
+    for bad in (None, [("x", 0.5)]):
+        with pytest.raises(TypeError, match="parameters are a dict of values by name, as trial.params shows them"):
+            study.enqueue(bad)
+
+
+def test_a_pruned_trial_told_through_another_study_object_keeps_its_last_value(tmp_path):
+    url = f"sqlite:///{tmp_path}/p.db"
+    asking = Study({"x": Float(0.0, 1.0)}, storage=url, study_name="s")
+    telling = Study({"x": Float(0.0, 1.0)}, storage=url, study_name="s")
+    trial = asking.ask()
+    assert len(telling.trials) == 1  # it knows the trial, before the reports
+    for step, value in enumerate([0.9, 0.7, 0.5]):
+        trial.report(value, step)
+    telling.tell(trial, "PRUNED")
+    (stored,) = load_study(storage=url, study_name="s").trials
+    assert stored.state is TrialState.PRUNED and stored.value == 0.5  # it was None: the reports were not seen
+
+
 def test_importances_with_a_log_parameter_at_zero():
     """A qlognormal's 0 (a log-scale parameter that is not > 0) works: the
     forest sees the raw values, which order the trials as their logs do."""

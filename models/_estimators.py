@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import numbers
 import signal
 import threading
@@ -17,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import BatchScoring, Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
-from skorch.dataset import ValidSplit, get_len
+from skorch.dataset import Dataset, ValidSplit, get_len
 from skorch.utils import to_numpy
 from torch import nn
 
@@ -123,7 +124,7 @@ def _as_features(X: Any) -> Any:
         raise TypeError("X is a sparse matrix, and these networks take dense features: pass X.toarray()")
     X = np.asarray(X)
     if np.iscomplexobj(X):
-        raise TypeError("X has complex values, and these networks take real features: split them into two columns")
+        raise ValueError("X has complex values, and these networks take real features: split them into two columns")
     X = X.astype(np.float32, copy=False)
     if not np.isfinite(X).all():
         raise ValueError("X contains NaN or infinity (or values too large for float32); impute or drop them first")
@@ -329,7 +330,8 @@ class _TunableNet:
     def _build_optimizer(self, named_parameters: Any) -> torch.optim.Optimizer:
         cls = resolve_optimizer(self.optimizer)  # type: ignore[attr-defined]
         args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)  # type: ignore[attr-defined]
-        kwargs.setdefault("weight_decay", self.weight_decay)
+        if self.weight_decay or "weight_decay" in inspect.signature(cls).parameters:  # LBFGS has none
+            kwargs.setdefault("weight_decay", self.weight_decay)
         if issubclass(cls, _WITH_MOMENTUM):
             kwargs.setdefault("momentum", self.momentum)
         return cls(*args, **kwargs)
@@ -499,8 +501,9 @@ class _TunableNet:
         self._check_training()
         if "sample_weight" in fit_params:
             raise TypeError(
-                f"{type(self).__name__} does not take sample_weight (its batches are not weighted); weigh the classes "
-                "of a classifier with criterion__weight=torch.tensor([...]), one weight per class"
+                f"{type(self).__name__} does not take sample_weight (its batches are not weighted)"
+                + ("; weigh the classes with criterion__weight=torch.tensor([...]), one weight per class"
+                   if isinstance(self, NeuralNetClassifier) else "")
             )
         if X.ndim != 2:
             raise ValueError(
@@ -574,9 +577,18 @@ class _TunableNet:
         return super().predict_proba(X)  # type: ignore[misc]
 
     def get_split_datasets(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
-        """skorch's split, the default hold-out seeded by ``random_state`` as it is now."""
+        """skorch's split, the default hold-out seeded by ``random_state`` as it is now. A validation
+        set of the user's own (``predefined_split(Dataset(X_valid, y_valid))``) is converted as the
+        training data is: float32 features, encoded labels, standardized targets."""
         if not isinstance(self.train_split, _NetSeededSplit):  # type: ignore[attr-defined]
-            return super().get_split_datasets(X, y, **fit_params)  # type: ignore[misc]
+            train, valid = super().get_split_datasets(X, y, **fit_params)  # type: ignore[misc]
+            if type(valid) is Dataset and valid.y is not None and not isinstance(valid.X, torch.utils.data.Dataset):
+                X_valid = _as_features(valid.X)
+                if X_valid.ndim != 2 or X_valid.shape[1] != self.n_features_in_:  # type: ignore[attr-defined]
+                    raise ValueError(f"the validation set's X has shape {X_valid.shape}, and this network takes "
+                                     f"{self.n_features_in_} features")  # type: ignore[attr-defined]
+                valid = Dataset(X_valid, self._training_targets(valid.y))
+            return train, valid
         split = self.train_split.seeded(self.random_state)  # type: ignore[attr-defined]
         dataset = self.get_dataset(X, y)  # type: ignore[attr-defined]
         return split(dataset, **fit_params) if y is None else split(dataset, y, **fit_params)
@@ -590,6 +602,9 @@ class _TunableNet:
             )
         if not is_integer(max_epochs) or max_epochs < 1:
             raise ValueError(f"max_epochs must be an integer >= 1, got max_epochs={max_epochs!r}")
+        if getattr(self, "batch_norm", False) is True and batch_size == 1:
+            raise ValueError("batch_norm=True normalizes over each batch, so it needs batches of 2 or more samples; "
+                             "got batch_size=1")
         if isinstance(l1, bool) or not isinstance(l1, numbers.Real) or not l1 >= 0:
             raise ValueError(f"l1 must be a number >= 0, got l1={l1!r}")
 
@@ -670,6 +685,10 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
                 f"{encoder.classes_.tolist()}"
             )
         self.label_encoder_ = encoder
+
+    def _training_targets(self, y: Any) -> np.ndarray:
+        """Labels as the network trains on them: class indices."""
+        return self._encode(_labels(y))
 
     def _encode(self, y: np.ndarray) -> np.ndarray:
         """Checked labels (:func:`_labels`) as the network's class indices."""
@@ -910,6 +929,15 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
     def _n_outputs(self) -> int:
         return self.n_outputs_
 
+    def _training_targets(self, y: Any) -> np.ndarray:
+        """Targets as the network trains on them: 2-d float32, standardized as the training targets were."""
+        y = np.asarray(y, dtype=np.float32)
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if y.ndim != 2 or y.shape[1] != self.n_outputs_:
+            raise ValueError(f"the validation targets have shape {y.shape}, and this network has {self.n_outputs_} "
+                             "outputs")
+        return (y - self.target_mean_) / self.target_scale_
+
     def _check_training(self) -> None:
         super()._check_training()
         check_bool("standardize_target", self.standardize_target)
@@ -955,8 +983,8 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
         """A regressor has none, as in scikit-learn (``hasattr`` is False): skorch's
         would give the network's outputs, in standardized units; ``forward(X)`` gives those."""
         raise AttributeError(
-            "MLPRegressor has no predict_proba: a regressor predicts values (predict); forward(X) gives the "
-            "network's outputs, in the standardized units it trains in"
+            "MLPRegressor has no predict_proba: a regressor predicts values (predict); forward(X) (float32 X) "
+            "gives the network's outputs, in the standardized units it trains in"
         )
 
     def decode_targets(self, y: Any) -> np.ndarray:

@@ -170,7 +170,7 @@ class ConvNet(nn.Module):
         super().__init__()
         _check_dropout(dropout)
         batch_norm = check_bool("batch_norm", batch_norm)
-        if kernel_size < 1 or kernel_size % 2 == 0:
+        if not is_integer(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd integer, got kernel_size={kernel_size!r}")
         side = int(round(n_features**0.5))
         if side * side != n_features:

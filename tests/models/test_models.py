@@ -242,7 +242,7 @@ def test_targets_of_the_wrong_shape_or_a_non_bool_flag_are_refused(iris) -> None
     (None, np.zeros(150), {}, ValueError, r"a classifier needs 2 or more classes, got 1: \[0.0\]"),
     (None, None, {}, ValueError, r"a classifier needs y, one label per sample, got y=None"),
     ("one column", "iris", {}, ValueError, r"X must be 2-d, one row per sample, got shape \(150,\); a single feature"),
-    ("complex", "iris", {}, TypeError, r"X has complex values"),
+    ("complex", "iris", {}, ValueError, r"X has complex values"),
     (None, "iris", {"sample_weight": np.ones(150)}, TypeError, r"does not take sample_weight .* criterion__weight"),
 ])
 def test_a_classifiers_data_that_cannot_train_it_is_refused_saying_why(iris, X, y, fit_params, error, message) -> None:
@@ -646,6 +646,34 @@ def test_a_trial_that_trains_its_last_epoch_completes_whatever_the_pruner_says(i
     study.optimize(objective, n_trials=1)
     (trial,) = study.trials
     assert trial.state is state and sorted(trial.intermediate_values) == [1, 2]
+
+
+def test_a_validation_set_of_the_users_own_is_converted_as_the_training_data(iris) -> None:
+    from sklearn.metrics import r2_score
+    from skorch.helper import predefined_split
+
+    X, y = load_diabetes(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)  # float64, as given
+    own = predefined_split(Dataset(X[:100], y[:100]))
+    net = MLPRegressor(max_epochs=2, lr=0.01, random_state=0, train_split=own,
+                       callbacks=[EpochScoring("r2", name="valid_r2")]).fit(X[100:], y[100:])
+    assert net.history[-1, "valid_loss"] < 5  # standardized, as the training loss (it was ~22,500)
+    assert net.history[-1, "valid_r2"] == pytest.approx(r2_score(y[:100], net.predict(X[:100])), abs=1e-5)
+    features, labels = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[labels]
+    clf = MLPClassifier(max_epochs=1, random_state=0, train_split=predefined_split(Dataset(features[::3], names[::3])))
+    assert 0 <= clf.fit(features, names).history[-1, "valid_acc"] <= 1  # string labels crashed
+
+
+def test_training_settings_the_network_cannot_take_are_refused_or_adapted(iris) -> None:
+    X, y = iris
+    MLPClassifier(max_epochs=1, optimizer=torch.optim.LBFGS, random_state=0).fit(X, y)  # it has no weight_decay
+    with pytest.raises(ValueError, match="batch_norm=True normalizes over each batch, so it needs batches of 2"):
+        MLPClassifier(max_epochs=1, batch_norm=True, batch_size=1).fit(X, y)
+    with pytest.raises(ValueError, match="kernel_size must be a positive odd integer, got kernel_size=3.0"):
+        ConvNetClassifier(max_epochs=1, kernel_size=3.0).fit(X[:, :4].repeat(4, axis=1), y)
+    with pytest.raises(TypeError, match=r"MLPRegressor does not take sample_weight \(its batches are not weighted\)$"):
+        MLPRegressor(max_epochs=1).fit(X, y.astype(float), sample_weight=np.ones(150))
 
 
 def test_a_net_cloned_by_scikit_learn_reports_to_the_same_trial(iris) -> None:

@@ -139,8 +139,9 @@ def _resolve_algo(algo: Any, seed: int | None) -> BaseSampler:
 
 
 def _seed_from_rstate(rstate: Any) -> int | None:
-    if rstate is None:
-        return None
+    if rstate is None:  # hyperopt's default: the seed in $HYPEROPT_FMIN_SEED, when set
+        seed = os.environ.get("HYPEROPT_FMIN_SEED", "")
+        return check_seed(int(seed)) if seed.strip() else None
     if isinstance(rstate, np.random.Generator):
         return int(rstate.integers(2**31 - 1))
     if isinstance(rstate, np.random.RandomState):
@@ -262,8 +263,9 @@ class Trials:
         return [record["result"] for record in self.trials]
 
     def losses(self) -> list[float | None]:
-        """The loss of each trial (None where it failed)."""
-        return [r.get("loss") if r.get("status") == STATUS_OK else None for r in self.results]
+        """The loss of each trial's result, None where it has none (a failure, unless the objective's
+        'fail' result gave one), as in hyperopt."""
+        return [r.get("loss") for r in self.results]
 
     def statuses(self) -> list[str]:
         """The status of each trial."""
@@ -441,7 +443,8 @@ def fmin(
         Where to record the search (and continue an earlier one, over the
         same space: another space is a ``ValueError`` naming what changed).
     rstate : numpy.random.Generator or int, optional
-        Seed of the search.
+        Seed of the search; by default, as in hyperopt, the integer in the
+        environment variable ``HYPEROPT_FMIN_SEED`` when it is set.
     catch_eval_exceptions : bool, default=False
         Record an exception of ``fn`` as a failed trial and go on, instead of
         raising it (the trial is recorded either way).

@@ -325,8 +325,8 @@ class Trial(TrialHandle):
         if self.state.is_finished():
             return False
         decision = self._study._should_prune(self)
-        if self.last_step is not None:
-            self._judged_steps.add(self.last_step)
+        if self.last_step is not None:  # (a Trial pickled by an older parzen has no set yet)
+            self.__dict__.setdefault("_judged_steps", set()).add(self.last_step)
         return decision
 
     def __repr__(self) -> str:

@@ -33,9 +33,10 @@ def no_progress_loss(
     not improve on the best loss by more than ``percent_increase`` percent
     of it.
 
-    A trial without a loss (a failure) makes no progress. As in hyperopt,
-    the first trial of each ``fmin`` call counts as one without progress
-    (it has no best to improve on), and never stops the search.
+    A trial without a loss (a failure) makes no progress, so a search whose
+    trials all fail stops too. As in hyperopt, the first trial of each
+    ``fmin`` call counts as one without progress (it has no best to improve
+    on), and never stops the search.
 
     Parameters
     ----------
@@ -58,8 +59,9 @@ def no_progress_loss(
     def early_stop_fn(trials: Trials, best: float | None = None, stale: int = 0) -> tuple[bool, list[Any]]:
         result = trials.results[-1]
         loss = result.get("loss") if result.get("status") == STATUS_OK else None
-        if best is None:  # nothing to improve on yet
-            return False, [loss, stale + 1]
+        if best is None:  # nothing to improve on yet; a failure makes no progress either
+            stale += 1
+            return loss is None and 1 < stale and iteration_stop_count <= stale, [loss, stale]
         improved = loss is not None and loss < best - abs(best) * percent_increase / 100
         best, stale = (loss, 0) if improved else (best, stale + 1)
         return stale >= iteration_stop_count, [best, stale]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import pickle
@@ -498,6 +499,22 @@ def test_malformed_result_dict_raises(result, match):
     assert trials.study.trials[0].state is TrialState.FAIL
 
 
+def test_losses_are_the_results_losses_and_the_seed_may_come_from_the_environment(monkeypatch):
+    trials = Trials()
+    outcomes = iter([0.5, {"status": STATUS_FAIL, "loss": 99.0}, {"status": STATUS_FAIL}])
+    fmin(lambda x: next(outcomes), hp.uniform("x", 0, 1), max_evals=3, trials=trials, show_progressbar=False,
+         verbose=False)
+    assert trials.losses() == [0.5, 99.0, None]  # a 'fail' result's loss, as hyperopt gives it (it was None)
+    assert trials.best_trial["result"]["loss"] == 0.5  # and it is no candidate for the best
+    runs = []
+    for _ in range(2):
+        monkeypatch.setenv("HYPEROPT_FMIN_SEED", "7")
+        seeded = Trials()
+        fmin(lambda x: x, hp.uniform("x", 0, 1), max_evals=3, trials=seeded, show_progressbar=False)
+        runs.append(seeded.vals["x"])
+    assert runs[0] == runs[1]  # as with rstate=7 (it was ignored)
+
+
 @pytest.mark.parametrize(
     "result",
     [{"loss": 1.0}, {"loss": 1.0, "status": "done"}, {"status": STATUS_OK}],
@@ -792,6 +809,8 @@ def test_invalid_hp_names_function_and_label(make, function, label):
         ([3.0, 2.9, 2.8, 2.7, 2.6] + [2.6] * 10, {"iteration_stop_count": 3, "percent_increase": 10.0}, 3),
         ([3.0, 2.0, None, 1.0, None, None, None], {"iteration_stop_count": 3}, 7),  # a failure is no progress
         ([1.0] * 10, {"iteration_stop_count": 5}, 5),  # the first trial counts as one without progress, as in hyperopt
+        ([None] * 10, {"iteration_stop_count": 4}, 4),  # failures from the start make no progress either (it ran 10)
+        ([None, 1.0, 1.0, 1.0], {"iteration_stop_count": 1}, 3),  # the first trial never stops the search
     ],
 )
 def test_no_progress_loss_stops_after_trials_without_progress(losses, kwargs, n_run):
@@ -802,8 +821,9 @@ def test_no_progress_loss_stops_after_trials_without_progress(losses, kwargs, n_
         return {"status": STATUS_FAIL} if loss is None else loss
 
     trials = Trials()
-    fmin(fn, hp.uniform("x", 0, 1), max_evals=len(losses), trials=trials, show_progressbar=False, verbose=False,
-         early_stop_fn=no_progress_loss(**kwargs))
+    with contextlib.suppress(AllTrialsFailed):  # when every trial failed, after the search
+        fmin(fn, hp.uniform("x", 0, 1), max_evals=len(losses), trials=trials, show_progressbar=False, verbose=False,
+             early_stop_fn=no_progress_loss(**kwargs))
     assert len(trials) == n_run
     assert [t["state"] for t in trials.trials] == [JOB_STATE_DONE] * n_run
 

@@ -119,7 +119,7 @@ def try_(config_file: str | None, quiet: bool, assignments: tuple[str, ...], **f
     """
     from cli._tune import Settings, parse_assignments, run_try
 
-    run_try(Settings.from_sources(config_file, flags), parse_assignments(assignments), quiet=quiet)
+    run_try(Settings.from_sources(config_file, flags, search=False), parse_assignments(assignments), quiet=quiet)
 
 
 @main.command()

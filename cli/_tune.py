@@ -60,21 +60,24 @@ class Settings:
     replace_space: bool = False
 
     @classmethod
-    def from_sources(cls, config_file: str | None, flags: dict[str, Any]) -> Settings:
+    def from_sources(cls, config_file: str | None, flags: dict[str, Any], *, search: bool = True) -> Settings:
+        """The settings of the file, overridden by the flags; ``search=False`` for ``try``, which uses
+        no sampler or pruner."""
         values = read_config(config_file) if config_file else {}
         given = {"csv" if k == "csv_file" else k: v for k, v in flags.items() if v is not None}
-        # a source of data given by a flag replaces the file's, whichever it is
-        for flag, other in (("dataset", ("csv", "target")), ("csv", ("dataset",))):
+        # a source of data given by a flag replaces the file's, whichever it is, and the file's task with it
+        for flag, other in (("dataset", ("csv", "target", "task")), ("csv", ("dataset", "task"))):
             if flag in given:
                 for name in other:
                     values.pop(name, None)
         values.update(given)
         settings = cls(**values)
-        settings.check()
+        settings.check(search=search)
         return settings
 
-    def check(self) -> None:
-        """Refuse settings that cannot work, naming the setting and the fix."""
+    def check(self, *, search: bool = True) -> None:
+        """Refuse settings that cannot work, naming the setting and the fix (those of a search only
+        with ``search``)."""
         self._check_types()
         if (self.dataset is None) == (self.csv is None):
             raise CliError("give one source of data: --dataset NAME or --csv FILE --target COLUMN")
@@ -96,7 +99,7 @@ class Settings:
                 raise CliError(f"unknown --scoring {self.scoring!r}" + did_you_mean(self.scoring, scorers))
         if not 0 <= self.seed <= 2**32 - 1:
             raise CliError(f"--seed must be a whole number from 0 to 2**32 - 1 = {2**32 - 1}, got {self.seed!r}")
-        if self.cv is not None and self.pruner != "none":
+        if search and self.cv is not None and self.pruner != "none":
             raise CliError(f"--pruner {self.pruner} stops a trial between the epochs of its validation, and --cv "
                            "trains a network per fold without reporting epochs: use --validation-fraction with "
                            "--pruner, or --pruner none with --cv")
@@ -281,7 +284,7 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None, 
         )
     except tpe_core.StudyMismatchError as e:
         hint = ""
-        if settings.pruner in ("asha", "hyperband") and "'max_epochs'" in e.reason:
+        if settings.pruner in ("asha", "hyperband") and "'max_epochs'" in e.reason and settings.max_epochs is None:
             hint = (f" (--pruner {settings.pruner} trains every trial to the most epochs, so max_epochs is a "
                     "constant here; resume this study with --pruner none or median)")
         elif "'max_epochs'" in e.reason and settings.max_epochs is None:
@@ -503,8 +506,9 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
 def _inside(dist: Any, name: str, value: Any, conditional: bool) -> Any:
     """A model default brought inside a distribution of the space (for a conditional choice, the index
     of the first branch that sets ``name`` to it, else of the first branch)."""
-    if conditional:
-        return next((i for i, c in enumerate(dist.choices) if isinstance(c, dict) and c.get(name) == value), 0)
+    if conditional:  # the option that is the default, or the branch that sets it
+        return next((i for i, c in enumerate(dist.choices)
+                     if (c.get(name) if isinstance(c, dict) else c) == value), 0)
     if isinstance(dist, tpe_core.Categorical):
         return value if value in dist.choices else dist.choices[0]
     if isinstance(dist, (tpe_core.Float, tpe_core.Int)) and isinstance(value, (int, float)):
@@ -520,13 +524,16 @@ def _manual_config(study: tpe_core.Study, estimator: Any, values: dict[str, Any]
     active: those of the chosen branch of a conditional choice too."""
     defaults = estimator.get_params()
     params = study.search_space.params
+    implied = study.search_space.encode_partial(values)  # a branch's parameter given chooses its branch
     config: dict[str, Any] = {}
-    for p in params:  # a branch's parameters come after the choice that holds them
+    for j, p in enumerate(params):  # a branch's parameters come after the choice that holds them
         chosen = {**config, **values}
         if p.parent is not None and chosen.get(params[p.parent].name) != p.branch:
             continue
         key = p.path[-1]
-        if p.name not in values and key in defaults:
+        if p.conditional and p.name not in values and not np.isnan(implied[j]):
+            config[p.name] = int(implied[j])
+        elif p.name not in values and key in defaults:
             default = _inside(p.distribution, key, defaults[key], p.conditional)
             if default is not None:
                 config[p.name] = default

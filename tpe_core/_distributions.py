@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -485,7 +486,8 @@ class Categorical(Distribution):
     def _encode_index(self, value: Any) -> float:
         """Encode a branch index, as conditional Categoricals are recorded."""
         if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
-            raise self._error(f"expected a branch index, got {value!r}")
+            branches = "; ".join(f"{i}: {reprlib.repr(choice)}" for i, choice in enumerate(self.choices))
+            raise self._error(f"expected a branch index, got {value!r} (the branches: {branches})")
         if value != int(value) or not 0 <= value < len(self.choices):
             raise self._error(
                 f"branch index must be an integer in [0, {len(self.choices) - 1}], got {value!r}"

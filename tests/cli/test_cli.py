@@ -644,6 +644,31 @@ def test_try_takes_the_models_defaults_inside_a_conditional_choice(run):
     assert second.config["optimizer"] == {"optimizer": "sgd", "momentum": 0.5}  # its momentum, 0.9, brought inside
 
 
+def test_try_takes_a_plain_default_option_the_branch_a_given_parameter_is_in_and_ignores_a_file_s_pruner(run):
+    config = run.tmp / "mix.toml"
+    sgd = '{ optimizer = "sgd", momentum = { float = [0.0, 0.9] } }'
+    config.write_text(f'dataset = "iris"\nmax_epochs = 1\npruner = "median"\n[space]\n'
+                      f'optimizer = {{ choices = [ {sgd}, "adam" ] }}\n')
+    assert run("try", "--config", config, "--storage", run.storage, "--quiet").exit_code == 0
+    branch = run("try", "--config", config, "--storage", run.storage, "--quiet", "--set", "optimizer/0/momentum=0.5")
+    assert branch.exit_code == 0, branch.output  # "given as branch 1": the default's branch overrode it
+    with_cv = run("try", "--config", config, "--storage", run.storage, "--study", "cv", "--quiet", "--cv", "2")
+    assert with_cv.exit_code == 0, with_cv.output  # the file's pruner, which try does not use, was refused
+    first, second = load_study(storage=run.storage, study_name="iris-mlp").trials
+    assert first.config["optimizer"] == "adam"  # the model's default (it took sgd, option 0)
+    assert second.config["optimizer"] == {"optimizer": "sgd", "momentum": 0.5}
+    unknown = run("try", "--config", config, "--storage", run.storage, "--set", "optimizer=sgd")
+    assert "expected a branch index, got 'sgd' (the branches: 0: {" in unknown.stderr
+
+
+def test_a_flag_s_source_of_data_replaces_the_file_s_task_with_it(run):
+    config = run.tmp / "reg.json"
+    config.write_text(json.dumps({"csv": "nowhere.csv", "target": "y", "task": "regression", "max_epochs": 1,
+                                  "n_trials": 1}))
+    result = run("tune", "--config", config, "--dataset", "iris", "--storage", run.storage, "--quiet")
+    assert result.exit_code == 0, result.output  # "dataset 'iris' is a classification task, not regression"
+
+
 def test_a_study_tuned_with_asha_says_which_max_epochs_resumes_it(run):
     assert run("tune", "--dataset", "iris", "--pruner", "asha", "--n-trials", "1", "--storage", run.storage,
                "--quiet").exit_code == 0

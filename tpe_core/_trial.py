@@ -24,6 +24,7 @@ __all__ = [
     "TrialHandle",
     "TrialPruned",
     "TrialState",
+    "UnsentResult",
     "describe_exception",
 ]
 
@@ -137,10 +138,20 @@ def describe_exception(e: BaseException) -> str:
     return short_reason(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
 
 
+class UnsentResult(str):
+    """What a worker sends back for a result that does not pickle: its repr, and its type's name."""
+
+    type_name = "object"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def as_objective_value(result: Any) -> tuple[float | None, str | None]:
     """Check what an objective returned: ``(value, None)`` or ``(None, reason)``."""
     if not _is_number_like(result):
-        return None, f"the objective returned {result!r} ({type(result).__name__}), not a number"
+        kind = result.type_name if isinstance(result, UnsentResult) else type(result).__name__
+        return None, f"the objective returned {result!r} ({kind}), not a number"
     try:
         value = _to_float(result)
     except Exception as e:  # an array of several numbers, an int too large for a float, ...

@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from tpe_core._storage import TrialFinishedError
-from tpe_core._trial import RESERVED_USER_ATTRS, TrialHandle, check_report, describe_exception
+from tpe_core._trial import RESERVED_USER_ATTRS, TrialHandle, UnsentResult, check_report, describe_exception
 from tpe_core._validation import as_stored_user_attr
 
 if TYPE_CHECKING:
@@ -132,15 +132,17 @@ def picklable_exception(e: BaseException) -> BaseException:
 def picklable_result(result: Any) -> Any:
     """What a worker sends back for what its objective returned: a tensor
     detached (a loss that requires grad does not pickle), anything else that
-    does not pickle as its repr, which the driver refuses as "not a number"
-    as a serial run refuses the object itself."""
+    does not pickle as its repr and type (:class:`UnsentResult`), which the
+    driver refuses as "not a number" as a serial run refuses the object itself."""
     detach = getattr(result, "detach", None)
     if callable(detach):
         result = detach()
     try:
         pickle.loads(pickle.dumps(result))
     except Exception:
-        return repr(result)
+        unsent = UnsentResult(repr(result))
+        unsent.type_name = type(result).__name__
+        return unsent
     return result
 
 

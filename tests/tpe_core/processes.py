@@ -145,6 +145,10 @@ class TwoArgError(Exception):
         super().__init__(f"{code}: {detail}")
 
 
+def returns_a_generator(config: dict) -> object:
+    return (x for x in [config["lr"]])
+
+
 def raises_two_arg_error(config: dict) -> float:
     raise TwoArgError(7, "disk full")
 

@@ -860,6 +860,14 @@ class TestTrialTimeout:
         failed = (TrialState.FAIL, "RuntimeError: TwoArgError: 7: disk full")
         assert [(t.state, t.error) for t in study.trials] == [failed] * 3
 
+    def test_a_result_a_worker_cannot_send_back_is_refused_naming_its_own_type(self):
+        from .processes import returns_a_generator
+
+        study = Study(SPACE, sampler=RandomSampler(seed=0))
+        study.optimize(returns_a_generator, n_trials=1, n_jobs=2)
+        (trial,) = study.trials
+        assert re.fullmatch(r"the objective returned <generator object .*> \(generator\), not a number", trial.error)
+
     @pytest.mark.skipif(not Path("/proc/self").exists(), reason="reads /proc")
     def test_a_timed_out_trial_s_own_processes_end_with_it(self):
         from .processes import starts_a_child_and_hangs

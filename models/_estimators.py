@@ -559,12 +559,29 @@ class _TunableNet:
         """Whether this fit goes on training the current network."""
         return warm and bool(getattr(self, "initialized_", False)) and hasattr(self, "n_features_in_")
 
+    def _features(self, X: Any, *, reset: bool) -> Any:
+        """``X`` as float32 features (:func:`_as_features`), its DataFrame column names recorded as
+        ``feature_names_in_`` when ``reset`` (a fresh fit), else checked against them, as in scikit-learn:
+        columns in another order would be read as other features."""
+        columns = getattr(X, "columns", None)
+        names = np.asarray(columns, dtype=object) if columns is not None and all(
+            isinstance(c, str) for c in columns) else None
+        if reset:
+            self.__dict__.pop("feature_names_in_", None)
+            if names is not None:
+                self.feature_names_in_ = names
+        elif names is not None and hasattr(self, "feature_names_in_") and not np.array_equal(
+                names, self.feature_names_in_):
+            raise ValueError(f"X has the columns {names.tolist()}, and this network was fitted on "
+                             f"{self.feature_names_in_.tolist()}: give those, in that order")
+        return _as_features(X)
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """The network's outputs (class probabilities for a classifier) for
         float32 features checked against the fitted network; none for no rows."""
         if not hasattr(self, "n_features_in_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
-        X = _as_features(X)
+        X = self._features(X, reset=False)
         if isinstance(X, np.ndarray):  # else a dataset, as skorch passes them internally
             if X.ndim != 2:
                 raise ValueError(f"X must be 2-d, one row per sample, got shape {X.shape}; one sample is "
@@ -657,7 +674,8 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
         labels = _labels(y)
         if not continues:
             self._fit_labels(labels)
-        return self._fit_arrays(_as_features(X), self._encode(labels), fresh=not continues, **fit_params)
+        return self._fit_arrays(self._features(X, reset=not continues), self._encode(labels), fresh=not continues,
+                                **fit_params)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, **fit_params: Any) -> _TunableClassifier:
         """Train for ``max_epochs`` more epochs (the first call builds the
@@ -672,7 +690,8 @@ class _TunableClassifier(_TunableNet, NeuralNetClassifier):
                 f"classes={np.unique(np.asarray(classes).ravel()).tolist()} differs from the classes this network "
                 f"was built for, {self.classes_.tolist()}; pass the same classes, or none, to a later partial_fit"
             )
-        return self._fit_arrays(_as_features(X), self._encode(labels), fresh=fresh, method="partial_fit", **fit_params)
+        return self._fit_arrays(self._features(X, reset=fresh), self._encode(labels), fresh=fresh,
+                                method="partial_fit", **fit_params)
 
     def _fit_labels(self, labels: np.ndarray, classes: Any = None) -> None:
         """The classes the network is built for, two or more: ``classes`` (``partial_fit``'s), else the
@@ -863,7 +882,7 @@ class ConvNetClassifier(_TunableClassifier):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of images given as in ``fit``: flat, (n, side, side) or (n, 1, side, side)."""
-        return super().predict_proba(_flat_images(_as_features(X)))
+        return super().predict_proba(_flat_images(self._features(X, reset=False)))
 
 
 def _flat_images(X: Any) -> Any:
@@ -971,7 +990,7 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
         elif y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y.shape[1]} outputs, but this network was built for {self.n_outputs_}")
         y = (y - self.target_mean_) / self.target_scale_
-        return self._fit_arrays(_as_features(X), y, fresh=fresh, method=method, **fit_params)
+        return self._fit_arrays(self._features(X, reset=fresh), y, fresh=fresh, method=method, **fit_params)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions in the target's units and shape (the network's outputs,

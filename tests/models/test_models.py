@@ -665,6 +665,19 @@ def test_a_validation_set_of_the_users_own_is_converted_as_the_training_data(iri
     assert 0 <= clf.fit(features, names).history[-1, "valid_acc"] <= 1  # string labels crashed
 
 
+def test_a_dataframe_s_column_names_are_kept_and_checked_at_predict(iris) -> None:
+    import pandas as pd
+
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"])
+    net = MLPClassifier(max_epochs=1, random_state=0).fit(frame, y)
+    assert net.feature_names_in_.tolist() == ["sl", "sw", "pl", "pw"]
+    np.testing.assert_array_equal(net.predict(frame), net.predict(X))  # an array is taken as it is
+    with pytest.raises(ValueError, match=r"X has the columns \['pw', 'pl', 'sw', 'sl'\], and this network was fitted"):
+        net.predict(frame[["pw", "pl", "sw", "sl"]])  # it predicted from the reordered features
+    assert not hasattr(MLPClassifier(max_epochs=1, random_state=0).fit(X, y), "feature_names_in_")
+
+
 def test_training_settings_the_network_cannot_take_are_refused_or_adapted(iris) -> None:
     X, y = iris
     MLPClassifier(max_epochs=1, optimizer=torch.optim.LBFGS, random_state=0).fit(X, y)  # it has no weight_decay

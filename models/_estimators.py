@@ -113,6 +113,10 @@ def _user_interrupts() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+#: Why features with a missing or infinite value are refused.
+_MISSING_FEATURES = "X contains NaN or infinity (or values too large for float32); impute or drop them first"
+
+
 def _as_features(X: Any) -> Any:
     """Features as a float32 array (from numpy, pandas or lists); datasets,
     as skorch passes them around internally, unchanged."""
@@ -122,13 +126,16 @@ def _as_features(X: Any) -> Any:
         return X.detach().cpu().numpy().astype(np.float32, copy=False)
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
         raise TypeError("X is a sparse matrix, and these networks take dense features: pass X.toarray()")
+    if hasattr(X, "isna") and bool(np.asarray(X.isna()).any()):  # pandas: pd.NA does not convert to a float
+        raise ValueError(_MISSING_FEATURES)
     X = np.asarray(X)
     if np.iscomplexobj(X):
         raise ValueError("X has complex values, and these networks take real features: split them into two columns")
     X = X.astype(np.float32, copy=False)
     if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or infinity (or values too large for float32); impute or drop them first")
+        raise ValueError(_MISSING_FEATURES)
     return X
+
 
 
 def _batch_len(batch: Any) -> int:

@@ -670,6 +670,10 @@ def test_a_dataframe_s_column_names_are_kept_and_checked_at_predict(iris) -> Non
 
     X, y = iris
     frame = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"])
+    missing = frame.astype("Float64")
+    missing.iloc[0, 0] = pd.NA
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):  # a bare TypeError from pd.NA
+        MLPClassifier(max_epochs=1).fit(missing, y)
     net = MLPClassifier(max_epochs=1, random_state=0).fit(frame, y)
     assert net.feature_names_in_.tolist() == ["sl", "sw", "pl", "pw"]
     np.testing.assert_array_equal(net.predict(frame), net.predict(X))  # an array is taken as it is

@@ -284,15 +284,16 @@ def _prepare(settings: Settings, say: Any, given: dict[str, Any] | None = None, 
         )
     except tpe_core.StudyMismatchError as e:
         hint = ""
-        if settings.pruner in ("asha", "hyperband") and "'max_epochs'" in e.reason and settings.max_epochs is None:
-            hint = (f" (--pruner {settings.pruner} trains every trial to the most epochs, so max_epochs is a "
-                    "constant here; resume this study with --pruner none or median)")
-        elif "'max_epochs'" in e.reason and settings.max_epochs is None:
-            stored = tpe_core.load_study(storage=settings.storage, study_name=settings.study_name).search_space.space
-            epochs = stored.get("max_epochs") if isinstance(stored, dict) else None
-            if isinstance(epochs, int):
-                hint = (f" (pass --max-epochs {epochs}: --max-epochs, or --pruner asha or hyperband, fixed it in "
-                        "this study)")
+        if "'max_epochs'" in e.reason and settings.max_epochs is None:
+            if settings.pruner in ("asha", "hyperband"):
+                hint = (f" (--pruner {settings.pruner} trains every trial to the most epochs, so max_epochs is a "
+                        "constant here; resume this study with --pruner none or median)")
+            else:
+                stored = tpe_core.load_study(storage=settings.storage, study_name=settings.study_name).search_space
+                epochs = stored.space.get("max_epochs") if isinstance(stored.space, dict) else None
+                if isinstance(epochs, int):
+                    hint = (f" (pass --max-epochs {epochs}: --max-epochs, or --pruner asha or hyperband, fixed it "
+                            "in this study)")
         raise CliError(f"study {settings.study_name!r} in {settings.storage} {e.reason}{hint}; "
                        "pass --study NEW_NAME to start another study") from None
     _check_measures(study, settings, data)
@@ -505,8 +506,8 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
 
 def _inside(dist: Any, name: str, value: Any, conditional: bool) -> Any:
     """A model default brought inside a distribution of the space (for a conditional choice, the index
-    of the first branch that sets ``name`` to it, else of the first branch)."""
-    if conditional:  # the option that is the default, or the branch that sets it
+    of the first option that is the default or a branch that sets ``name`` to it, else 0)."""
+    if conditional:
         return next((i for i, c in enumerate(dist.choices)
                      if (c.get(name) if isinstance(c, dict) else c) == value), 0)
     if isinstance(dist, tpe_core.Categorical):

@@ -137,7 +137,6 @@ def _as_features(X: Any) -> Any:
     return X
 
 
-
 def _batch_len(batch: Any) -> int:
     """Samples in a batch, as skorch counts them (``len`` of a tensor's first
     dimension without skorch's general ``get_len``)."""
@@ -583,21 +582,28 @@ class _TunableNet:
                              f"{self.feature_names_in_.tolist()}: give those, in that order")
         return _as_features(X)
 
+    def _fitted_features(self, X: Any, what: str = "X") -> Any:
+        """Features for the fitted network (:meth:`_features`), refused unless 2-d and as wide as its input."""
+        X = self._features(X, reset=False)
+        if isinstance(X, np.ndarray):  # else a dataset, as skorch passes them internally
+            if X.ndim != 2:
+                raise ValueError(f"{what} must be 2-d, one row per sample, got shape {X.shape}; one sample is "
+                                 "X.reshape(1, -1)")
+            if X.shape[1] != self.n_features_in_:
+                one = "; one sample is X.reshape(1, -1)" if X.size == self.n_features_in_ else ""
+                raise ValueError(
+                    f"{what} has shape {X.shape}, but this network takes {self.n_features_in_} features{one}"
+                )
+        return X
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """The network's outputs (class probabilities for a classifier) for
         float32 features checked against the fitted network; none for no rows."""
         if not hasattr(self, "n_features_in_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
-        X = self._features(X, reset=False)
-        if isinstance(X, np.ndarray):  # else a dataset, as skorch passes them internally
-            if X.ndim != 2:
-                raise ValueError(f"X must be 2-d, one row per sample, got shape {X.shape}; one sample is "
-                                 "X.reshape(1, -1)")
-            if X.shape[1] != self.n_features_in_:
-                one = "; one sample is X.reshape(1, -1)" if X.size == self.n_features_in_ else ""
-                raise ValueError(f"X has shape {X.shape}, but this network takes {self.n_features_in_} features{one}")
-            if not len(X):
-                return np.empty((0, self._n_outputs()), dtype=np.float32)
+        X = self._fitted_features(X)
+        if isinstance(X, np.ndarray) and not len(X):
+            return np.empty((0, self._n_outputs()), dtype=np.float32)
         return super().predict_proba(X)  # type: ignore[misc]
 
     def get_split_datasets(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
@@ -607,11 +613,8 @@ class _TunableNet:
         if not isinstance(self.train_split, _NetSeededSplit):  # type: ignore[attr-defined]
             train, valid = super().get_split_datasets(X, y, **fit_params)  # type: ignore[misc]
             if type(valid) is Dataset and valid.y is not None and not isinstance(valid.X, torch.utils.data.Dataset):
-                X_valid = _as_features(valid.X)
-                if X_valid.ndim != 2 or X_valid.shape[1] != self.n_features_in_:  # type: ignore[attr-defined]
-                    raise ValueError(f"the validation set's X has shape {X_valid.shape}, and this network takes "
-                                     f"{self.n_features_in_} features")  # type: ignore[attr-defined]
-                valid = Dataset(X_valid, self._training_targets(valid.y))
+                valid = Dataset(self._fitted_features(valid.X, "the validation set's X"),
+                                self._training_targets(valid.y))
             return train, valid
         split = self.train_split.seeded(self.random_state)  # type: ignore[attr-defined]
         dataset = self.get_dataset(X, y)  # type: ignore[attr-defined]

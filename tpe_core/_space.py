@@ -397,16 +397,15 @@ class SearchSpace:
             return _constant_changes(before.space, self.space)
         old = {p.name: p for p in before.params}
         new = {p.name: p for p in self.params}
-        changes = [
-            f"{n!r} was {old[n].distribution!r}, is the constant {_constant_at(self.space, old[n].path)[1]!r}"
-            if _constant_at(self.space, old[n].path)[0] else f"{n!r} is no longer in the space"
-            for n in old if n not in new
-        ]
-        changes += [
-            f"{n!r} was the constant {_constant_at(before.space, new[n].path)[1]!r}, is {new[n].distribution!r}"
-            if _constant_at(before.space, new[n].path)[0] else f"{n!r} is new"
-            for n in new if n not in old
-        ]
+        changes = []
+        for n in (n for n in old if n not in new):  # a parameter gone, or now a constant
+            constant, value = _constant_at(self.space, old[n].path)
+            changes.append(f"{n!r} was {old[n].distribution!r}, is the constant {value!r}" if constant
+                           else f"{n!r} is no longer in the space")
+        for n in (n for n in new if n not in old):  # a parameter new, or a constant before
+            constant, value = _constant_at(before.space, new[n].path)
+            changes.append(f"{n!r} was the constant {value!r}, is {new[n].distribution!r}" if constant
+                           else f"{n!r} is new")
         changes += [
             f"{n!r} was {old[n].distribution!r}, is {new[n].distribution!r}"
             for n in new

@@ -31,6 +31,9 @@ __all__ = ["Categorical", "Distribution", "Float", "Int", "Normal", "round_to_st
 # Relative tolerance when checking that a step divides a range.
 _STEP_RTOL = 1e-9
 _EXACT_INT = 2**53  # every integer of at most this magnitude is an exact float
+# A stepped Float's grid points must stay apart in float arithmetic, and
+# written as decimals (round_to_step) must stay on the grid.
+_MAX_FLOAT_STEPS = 1e12
 
 
 class Distribution:
@@ -67,6 +70,10 @@ class Distribution:
     def _grid(self, n_points: int | None) -> np.ndarray:
         """Encoded values of this distribution on a grid."""
         raise ValueError(f"{self._describe()}: cannot be enumerated by a grid")
+
+    def _grid_size(self, n_points: int | None) -> int:
+        """How many values :meth:`_grid` gives, counted without making them."""
+        return len(self._grid(n_points))
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and vars(self) == vars(other)
@@ -113,28 +120,54 @@ def _check_bounds(dist: Distribution, low: float, high: float, log: bool) -> Non
         )
 
 
+def _step_tolerance(n_steps: float) -> float:
+    """How far, in steps, a value may be from the step grid and still be on
+    it: rounding error, which grows with the number of steps, never a
+    hundredth of a step."""
+    return min(_STEP_RTOL * max(1.0, abs(n_steps)), 1e-2)
+
+
 def _check_step(dist: Distribution, low: float, high: float, step: float) -> None:
     _check_finite(dist, step=step)
     if step <= 0:
         raise dist._error(f"step must be > 0, got step={step!r}")
-    n_steps = (high - low) / step
-    if abs(n_steps - round(n_steps)) > _STEP_RTOL * max(1.0, n_steps):
+    if isinstance(dist, Int):
+        divides = (int(high) - int(low)) % int(step) == 0
+    else:
+        n_steps = (high - low) / step
+        if n_steps > _MAX_FLOAT_STEPS:
+            raise dist._error(
+                f"step={step!r} cuts [{low!r}, {high!r}] into {n_steps:.3g} steps, more than "
+                f"{_MAX_FLOAT_STEPS:.0e}; drop the step (a Float takes any value in its range) "
+                "or choose a larger one"
+            )
+        divides = abs(n_steps - round(n_steps)) <= _step_tolerance(n_steps)
+    if not divides:
         raise dist._error(
             f"step={step!r} does not divide the range [{low!r}, {high!r}] "
-            f"(high - low = {high - low!r} is {n_steps:.6g} steps); "
+            f"(high - low = {high - low!r} is {(high - low) / step:.6g} steps); "
             "choose a high that is low plus a whole number of steps"
         )
 
 
 def round_to_step(x: np.ndarray, anchor: float | np.ndarray, step: float | np.ndarray) -> np.ndarray:
-    """The nearest points of the grid ``anchor + k * step``, rounded to 12
-    significant digits of the step (``0.3``, not ``0.30000000000000004``).
+    """The nearest points of the grid ``anchor + k * step``, written as
+    decimals: ``0.3``, not ``0.30000000000000004``, and ``85.07``, not
+    ``85.07000000000001``.
 
-    ``anchor`` and ``step`` may be arrays that broadcast against ``x`` (one
-    grid per column).
+    A point is rounded to 12 significant digits of the step, and to at most
+    15 significant digits of its own (what a float holds exactly); where
+    that would move it by more than a millionth of the step (a step such as
+    ``0.125`` on a grid of more than ``1e12`` points), it is kept as
+    computed. ``anchor`` and ``step`` may be arrays that broadcast against
+    ``x`` (one grid per column).
     """
-    scale = 10.0 ** (12 - np.floor(np.log10(step)))
-    return np.rint((anchor + np.rint((x - anchor) / step) * step) * scale) / scale
+    point = anchor + np.rint((x - anchor) / step) * step
+    magnitude = np.maximum(np.abs(point), step)
+    decimals = np.minimum(12 - np.floor(np.log10(step)), 14 - np.floor(np.log10(magnitude)))
+    scale = 10.0**decimals
+    written = np.rint(point * scale) / scale
+    return np.where(np.abs(written - point) <= 1e-6 * step, written, point)
 
 
 class _Numeric(Distribution):
@@ -165,7 +198,7 @@ class _Numeric(Distribution):
         if self.step is None:
             return True
         k = (x - self.low) / self.step
-        return abs(k - round(k)) <= _STEP_RTOL * max(1.0, abs(k))
+        return abs(k - round(k)) <= _step_tolerance(k)
 
     def _draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         if self.step is not None and not self.log:
@@ -182,14 +215,20 @@ class _Numeric(Distribution):
     def _grid(self, n_points: int | None) -> np.ndarray:
         if self.step is not None:
             return self._snap(self.low + np.arange(self._n_steps + 1) * self.step)
+        n_points = self._grid_size(n_points)
+        if self.log:
+            return np.geomspace(self.low, self.high, n_points)
+        return np.linspace(self.low, self.high, n_points)
+
+    def _grid_size(self, n_points: int | None) -> int:
+        if self.step is not None:
+            return self._n_steps + 1
         if n_points is None:
             raise ValueError(
                 f"{self._describe()}: a Float without a step has no natural grid; "
                 "pass GridSampler(n_points=...) or give the Float a step"
             )
-        if self.log:
-            return np.geomspace(self.low, self.high, n_points)
-        return np.linspace(self.low, self.high, n_points)
+        return n_points
 
     def _check_value(self, value: Any, slack: float = 0.0) -> float:
         """``value`` as a float, checked to be a number in the bounds (widened
@@ -211,7 +250,8 @@ class Float(_Numeric):
         Sample on a log scale (then ``low > 0``), as for a learning rate.
     step : float, optional
         Restrict the values to ``low, low + step, ..., high``; the step must
-        divide ``high - low``.
+        divide ``high - low`` into at most ``1e12`` steps. The values are
+        written as decimals (``85.07``, not ``85.07000000000001``).
     label : str, optional
         Name of the parameter, overriding its path in the space.
 
@@ -253,7 +293,7 @@ class Float(_Numeric):
         is stored as ``0.3``)."""
         if self.step is None:
             return self._check_value(value)
-        x = self._check_value(value, slack=_STEP_RTOL * max(1.0, self._n_steps) * self.step)
+        x = self._check_value(value, slack=_step_tolerance(self._n_steps) * self.step)
         if x in (self.low, self.high):
             return x  # the samplers clip to the bounds: a bound is a value as it is
         if not self._on_grid(x):
@@ -561,6 +601,6 @@ class Normal(Distribution):
         if self.step is None:
             return x
         k = x / self.step
-        if abs(k - round(k)) > _STEP_RTOL * max(1.0, abs(k)):
+        if abs(k - round(k)) > _step_tolerance(k):
             raise self._error(f"{value!r} is not a multiple of the step (step={self.step!r})")
         return float(round_to_step(np.array([x]), 0.0, self.step)[0] + 0.0)

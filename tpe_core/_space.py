@@ -99,7 +99,13 @@ class _ScipyDistribution(Distribution):
             value, (int, float, np.integer, np.floating)
         ):
             raise self._error(f"expected a number, got {value!r}")
-        return float(value)
+        x = float(value)
+        low, high = (float(b) for b in self.dist.support())
+        if not low <= x <= high:
+            raise self._error(f"{value!r} is outside the support [{low!r}, {high!r}]")
+        if self.discrete and not x.is_integer():
+            raise self._error(f"expected an integer, got {value!r}")
+        return x
 
 
 def _scipy_leaf(dist: Any, path: tuple[Any, ...]) -> Distribution:

@@ -28,6 +28,7 @@ from tpe_core import (
     TPESampler,
     from_sklearn,
 )
+from tpe_core._samplers._grid import grid_size
 
 inf, nan = math.inf, math.nan
 
@@ -68,6 +69,9 @@ INVALID = [
     pytest.param(Int, (0, 5), {"step": 0}, ["step=0"], id="int-step-zero"),
     pytest.param(Int, (0, 5), {"step": -1}, ["step=-1"], id="int-step-negative"),
     pytest.param(Int, (0, 5), {"step": 2}, ["step=2", "[0, 5]", "divide"], id="int-step-not-dividing"),
+    pytest.param(Int, (0, 2**53), {"step": 3}, ["step=3", "divide"], id="int-step-not-dividing-a-huge-range"),
+    pytest.param(Float, (0.0, 1e9), {"step": 0.7}, ["step=0.7", "divide"], id="float-step-not-dividing-1e9-steps"),
+    pytest.param(Float, (0.0, 1e20), {"step": 1.0}, ["step=1.0", "1e+20 steps", "drop the step"], id="float-too-many-steps"),
     pytest.param(Categorical, ([],), {}, ["choices", "empty"], id="cat-empty"),
     pytest.param(Categorical, ((),), {}, ["choices", "empty"], id="cat-empty-tuple"),
     pytest.param(Categorical, ("abc",), {}, ["choices", "'abc'"], id="cat-string"),
@@ -363,6 +367,41 @@ def test_stepped_grid_values_are_clean(dist, expected):
     assert [type(v) for v in got] == [type(v) for v in expected]
 
 
+@pytest.mark.parametrize(
+    ("dist", "decimals"),
+    [
+        (Float(0, 100, step=0.01), 2),
+        (Float(0, 1000, step=0.001), 3),
+        (Float(10000, 20000, step=0.1), 1),
+        (Float(0.001, 100, step=0.001, log=True), 3),
+    ],
+    ids=repr,
+)
+def test_stepped_float_values_are_written_as_decimals_at_every_magnitude(dist, decimals):
+    # Values of a few units and up were left as 85.07000000000001, 18506.300000000003 (rounded to digits
+    # of the step that a float of their size does not hold).
+    space = {"x": dist}
+    study = Study(space, sampler=RandomSampler(seed=0))
+    drawn = [study.ask().params["x"] for _ in range(300)]
+    assert all(v == round(v, decimals) for v in drawn)
+    if dist.log:
+        return
+    gridded = grid_values(space, "x")
+    assert all(v == round(v, decimals) for v in gridded)
+    value = gridded[len(gridded) * 7 // 8]
+    enqueued = Study(space)
+    enqueued.enqueue({"x": value})
+    assert enqueued.ask().params["x"] == value
+
+
+def test_a_grid_too_large_is_refused_before_any_of_it_is_made():
+    # An Int over a huge range made the whole range (a MemoryError) before the size was checked.
+    space = SearchSpace({"a": Int(0, 10**12), "b": Categorical([{"c": Int(0, 10**9)}, {"d": 1}])})
+    assert grid_size(space) == (10**12 + 1) * (10**9 + 2)
+    with pytest.raises(SpaceError, match="more than 10,000,000 points"):
+        Study(space, sampler=GridSampler()).optimize(lambda config: 0.0)
+
+
 def test_random_stepped_float_values_are_clean():
     clean = {round(0.1 * k, 10) for k in range(11)}
     study = Study({"x": Float(0, 1, step=0.1)}, sampler=RandomSampler(seed=3))
@@ -473,6 +512,25 @@ class _LayerSizes:
 def test_an_object_with_rvs_that_is_not_a_scipy_distribution_is_refused_saying_what_to_give():
     with pytest.raises(SpaceError, match=r"space\['hidden'\]: _LayerSizes has an rvs\(\) method but is not a scipy"):
         SearchSpace(from_sklearn({"hidden": _LayerSizes(), "alpha": scipy.stats.uniform(0, 1)}))
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"x": 5.0}, r"space\['x'\]: scipy.stats.uniform: 5.0 is outside the support \[0.0, 1.0\]"),
+        ({"x": -1e9}, "outside the support"),
+        ({"k": 99}, r"space\['k'\]: scipy.stats.randint: 99 is outside the support \[0.0, 2.0\]"),
+        ({"k": 1.5}, r"space\['k'\]: scipy.stats.randint: expected an integer, got 1.5"),
+    ],
+)
+def test_an_enqueued_value_outside_a_scipy_leafs_support_is_refused(config, message):
+    # Enqueued values of scipy.stats leaves were only checked to be numbers: x=5.0 for uniform(0, 1) ran,
+    # and k=1.5 for randint(0, 3) was rounded to 2.
+    study = Study({"x": scipy.stats.uniform(0, 1), "k": scipy.stats.randint(0, 3)}, sampler=RandomSampler(seed=0))
+    with pytest.raises(SpaceError, match=message):
+        study.enqueue(config)
+    study.enqueue({"x": 1.0, "k": 2})  # the support's ends are in it
+    assert study.ask().params == {"x": 1.0, "k": 2}
 
 
 def test_scipy_leaves_are_reproducible_with_a_seed():

@@ -25,12 +25,6 @@ def _product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     (NaN elsewhere); the result has ``len(left) * len(right)`` rows, ``left``
     varying slowest.
     """
-    size = len(left) * len(right)
-    if size > _MAX_GRID_POINTS:
-        raise SpaceError(
-            f"the grid has more than {_MAX_GRID_POINTS:,} points; give Floats and Ints "
-            "a coarser step, use fewer n_points, or use random or TPE search"
-        )
     a = np.repeat(left, len(right), axis=0)
     b = np.tile(right, (len(left), 1))
     return np.where(np.isnan(a), b, a)
@@ -51,6 +45,13 @@ def _column_values(p: Param, n_points: int | None) -> np.ndarray:
         raise SpaceError(f"{format_path(p.path)}: {e}") from e
 
 
+def _column_size(p: Param, n_points: int | None) -> int:
+    try:
+        return p.distribution._grid_size(n_points)
+    except ValueError as e:
+        raise SpaceError(f"{format_path(p.path)}: {e}") from e
+
+
 def grid_size(space: SearchSpace, n_points: int | None = None) -> int:
     """How many points :func:`enumerate_grid` gives, counted without making them (a grid too large to make
     has a size too)."""
@@ -60,10 +61,10 @@ def grid_size(space: SearchSpace, n_points: int | None = None) -> int:
         return math.prod(column_size(j, space.params[j]) for j in columns)
 
     def column_size(j: int, p: Param) -> int:
-        values = _column_values(p, n_points)
         if not p.conditional:
-            return len(values)
-        return sum(scope_size(children.get((j, b), [])) for b in range(len(values)))
+            return _column_size(p, n_points)
+        n_branches = _column_size(p, n_points)
+        return sum(scope_size(children.get((j, b), [])) for b in range(n_branches))
 
     return scope_size(children.get((None, None), []))
 
@@ -78,6 +79,11 @@ def enumerate_grid(space: SearchSpace, n_points: int | None) -> np.ndarray:
     -------
     ndarray of shape (n_points_total, n_params)
     """
+    if grid_size(space, n_points) > _MAX_GRID_POINTS:
+        raise SpaceError(
+            f"the grid has more than {_MAX_GRID_POINTS:,} points; give Floats and Ints "
+            "a coarser step, use fewer n_points, or use random or TPE search"
+        )
     children = _scopes(space)
 
     def scope_grid(columns: list[int]) -> np.ndarray:

@@ -254,6 +254,18 @@ def test_a_small_finite_space_is_visited_once_each_before_any_point_repeats(seed
     assert len(study.trials) == 29
 
 
+@pytest.mark.parametrize("multivariate", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_last_unasked_points_of_a_finite_space_are_found_where_prior_draws_miss_them(
+    seed: int, multivariate: bool
+) -> None:
+    # 64 draws from a skewed (log) prior often missed the last unasked point, and a point repeated first.
+    space = {"a": Int(1, 8, log=True), "b": Int(0, 10, step=5)}
+    study = Study(space, sampler=TPESampler(seed=seed, n_startup_trials=2, multivariate=multivariate))
+    study.optimize(lambda c: 0.5, n_trials=24)
+    assert len({params_key(t.params) for t in study.trials}) == 24
+
+
 def test_a_proposal_asked_before_in_a_continuous_space_is_not_replaced() -> None:
     # Only a repeat is replaced: in a space of real numbers no proposal repeats, so nothing changes.
     sampler = TPESampler(seed=0, n_startup_trials=3)

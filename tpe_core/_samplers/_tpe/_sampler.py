@@ -11,6 +11,7 @@ import numpy as np
 
 from tpe_core._history import STATE_CODES, History, canonical, row_keys
 from tpe_core._samplers._base import BaseSampler
+from tpe_core._samplers._grid import enumerate_grid, grid_size
 from tpe_core._samplers._random import sample_prior
 from tpe_core._samplers._tpe._columns import (
     CategoricalColumn,
@@ -24,7 +25,7 @@ from tpe_core._samplers._tpe._parzen import (
     encode_candidates,
 )
 from tpe_core._samplers._tpe._unit import BandwidthMemo, KernelMemo, LossOrder, UnitHistory
-from tpe_core._space import SearchSpace
+from tpe_core._space import SearchSpace, SpaceError
 from tpe_core._validation import check_bool, check_int
 
 __all__ = ["TPESampler", "default_gamma"]
@@ -40,6 +41,24 @@ _IMPROVEMENT_FLOOR = 1e-3
 #: Draws from the prior among which TPE looks for a configuration not asked
 #: yet, when its proposal was asked before.
 _UNASKED_DRAWS = 64
+#: Largest finite space whose grid is searched for a point not asked yet
+#: when those draws all were.
+_UNASKED_GRID_POINTS = 100_000
+
+
+def _unasked_grid_point(space: SearchSpace, asked_keys: set[bytes], rng: np.random.Generator) -> np.ndarray | None:
+    """A point of a finite space's grid not asked yet, drawn uniformly
+    (where draws from the prior keep missing the last few); None when every
+    point was asked, or the space is not finite or has more than
+    ``_UNASKED_GRID_POINTS`` points."""
+    try:
+        if grid_size(space) > _UNASKED_GRID_POINTS:
+            return None
+        points = enumerate_grid(space, None)
+    except SpaceError:  # a parameter with no grid (an unstepped Float, a scipy.stats leaf)
+        return None
+    unasked = np.flatnonzero([key not in asked_keys for key in row_keys(points)])
+    return points[rng.choice(unasked)] if len(unasked) else None
 
 
 def default_gamma(n: int) -> int:
@@ -204,8 +223,10 @@ class TPESampler(BaseSampler):
     -----
     A proposal that repeats a configuration already asked (which happens
     where every parameter takes few values) is replaced by the first of
-    64 draws from the prior that was not asked yet, when there is one: a
-    small finite space is visited once each before any point repeats.
+    64 draws from the prior that was not asked yet, or where those all were,
+    by a point of the space's grid not asked yet, drawn uniformly (in a
+    space of at most 100,000 points): a finite space is visited once each
+    before any point repeats.
 
     Ranking: COMPLETE trials by value; then PRUNED trials, further along
     first (by last reported step, then value); then FAIL trials whose
@@ -417,7 +438,10 @@ class TPESampler(BaseSampler):
         # Asked before (where every parameter takes few values): an unasked configuration teaches more.
         asked_keys = set(row_keys(history.rows))
         draws = sample_prior(space, rng, _UNASKED_DRAWS)
-        return next((draw for draw, key in zip(draws, row_keys(draws)) if key not in asked_keys), row)
+        unasked = next((draw for draw, key in zip(draws, row_keys(draws)) if key not in asked_keys), None)
+        if unasked is None:
+            unasked = _unasked_grid_point(space, asked_keys, rng)
+        return row if unasked is None else unasked
 
     def _tpe(self, space: SearchSpace, history: History, rng: np.random.Generator) -> np.ndarray:
         """TPE's proposal (a draw from the prior during the startup trials)."""

@@ -7,6 +7,7 @@ loaded when ``tpe_core.TPESearchCV`` is first used.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import warnings
 from collections.abc import Container, Mapping, Sequence
@@ -31,6 +32,11 @@ from tpe_core._validation import check_int
 __all__ = ["TPESearchCV"]
 
 _SAMPLERS = ("tpe", "random", "grid")
+
+
+def _reason(error: BaseException) -> str:
+    """A failed trial's reason: the error on one line (scikit-learn's messages span lines)."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
 def candidate_params(space: SearchSpace, trial: Trial, estimator_params: Container[str]) -> dict[str, Any]:
@@ -137,15 +143,22 @@ class TPESearchCV(BaseSearchCV):
         runs in parallel. Within a batch TPE spreads its proposals (constant
         liar).
     n_startup_trials : int, optional
-        Random candidates before TPE starts (TPESampler's default otherwise);
-        only with ``sampler="tpe"``.
+        Random candidates before TPE starts; only with ``sampler="tpe"``.
+        By default a third of ``n_iter``, at least 1 and at most 10
+        (TPESampler's default), so that TPE proposes most of a small
+        budget: with ``n_iter=10``, 3 random candidates and 7 from TPE. A
+        batch (``batch_size``) is proposed from the candidates finished
+        before it, so the first batch is all random.
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
         As for ``RandomizedSearchCV``. With several metrics, the one
         ``refit`` names steers the search (the first, with ``refit=False``
         or a callable ``refit``). A batch of candidates whose every fit
         failed keeps its rows in ``cv_results_``, scored ``error_score`` as
         in ``GridSearchCV`` (their fit and score times nan), and a
-        ``FitFailedWarning`` says why; the search goes on.
+        ``FitFailedWarning`` says why; the search goes on. The study learns
+        a failed candidate's score whether or not others of its batch
+        fitted: a finite ``error_score`` as its value, NaN as a diverged
+        trial, which TPE ranks below every scored one.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler named by ``sampler``.
 
@@ -207,6 +220,14 @@ class TPESearchCV(BaseSearchCV):
 
     # ---------------------------------------------------------------- validation
     def _make_sampler(self) -> BaseSampler:
+        for name in ("n_iter", "batch_size"):
+            check_int(name, getattr(self, name), minimum=1, allow_none=True)
+        check_int("n_startup_trials", self.n_startup_trials, minimum=0, allow_none=True)
+        if self.n_startup_trials is not None and not (isinstance(self.sampler, str) and self.sampler == "tpe"):
+            raise ValueError(
+                f"n_startup_trials applies to sampler='tpe' only, got sampler={self.sampler!r}; a sampler "
+                "object takes its own (TPESampler(n_startup_trials=...))"
+            )
         if isinstance(self.sampler, BaseSampler):
             return copy.deepcopy(self.sampler)  # fit leaves its parameters as they were given
         if self.sampler not in _SAMPLERS:
@@ -221,9 +242,12 @@ class TPESearchCV(BaseSearchCV):
             return RandomSampler(seed=seed)
         if self.sampler == "grid":
             return GridSampler(seed=seed)
-        if self.n_startup_trials is None:
-            return TPESampler(seed=seed)
-        return TPESampler(seed=seed, n_startup_trials=self.n_startup_trials)
+        if self.n_startup_trials is not None:
+            return TPESampler(seed=seed, n_startup_trials=self.n_startup_trials)
+        default = TPESampler(seed=seed)
+        if self.n_iter is None or self.n_iter // 3 >= default.n_startup_trials:
+            return default
+        return TPESampler(seed=seed, n_startup_trials=max(1, self.n_iter // 3))  # TPE proposes most of a small budget
 
     def _check_counts(self, sampler: BaseSampler, space: SearchSpace) -> tuple[BaseSampler, int | None]:
         """The sampler and the number of candidates to run (None: to the grid's end).
@@ -232,14 +256,6 @@ class TPESearchCV(BaseSearchCV):
         that many run, as in ``RandomizedSearchCV``, and a TPE asked for all
         of them visits the grid (shuffled) instead, which proposes each once.
         """
-        for name in ("n_iter", "batch_size"):
-            check_int(name, getattr(self, name), minimum=1, allow_none=True)
-        check_int("n_startup_trials", self.n_startup_trials, minimum=0, allow_none=True)
-        if self.n_startup_trials is not None and not (isinstance(self.sampler, str) and self.sampler == "tpe"):
-            raise ValueError(
-                f"n_startup_trials applies to sampler='tpe' only, got sampler={self.sampler!r}; a sampler "
-                "object takes its own (TPESampler(n_startup_trials=...))"
-            )
         if self.n_iter is None and not isinstance(sampler, GridSampler):
             raise ValueError("n_iter=None (search to the end) needs sampler='grid'; give n_iter a number")
         if isinstance(sampler, GridSampler):
@@ -299,9 +315,10 @@ class TPESearchCV(BaseSearchCV):
                 try:
                     results = evaluate_candidates(params, cv=cv)
                 except ValueError as e:
-                    self._fail(trials, e)
                     if not self._wholly_failed(e):
+                        self._fail(trials, e)
                         raise
+                    self._score_failed_fits(trials, e)
                     # One bad batch must not end a search that others can carry on.
                     self._failed_batches.append((n_evaluated, params, str(e)))
                     warnings.warn(
@@ -378,5 +395,15 @@ class TPESearchCV(BaseSearchCV):
     def _fail(self, trials: list[Trial], error: BaseException) -> None:
         for trial in trials:
             if trial.state is TrialState.RUNNING:
-                reason = " ".join(str(error).split())  # scikit-learn's messages span lines
-                self.study_.tell(trial, TrialState.FAIL, error=f"{type(error).__name__}: {reason}")
+                self.study_.tell(trial, TrialState.FAIL, error=_reason(error))
+
+    def _score_failed_fits(self, trials: list[Trial], error: ValueError) -> None:
+        """Tell the study the candidates of a batch whose every fit failed as a batch's failed fits are
+        told (their scores): a finite ``error_score`` as a value, any other as a diverged trial, which
+        TPE ranks last (a failed fit's NaN score), with the batch's error as the reason."""
+        score = float(self.error_score)
+        for trial in trials:
+            if math.isfinite(score):
+                self.study_.tell(trial, score)
+            else:
+                self.study_._finish(trial, TrialState.FAIL, None, _reason(error), diverged=True)

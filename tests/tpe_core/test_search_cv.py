@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 import scipy.stats
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import load_iris
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -250,6 +250,58 @@ def test_failing_candidates_do_not_end_the_search(iris) -> None:
     assert search.best_params_["C"] <= 1.0
     with pytest.raises(ValueError, match="C too large"):
         TPESearchCV(_FailsForLargeC(), {"C": [5.0]}, n_iter=1, error_score="raise").fit(X, y)
+
+
+class _FailsForLargeA(ClassifierMixin, BaseEstimator):
+    """Predicts the first class; its fit fails for a > 0.5 (half the prior of a uniform(0, 1))."""
+
+    def __init__(self, a: float = 0.0) -> None:
+        self.a = a
+
+    def fit(self, X, y):
+        if self.a > 0.5:
+            raise ValueError("a too large for this test")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.FitFailedWarning")
+@pytest.mark.filterwarnings("ignore:One or more of the (test|train) scores are non-finite")
+@pytest.mark.parametrize("error_score", [0.0, np.nan])
+def test_tpe_learns_a_failed_candidate_s_score_whether_or_not_its_batch_fitted(iris, error_score) -> None:
+    # A candidate alone in its batch (batch_size=1, the default at n_jobs=None) was told FAIL and left out
+    # by TPE, which then proposed the failing half in 18 of 20 asks; one beside a fitted candidate was told
+    # error_score.
+    X, y = iris
+    failing = {}
+    for batch_size in (1, 4):
+        search = TPESearchCV(_FailsForLargeA(), {"a": scipy.stats.uniform(0, 1)}, n_iter=24, cv=3, random_state=0,
+                             n_startup_trials=4, error_score=error_score, batch_size=batch_size).fit(X, y)
+        failed = [t for t in search.study_.trials if t.params["a"] > 0.5]
+        if np.isnan(error_score):
+            assert all(t.state is TrialState.FAIL for t in failed)
+        else:
+            assert all(t.state is TrialState.COMPLETE and t.value == error_score for t in failed)
+        failing[batch_size] = sum(t.params["a"] > 0.5 for t in search.study_.trials[4:])
+    assert max(failing.values()) <= 6, failing  # of 20 proposals by TPE
+
+
+def test_tpe_proposes_most_of_a_small_budget_by_default(iris) -> None:
+    # With n_iter=10 (RandomizedSearchCV's default) and TPE's 10 startup trials, the search was random.
+    X, y = iris
+    space = {"C": scipy.stats.loguniform(1e-2, 1e2)}
+    search = TPESearchCV(SVC(), space, cv=3, random_state=0).fit(X, y)
+    assert search.study_.sampler.n_startup_trials == 3
+    random = TPESearchCV(SVC(), space, cv=3, random_state=0, sampler="random").fit(X, y)
+    assert list(search.cv_results_["param_C"]) != list(random.cv_results_["param_C"])
+    sizes = {n_iter: TPESearchCV(SVC(), space, n_iter=n_iter)._make_sampler().n_startup_trials
+             for n_iter in (1, 5, 29, 30, 100)}
+    assert sizes == {1: 1, 5: 1, 29: 9, 30: 10, 100: 10}
+    given = TPESearchCV(SVC(), space, n_iter=10, n_startup_trials=7)._make_sampler()
+    assert given.n_startup_trials == 7
 
 
 def test_error_score_raise_raises_a_candidate_s_own_error_even_if_it_says_fits_failed(iris) -> None:

@@ -274,7 +274,7 @@ class Study:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({"_log_failures": True, **state})  # a study pickled by an older parzen has none
+        self.__dict__.update({"_log_failures": True, "_unwritten": {}, **state})  # an older parzen's pickle has none
         self._lock = threading.RLock()
 
     def _set_sampler(self, sampler: BaseSampler | None, space: SearchSpace | None = None) -> None:
@@ -319,6 +319,9 @@ class Study:
         self._user_attrs: dict[str, Any] = {}  # kept here only without a storage
         self._lock = threading.RLock()  # ask, tell and the trials' writes, from any thread
         self._log_failures = True  # a failed trial is a warning of the tpe_core logger (else debug)
+        # Outcomes of trials finished in memory that the storage refused (a lock held too long, the file
+        # gone): number to finish_trial's arguments, written at the next sync.
+        self._unwritten: dict[int, tuple[str, float | None, str | None, bool, datetime.datetime]] = {}
         if storage is not None:
             self._fail_lost_trials()
             self._sync()
@@ -331,6 +334,16 @@ class Study:
             _logger.warning("Study %r: %s; marked FAIL.", self.study_name, message)
 
     @_locked
+    def _write_unwritten(self) -> None:
+        """Write the outcomes of trials that the storage refused when they finished."""
+        assert self.storage is not None and self._study_id is not None
+        for number, outcome in list(self._unwritten.items()):
+            try:
+                self.storage.finish_trial(self._study_id, number, *outcome)
+            except TrialFinishedError as e:  # given up elsewhere meanwhile (worker lost)
+                _logger.warning("Trial %d finished %s here, but its result is not stored: %s", number, outcome[0], e)
+            del self._unwritten[number]
+
     def _sync(self) -> None:
         """Bring the trials in memory up to date with the storage."""
         if self.storage is not None:
@@ -469,6 +482,7 @@ class Study:
 
     def _ask_stored(self, given: np.ndarray) -> Trial:
         assert self.storage is not None and self._study_id is not None
+        self._write_unwritten()
         self._fail_lost_trials()
         proposal: list[tuple[int, np.ndarray, datetime.datetime]] = []
 
@@ -541,6 +555,7 @@ class Study:
         if self.storage is not None:
             # The reports another process (or Study object) made: a PRUNED trial keeps its last value. (A trial
             # finished there meanwhile is refused by the storage, with TrialFinishedError.)
+            self._write_unwritten()
             self._sync()
         if isinstance(error, BaseException):
             error = describe_exception(error)
@@ -621,11 +636,18 @@ class Study:
         with _interrupts_held():  # a Ctrl-C here would lose a finished trial's outcome half-recorded
             if self.storage is not None:
                 assert self._study_id is not None
-                self._guard_finished(
-                    lambda: self.storage.finish_trial(
-                        self._study_id, trial.number, state.value, value, error, diverged, now
-                    )
-                )
+                outcome = (state.value, value, error, diverged, now)
+                try:
+                    self._guard_finished(lambda: self.storage.finish_trial(self._study_id, trial.number, *outcome))
+                except StorageError as e:
+                    # Kept in memory and written at the next sync: a result is not dropped for a lock held too long.
+                    self._unwritten[trial.number] = outcome
+                    self._mark_finished(trial, state, value, error, diverged, now)
+                    raise StorageError(
+                        f"{e}; trial {trial.number} finished {state.value}"
+                        + ("" if value is None else f" with value {value!r}")
+                        + ", which this study writes to the file at its next ask, tell or optimize"
+                    ) from e
             self._mark_finished(trial, state, value, error, diverged, now)
         if state is TrialState.FAIL:
             reason = (error or "no reason given").splitlines()[0]

@@ -402,6 +402,41 @@ class TestCrashRecovery:
         beat.join(timeout=10)
         assert not beat.is_alive() and not path.exists()
 
+    def test_writes_after_the_file_was_removed_or_replaced_are_refused_not_lost(self, tmp_path):
+        # They went into the removed file, which no one could open again: every later trial was lost unseen.
+        path = tmp_path / "r.db"
+        study = make_study(path)
+        study.optimize(value_of, n_trials=2)
+        backup = tmp_path / "backup.db"
+        with sqlite3.connect(path) as source, sqlite3.connect(backup) as copy:
+            source.backup(copy)
+        for replace in (lambda: [f.unlink() for f in tmp_path.glob("r.db*")], lambda: os.replace(backup, path)):
+            replace()
+            with pytest.raises(StorageError, match=r"r\.db' was removed or replaced while this process had it open"):
+                study.optimize(value_of, n_trials=1)
+        assert len(study.trials) == 2
+        assert [t.state for t in make_study(path).trials] == [TrialState.COMPLETE] * 2  # the copy put back
+
+    def test_a_result_the_storage_refuses_is_kept_and_written_at_the_next_write(self, tmp_path):
+        # A lock held past the timeout dropped the objective's value and left its trial RUNNING for good.
+        path = tmp_path / "l.db"
+        study = Study(SPACE, storage=SQLiteStorage(url_of(path), timeout=0.2), study_name="s")
+        holder = sqlite3.connect(path, isolation_level=None)
+
+        def locks_the_file(config):
+            holder.execute("BEGIN IMMEDIATE")  # as a database browser writing
+            return 0.25
+
+        with pytest.raises(StorageError, match="stayed locked.*trial 0 finished COMPLETE with value 0.25, which this "
+                                               "study writes to the file at its next ask, tell or optimize"):
+            study.optimize(locks_the_file, n_trials=1)
+        assert [(t.state, t.value) for t in study.trials] == [(TrialState.COMPLETE, 0.25)]  # read while locked
+        assert [t.state for t in load_study(storage=url_of(path), study_name="s").trials] == [TrialState.RUNNING]
+        holder.execute("ROLLBACK")
+        study.tell(study.ask(), 0.5)
+        stored = load_study(storage=url_of(path), study_name="s").trials
+        assert [(t.state, t.value) for t in stored] == [(TrialState.COMPLETE, 0.25), (TrialState.COMPLETE, 0.5)]
+
     def test_two_processes_recover_a_dead_workers_trial_exactly_once(self, tmp_path):
         path = tmp_path / "race.db"
         finish(run_worker("ask_and_die", url_of(path), "s"))
@@ -521,6 +556,24 @@ class TestBadInput:
         with pytest.raises(StorageError, match=r"cannot use .*ro\.db' \(attempt to write a readonly database\): "
                                                r"parzen writes to the study file and, beside it, to its -wal"):
             make_study(path).optimize(value_of, n_trials=1)
+
+    def test_a_file_that_cannot_be_read_is_a_storage_error_saying_so(self, tmp_path, monkeypatch):
+        # A file or folder without permission was a bare PermissionError (root reads any file here, so
+        # the refusal is the operating system's answer, made by hand).
+        path = tmp_path / "g.db"
+        make_study(path).optimize(value_of, n_trials=1)
+        real_stat = os.stat
+
+        def refused(name, *args, **kwargs):
+            if os.fspath(name) == str(path):
+                raise PermissionError(13, "Permission denied", os.fspath(name))
+            return real_stat(name, *args, **kwargs)
+
+        monkeypatch.setattr(_sqlite.os, "stat", refused)
+        for open_it in (lambda: load_study(storage=url_of(path), study_name="s"), lambda: make_study(path)):
+            with pytest.raises(StorageError, match=r"cannot use .*g\.db' \(Permission denied\): parzen reads and "
+                                                   r"writes the study file"):
+                open_it()
 
     def test_a_corrupted_file_is_a_storage_error_naming_it(self, tmp_path):
         from tpe_core._storage._owner import this_process

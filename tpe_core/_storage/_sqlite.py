@@ -25,6 +25,7 @@ import os
 import pickle
 import random
 import sqlite3
+import stat
 import threading
 import time
 import urllib.parse
@@ -285,6 +286,7 @@ class SQLiteStorage:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._conn_pid: int | None = None
+        self._identity: tuple[int, int] | None = None  # the file the connection has open
         self._heartbeat: threading.Thread | None = None
 
     @classmethod
@@ -298,7 +300,7 @@ class SQLiteStorage:
     def __getstate__(self) -> dict[str, Any]:
         # A copy in another process opens its own connection.
         state = self.__dict__.copy()
-        state.update(_lock=None, _conn=None, _conn_pid=None, _heartbeat=None)
+        state.update(_lock=None, _conn=None, _conn_pid=None, _heartbeat=None, _identity=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -339,6 +341,7 @@ class SQLiteStorage:
                 _uri(self._file, create), uri=True, timeout=self.timeout, isolation_level=None,
                 check_same_thread=False,
             )
+            self._identity = _identity(self._file)  # SQLite made the file, if it was not there
             tables = self._check_schema(conn)
         except sqlite3.DatabaseError as e:
             raise StorageError(self._cannot_use(e)) from e
@@ -365,17 +368,25 @@ class SQLiteStorage:
         return f"{self.path!r} is not a usable SQLite file: {e}"
 
     def _check_file(self, create: bool) -> None:
-        if not os.path.exists(self._file):
+        try:
+            mode = os.stat(self._file).st_mode
+            if not stat.S_ISDIR(mode):
+                with open(self._file, "rb") as f:
+                    header = f.read(len(_SQLITE_HEADER))
+        except FileNotFoundError:
             if not create:
-                raise StorageError(f"no study file at {self.path!r} (storage={self.url!r})")
+                raise StorageError(f"no study file at {self.path!r} (storage={self.url!r})") from None
             directory = os.path.dirname(self._file)
             if not os.path.isdir(directory):
-                raise StorageError(f"cannot create {self.path!r}: no directory {directory!r}")
+                raise StorageError(f"cannot create {self.path!r}: no directory {directory!r}") from None
             return
-        if os.path.isdir(self._file):
+        except OSError as e:  # no permission to the file or a folder above it
+            raise StorageError(
+                f"cannot use {self.path!r} ({e.strerror or e}): parzen reads and writes the study file and, "
+                "beside it, its -wal and -shm files; check that the file and its folders can be read and written"
+            ) from e
+        if stat.S_ISDIR(mode):
             raise StorageError(f"{self.path!r} is a directory, not a study file")
-        with open(self._file, "rb") as f:
-            header = f.read(len(_SQLITE_HEADER))
         if header and header != _SQLITE_HEADER:
             raise StorageError(f"{self.path!r} is not an SQLite file; parzen leaves it untouched")
 
@@ -424,6 +435,11 @@ class SQLiteStorage:
         """
         with self._lock:
             conn = conn if conn is not None else self._connection()
+            if _identity(self._file) != self._identity:
+                raise StorageError(
+                    f"{self.path!r} was removed or replaced while this process had it open: what it writes "
+                    "now would not be in the file there (this write is not stored); open the study again"
+                )
             _while_locked(conn, "BEGIN IMMEDIATE", self.timeout)
             try:
                 yield conn
@@ -766,6 +782,15 @@ class SQLiteStorage:
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     """Whether the file has table ``name`` (older files lack those made on first use)."""
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """Which file ``path`` names (device and inode), None when there is none."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _uri(path: str, create: bool) -> str:

@@ -742,6 +742,26 @@ def test_failure_reason_is_short_and_stored(tmp_path):
     assert "Traceback" not in error
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("params", "[0.5,", "Expecting value"),
+        ("user_attrs", "{", "Expecting property name"),
+        ("datetime_start", "yesterday", "Invalid isoformat"),
+        ("state", "WEIRD", "state 'WEIRD' is none of RUNNING, COMPLETE, PRUNED, FAIL"),
+    ],
+)
+def test_a_trial_row_edited_by_hand_is_a_storage_error_naming_the_trial(tmp_path, column, value, message):
+    # Each was numpy's, json's or datetime's bare error.
+    path = tmp_path / "e.db"
+    make_study(path).optimize(value_of, n_trials=2)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE trials SET {column} = ? WHERE number = 1", (value,))
+    with pytest.raises(StorageError, match=rf"trial 1 of the study in .*e\.db' cannot be read \(.*{message}.*\); "
+                                           "its row in table 'trials' was changed outside parzen"):
+        load_study(storage=url_of(path), study_name="s")
+
+
 def test_a_trial_row_deleted_by_hand_is_a_storage_error_that_says_so(tmp_path):
     make_study(tmp_path / "g.db").optimize(value_of, n_trials=4)
     with sqlite3.connect(tmp_path / "g.db") as db:

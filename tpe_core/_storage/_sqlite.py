@@ -37,7 +37,7 @@ from typing import Any, NoReturn, TypeVar
 import numpy as np
 
 from tpe_core._storage._owner import Owner, this_process
-from tpe_core._trial import short_reason
+from tpe_core._trial import TrialState, short_reason
 from tpe_core._validation import check_seconds
 
 __all__ = ["SQLiteStorage", "StorageError", "StoredStudy", "StoredTrial", "TrialFinishedError"]
@@ -157,6 +157,9 @@ class StoredTrial:
     datetime_start: datetime.datetime
     datetime_complete: datetime.datetime | None
     intermediate_values: dict[int, float] = field(default_factory=dict)
+
+
+_TRIAL_STATES = tuple(state.value for state in TrialState)  # what a trial's row may hold
 
 
 def _path_from_url(url: str) -> str:
@@ -591,17 +594,25 @@ class SQLiteStorage:
         ).fetchall()
         trials = {}
         for r in rows:
-            trials[r[0]] = StoredTrial(
-                number=r[1],
-                state=r[2],
-                row=_row_from_json(r[3]),
-                value=r[4],
-                diverged=bool(r[5]),
-                error=r[6],
-                user_attrs=json.loads(r[7]),
-                datetime_start=datetime.datetime.fromisoformat(r[8]),
-                datetime_complete=None if r[9] is None else datetime.datetime.fromisoformat(r[9]),
-            )
+            try:
+                if r[2] not in _TRIAL_STATES:
+                    raise ValueError(f"state {r[2]!r} is none of {', '.join(_TRIAL_STATES)}")
+                trials[r[0]] = StoredTrial(
+                    number=r[1],
+                    state=r[2],
+                    row=_row_from_json(r[3]),
+                    value=r[4],
+                    diverged=bool(r[5]),
+                    error=r[6],
+                    user_attrs=json.loads(r[7]),
+                    datetime_start=datetime.datetime.fromisoformat(r[8]),
+                    datetime_complete=None if r[9] is None else datetime.datetime.fromisoformat(r[9]),
+                )
+            except (ValueError, TypeError) as e:  # a row edited by hand
+                raise StorageError(
+                    f"trial {r[1]} of the study in {self.path!r} cannot be read ({e}); its row in table 'trials' "
+                    "was changed outside parzen"
+                ) from e
         if trials:
             marks = ",".join("?" * len(trials))
             for trial_id, step, value in conn.execute(

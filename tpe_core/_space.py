@@ -358,6 +358,11 @@ class SearchSpace:
                 self._compile(v, path + (i,), parent, branch, params) for i, v in enumerate(node)
             ]
             return _Container(type(node) if isinstance(node, tuple) else list, [], children)
+        if isinstance(node, (set, frozenset)) and any(_holds_distribution(v) for v in node):
+            raise SpaceError(
+                f"{format_path(path)}: a set is a constant, but this one holds a distribution; a set has no "
+                "order to name its members by: give a list or a tuple"
+            )
         return _Const(node)
 
     def _compile_leaf(

@@ -223,6 +223,9 @@ def test_int_bounds_at_the_exact_float_limit_are_sampled_exactly():
         pytest.param({"a": [{None: Int(0, 3)}]}, ["space['a'][0]", "None"], id="none-key-in-list"),
         pytest.param({"a": Float(0.0, 1.0, label="")}, ["space['a']", "label"], id="empty-label"),
         pytest.param({"a": Float(0.0, 1.0, label=3)}, ["space['a']", "label", "3"], id="int-label"),
+        # A set was a constant holding the Float object itself, which the objective received.
+        pytest.param({"a": {Float(0.0, 1.0)}}, ["space['a']", "a set", "a list or a tuple"], id="set-of-a-float"),
+        pytest.param({"a": [frozenset({Int(0, 3)})]}, ["space['a'][0]", "a set"], id="frozenset-in-list"),
     ],
 )
 def test_assembly_error_names_the_path(space, fragments):

@@ -810,9 +810,13 @@ def _uri(path: str, create: bool) -> str:
 
 
 def _heartbeat_stopped(storage: SQLiteStorage, error: sqlite3.Error) -> None:
-    """Say that the heartbeat thread ends on ``error``, and let the next running trial start another."""
-    _logger.warning("The heartbeat of %r stopped: %s; its running trials may be marked worker lost.",
-                    storage.path, error)
+    """Say that the heartbeat thread ends on ``error``, and let the next running trial start another.
+
+    A file removed or replaced is not said here: a trial of it has no file to be kept alive in, and the
+    process's next write says so."""
+    if _identity(storage._file) == storage._identity:
+        _logger.warning("The heartbeat of %r stopped: %s; its running trials may be marked worker lost.",
+                        storage.path, error)
     storage._heartbeat = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import math
@@ -131,6 +132,10 @@ class Settings:
     def metric(self, task: str) -> str:
         """The scorer's name: ``scoring``, or the one the estimators score with for ``task``."""
         return self.scoring or _DEFAULT_SCORING[task]
+
+    def score_label(self, task: str) -> str:
+        """What a trial's value is: ``validation accuracy``, or ``3-fold CV accuracy`` (the folds' mean)."""
+        return f"{self.cv}-fold CV {self.metric(task)}" if self.cv is not None else f"validation {self.metric(task)}"
 
     @property
     def study_name(self) -> str:
@@ -461,10 +466,12 @@ def _sayer(quiet: bool) -> Any:
 
 
 def _interrupted(settings: Settings, study: tpe_core.Study, *, refit: bool = False) -> SystemExit:
-    finished = sum(t.state.is_finished() for t in study.trials)
+    counts = collections.Counter(t.state.value for t in study.trials if t.state.is_finished())
+    states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     click.echo(
-        f"\nInterrupted{' during the final refit' * refit}. The {finished} finished trials of "
-        f"{settings.study_name!r} are stored in {study.storage.path}; "
+        f"\nInterrupted{' during the final refit' * refit}. The {counts.total()} trials of "
+        f"{settings.study_name!r} ({states or 'none finished'}; an interrupted trial is a FAIL) are stored in "
+        f"{study.storage.path}; "
         + (f"`parzen best {settings.study_name}` shows the best configuration." if refit
            else "run the same command again to resume."), err=True
     )
@@ -556,7 +563,7 @@ def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
     except KeyboardInterrupt:
         raise _interrupted(settings, study) from None
     trial = study.trials[-1]
-    metric = settings.metric(job.data.task)
+    label = settings.score_label(job.data.task)
     if trial.state is not tpe_core.TrialState.COMPLETE:
         click.echo(f"Trial {trial.number} (manual) ended {trial.state.value}: {trial.error}")
         if trial.state is tpe_core.TrialState.FAIL:
@@ -564,7 +571,7 @@ def run_try(settings: Settings, values: dict[str, Any], *, quiet: bool) -> None:
         return
     complete = sorted((t.value for t in study.get_trials([tpe_core.TrialState.COMPLETE])), reverse=True)
     best = study.best_trial
-    click.echo(f"Trial {trial.number} (manual): validation {metric} {trial.value:.4f}")
+    click.echo(f"Trial {trial.number} (manual): {label} {trial.value:.4f}")
     _echo_params(estimator_params(trial.config))
     click.echo(
         f"Rank {complete.index(trial.value) + 1} of {len(complete)} complete trials; the study's best is "
@@ -601,7 +608,8 @@ def _report(study: tpe_core.Study, settings: Settings, data: Data, estimator: An
 
     metric = settings.metric(data.task)
     epochs = best.user_attrs.get("best_epoch")
-    click.echo(f"Best of {len(study.trials)} trials: trial {best.number}, validation {metric} {best.value:.4f}")
+    click.echo(f"Best of {len(study.trials)} trials: trial {best.number}, {settings.score_label(data.task)} "
+               f"{best.value:.4f}")
     params = estimator_params(best.config)
     _echo_params(params)
     X_train, X_test, y_train, y_test = split

@@ -452,7 +452,8 @@ def test_ctrl_c_in_the_final_refit_says_the_trials_are_stored_and_exits_130(run,
     monkeypatch.setattr(MLPClassifier, "fit", interrupted_refit)
     result = run("tune", "--dataset", "iris", "--storage", run.storage, *TINY)
     assert result.exit_code == 130, result.output
-    assert ("Interrupted during the final refit. The 3 finished trials of 'iris-mlp' are stored in "
+    assert ("Interrupted during the final refit. The 3 trials of 'iris-mlp' (3 COMPLETE; an interrupted trial is "
+            "a FAIL) are stored in "
             in result.stderr and "`parzen best iris-mlp` shows the best configuration." in result.stderr)
 
 
@@ -654,6 +655,7 @@ def test_try_takes_a_plain_default_option_the_branch_a_given_parameter_is_in_and
     assert branch.exit_code == 0, branch.output  # "given as branch 1": the default's branch overrode it
     with_cv = run("try", "--config", config, "--storage", run.storage, "--study", "cv", "--quiet", "--cv", "2")
     assert with_cv.exit_code == 0, with_cv.output  # the file's pruner, which try does not use, was refused
+    assert "Trial 0 (manual): 2-fold CV accuracy " in with_cv.output  # the folds' mean, not a validation score
     first, second = load_study(storage=run.storage, study_name="iris-mlp").trials
     assert first.config["optimizer"] == "adam"  # the model's default (it took sgd, option 0)
     assert second.config["optimizer"] == {"optimizer": "sgd", "momentum": 0.5}

@@ -47,7 +47,8 @@ def importances(study: Study) -> dict[str, float]:
     (log parameters on a log scale, choices by index, an inactive parameter
     drawn over its values, so that a branch's parameters do not take the
     credit of the choice between branches). A parameter that never varied
-    gets 0; when the objective never varied, the others share equally.
+    gets 0; when the objective never varied, the others share equally. A
+    space without parameters (constants only) gives an empty dict.
     """
     from sklearn.ensemble import RandomForestRegressor
 
@@ -59,9 +60,11 @@ def importances(study: Study) -> dict[str, float]:
         raise ValueError(
             f"importances() needs at least 2 COMPLETE trials, the study has {int(complete.sum())}; run more trials"
         )
+    if not names:
+        return {}
     X, y = _features(study, history.rows[complete]), history.losses[complete]
-    varied = np.ptp(X, axis=0) > 0
-    if np.ptp(y) == 0 or not varied.any():
+    varied = X.max(axis=0) > X.min(axis=0)  # not np.ptp, whose difference overflows for values near 1e308
+    if y.max() == y.min() or not varied.any():
         shares = varied / varied.sum() if varied.any() else np.full(len(names), 1.0 / len(names))
         return {names[j]: float(shares[j]) for j in np.argsort(-shares, kind="stable")}
     y = y / np.abs(y).max()  # the importances do not depend on y's scale, and values near 1e308 would overflow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import copy
 import datetime
 import functools
 import inspect
@@ -136,6 +137,12 @@ def _interrupts_held() -> Iterator[None]:
         handler(signal.SIGINT, held[0])
 
 
+#: The keys of :meth:`Study.to_records` that every record has, in order (the parameters and user
+#: attributes follow).
+_RECORD_KEYS = ("number", "state", "value", "last_step", "datetime_start", "datetime_complete", "duration",
+                "error", "source")
+
+
 class _Run:
     """One call of :meth:`Study.optimize`: its limits, callbacks and progress bar."""
 
@@ -156,14 +163,17 @@ class _Run:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.callbacks = callbacks
         self.progress = _Progress(study, n_trials) if show_progress else None
-        study._progress = self.progress
+        self.outer_progress = study._progress  # the bar of an optimize this one runs inside, if any
+        if self.progress is not None:
+            study._progress = self.progress
         self.started = 0
         self.exhausted = False
+        self.stopped = False  # Study.stop() was called while this run was on
 
     def may_start(self) -> bool:
         """Whether another trial may start; counts it when it may."""
         study = self.study
-        if study._stop_requested or (self.n_trials is not None and self.started >= self.n_trials):
+        if self.stopped or (self.n_trials is not None and self.started >= self.n_trials):
             return False
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return False
@@ -193,8 +203,9 @@ class _Run:
             self.progress.update()
 
     def close(self) -> None:
-        self.study._progress = None
         if self.progress is not None:
+            if self.study._progress is self.progress:
+                self.study._progress = self.outer_progress
             self.progress.close()
 
 
@@ -271,11 +282,24 @@ class Study:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]  # a pickled study (in a pickled Trials) gets a new lock
+        # A copy runs no optimize: the runs and their progress bar (which holds sys.stderr) stay here.
+        state.update(_runs=[], _progress=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update({"_log_failures": True, "_unwritten": {}, **state})  # an older parzen's pickle has none
         self._lock = threading.RLock()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Study:
+        """An independent study: its trials are copies too (a trial copied alone is itself, see
+        :class:`TrialHandle`, so that it stays its study's)."""
+        twin = type(self).__new__(type(self))
+        memo[id(self)] = twin
+        for trial in self._trials:
+            memo[id(trial)] = copy_of = object.__new__(type(trial))
+            copy_of.__dict__.update(copy.deepcopy(vars(trial), memo))
+        twin.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return twin
 
     def _set_sampler(self, sampler: BaseSampler | None, space: SearchSpace | None = None) -> None:
         """Use ``sampler`` (TPE by default), checked against ``space`` when it is given."""
@@ -313,7 +337,7 @@ class Study:
         self._revision = 0  # storage revision of the trials held in memory
         self._trials: list[Trial] = []
         self._history = History(len(self.search_space), direction)
-        self._stop_requested = False
+        self._runs: list[_Run] = []  # the optimize calls running now (threads, or one inside an objective)
         self._queue: list[np.ndarray] = []  # encoded configurations of enqueue(), first in first out
         self._progress: _Progress | None = None  # the bar of a running optimize(show_progress=True)
         self._user_attrs: dict[str, Any] = {}  # kept here only without a storage
@@ -769,7 +793,8 @@ class Study:
         elif n_jobs > 1 or trial_timeout is not None:
             check_picklable(objective, "n_jobs > 1" if n_jobs > 1 else "trial_timeout")
         run = _Run(self, n_trials, timeout, callbacks, show_progress, fixed)  # a bad fixed value fails here
-        self._stop_requested = False
+        with self._lock:
+            self._runs.append(run)
         try:
             if executor is not None:
                 self._optimize_in_workers(ExecutorRun(executor, objective, _wants_trial(objective), n_jobs), run, catch)
@@ -779,6 +804,8 @@ class Study:
                 pool = WorkerPool(objective, _wants_trial(objective), n_jobs, trial_timeout)
                 self._optimize_in_workers(pool, run, catch)
         finally:
+            with self._lock:
+                self._runs.remove(run)
             run.close()
 
     def _optimize_here(self, objective: Objective, run: _Run, catch: tuple[type[BaseException], ...]) -> None:
@@ -867,8 +894,15 @@ class Study:
         return True
 
     def stop(self) -> None:
-        """Ask a running :meth:`optimize` to stop after the current trial."""
-        self._stop_requested = True
+        """Ask the running :meth:`optimize` to stop after the current trial.
+
+        Every :meth:`optimize` of this study running at the call stops (one
+        per thread, or one run inside an objective); one that starts later
+        runs as asked. Without a running :meth:`optimize` it does nothing.
+        """
+        with self._lock:
+            for run in self._runs:
+                run.stopped = True
 
     # ------------------------------------------------------------ attributes
     @property
@@ -995,17 +1029,10 @@ class Study:
         for t in trials:
             params = t.params
             duration = t.duration
-            record: dict[str, Any] = {
-                "number": t.number,
-                "state": t.state.value,
-                "value": t.value,
-                "last_step": t.last_step,
-                "datetime_start": t.datetime_start,
-                "datetime_complete": t.datetime_complete,
-                "duration": None if duration is None else duration.total_seconds(),
-                "error": t.error,
-                "source": t.source,
-            }
+            record: dict[str, Any] = dict(zip(_RECORD_KEYS, (
+                t.number, t.state.value, t.value, t.last_step, t.datetime_start, t.datetime_complete,
+                None if duration is None else duration.total_seconds(), t.error, t.source,
+            ), strict=True))
             record.update({f"params_{name}": params.get(name) for name in names})
             record.update({f"user_attrs_{key}": t.user_attrs.get(key) for key in attrs})
             records.append(record)
@@ -1026,7 +1053,10 @@ class Study:
                 "to_dataframe() needs pandas (pip install pandas); to_records() gives the "
                 "same table as a list of dicts"
             ) from e
-        return pd.DataFrame.from_records(self.to_records())
+        records = self.to_records()
+        # No trial yet: the columns still are there, as for a study with trials.
+        columns = None if records else [*_RECORD_KEYS, *(f"params_{name}" for name in self.search_space.names)]
+        return pd.DataFrame.from_records(records, columns=columns)
 
     def __repr__(self) -> str:
         name = f"{self.study_name!r}, " if self.study_name else ""

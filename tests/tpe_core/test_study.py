@@ -3,9 +3,12 @@ package's import surface (lazy heavy imports, the ``parzen`` CLI)."""
 
 from __future__ import annotations
 
+import copy
 import datetime
+import io
 import json
 import math
+import pickle
 import re
 import subprocess
 import sys
@@ -943,6 +946,11 @@ class TestRecords:
 
     def test_empty_study(self):
         assert make_study().to_records() == []
+        pd = pytest.importorskip("pandas")
+        frame = make_study().to_dataframe()  # it had no columns: frame["value"] was a KeyError
+        assert list(frame.columns) == ["number", "state", "value", "last_step", "datetime_start",
+                                       "datetime_complete", "duration", "error", "source", "params_x"]
+        assert len(frame) == 0 and isinstance(frame, pd.DataFrame)
 
     def test_to_dataframe(self, study):
         pd = pytest.importorskip("pandas")
@@ -1026,6 +1034,86 @@ def test_importances_of_few_trials_a_constant_objective_and_huge_values():
     huge = Study({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0))
     huge.optimize(lambda c: c["x"] * 1e308, n_trials=10)
     assert list(huge.importances())[0] == "x" and math.isclose(sum(huge.importances().values()), 1.0)  # not nan
+    both_ways = Study({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)}, sampler=RandomSampler(seed=0))
+    for value in (1e308, -1e308, 1.0):
+        both_ways.tell(both_ways.ask(), value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow in the range 1e308 - -1e308
+        assert math.isclose(sum(both_ways.importances().values()), 1.0)
+    no_parameter = Study({"k": 3}, sampler=RandomSampler(seed=0))
+    no_parameter.optimize(lambda c: 1.0, n_trials=3)
+    assert no_parameter.importances() == {}  # a ZeroDivisionError
+
+
+class _Terminal(io.StringIO):
+    """A stderr that is a terminal (so the progress bar shows) and, as a real one, does not pickle."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle '_io.TextIOWrapper' object")
+
+
+def test_a_study_pickles_and_copies_while_its_progress_bar_shows(monkeypatch):
+    # The bar, holding sys.stderr, went with the study: fmin(trials_save_file=...) stopped after one trial.
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    study = make_study()
+    copies = []
+    study.optimize(lambda c: c["x"], n_trials=3, show_progress=True,
+                   callbacks=lambda s, t: copies.append((pickle.loads(pickle.dumps(s)), copy.deepcopy(s))))
+    assert [len(pickled.trials) for pickled, _ in copies] == [1, 2, 3]
+    assert all(c._progress is None and not c._runs for pair in copies for c in pair)
+    assert "parzen" in sys.stderr.getvalue()  # the bar was shown
+
+
+def test_a_deep_copy_of_a_study_is_independent_of_it():
+    # A trial copies as itself (for the objectives and callbacks that hold one): the copy's trials were
+    # the original's, so telling the copy finished the original's trial but not its history.
+    study = make_study()
+    study.tell(study.ask(), 0.5)
+    study.ask()
+    twin = copy.deepcopy(study)
+    twin.trials[1].report(0.3, step=1)
+    twin.tell(1, 0.1)
+    assert study.trials[1].state is TrialState.RUNNING and study.best_value == 0.5
+    assert study.trials[1].intermediate_values == {}
+    study.tell(1, 0.9)
+    twin.tell(twin.ask(), 0.2)
+    assert [t.value for t in study.trials] == [0.5, 0.9]
+    assert [t.value for t in twin.trials] == [0.5, 0.1, 0.2] and twin.best_value == 0.1
+    assert copy.deepcopy(study.trials[0]) is study.trials[0]  # a trial alone still copies as itself
+
+
+def test_stop_stops_the_optimize_runs_going_on_and_not_one_started_later():
+    # One flag for the study, cleared by every optimize at its start: another thread's (or a nested) optimize
+    # erased a pending stop.
+    study = make_study()
+    started = threading.Event()
+
+    def slow(config):
+        started.set()
+        time.sleep(0.05)
+        return config["x"]
+
+    long_run = threading.Thread(target=study.optimize, args=(slow,), kwargs={"n_trials": 200})
+    long_run.start()
+    started.wait(10)
+    study.stop()
+    study.optimize(lambda c: c["x"], n_trials=2)  # started after the stop: runs as asked
+    long_run.join(10)
+    assert not long_run.is_alive()
+    assert len(study.trials) < 20  # the long run stopped after its current trial (200 without the fix)
+
+    nested = make_study()
+
+    def stops_then_runs_another(config):
+        nested.stop()
+        nested.optimize(lambda c: c["x"], n_trials=1)
+        return config["x"]
+
+    nested.optimize(stops_then_runs_another, n_trials=3)
+    assert len(nested.trials) == 2  # the outer trial and the one inside it; then the outer run stops
 
 
 def test_an_objective_s_trial_parameter_may_have_a_default_but_not_be_keyword_only():

@@ -24,6 +24,7 @@ booleans (``yes``, ``no``, ``on``, ``off`` stay strings).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -62,7 +63,7 @@ def read_config(path: str) -> dict[str, Any]:
         elif suffix in (".yaml", ".yml"):
             config = yaml_load(file.read_text()) or {}
         elif suffix == ".json":
-            config = json.loads(file.read_text())
+            config = json.loads(file.read_text(), object_pairs_hook=_unique_keys)
         else:
             raise CliError(f"config file {path!r}: use .toml, .yaml, .yml or .json")
     except CliError:
@@ -77,13 +78,37 @@ def read_config(path: str) -> dict[str, Any]:
     return config
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once (``json`` keeps the last of a repeated key)."""
+    table: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in table:
+            raise ValueError(f"the key {key!r} is given twice")
+        table[key] = value
+    return table
+
+
 class _Yaml12Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with the YAML 1.2 core schema's booleans, ints and floats.
+    """PyYAML's safe loader with the YAML 1.2 core schema's booleans, ints and floats, and mappings whose
+    keys are each given once.
 
     PyYAML follows YAML 1.1: ``yes``/``no``/``on``/``off`` are booleans,
-    ``010`` is octal and ``1e-3`` (no dot) is a string. Only this subclass
-    changes; ``yaml.SafeLoader`` is left as it is.
+    ``010`` is octal and ``1e-3`` (no dot) is a string; it keeps the last
+    of a repeated key. Only this subclass changes; ``yaml.SafeLoader`` is
+    left as it is.
     """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # a merge's keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            with contextlib.suppress(TypeError):  # an unhashable key: the constructor says so
+                if key in seen:
+                    raise ValueError(f"the key {key!r} is given twice (again at line {key_node.start_mark.line + 1})")
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _YAML_1_1_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "value")}

@@ -25,6 +25,12 @@ DATASETS = {
 TASKS = ("classification", "regression")
 
 
+def check_task(task: str) -> None:
+    """Refuse a ``--task`` that is none of :data:`TASKS`."""
+    if task not in TASKS:
+        raise CliError(f"--task must be {' or '.join(TASKS)}, got {task!r}")
+
+
 @dataclass
 class Data:
     """Features, target and task of a tuning job."""
@@ -174,9 +180,8 @@ def _with_target(X: np.ndarray, targets: list[tuple[int, str]], task: str | None
             if numeric is not None
             else f"target {target!r} has labels: classification"
         )
-    elif task not in TASKS:
-        raise CliError(f"--task must be classification or regression, got {task!r}")
     else:
+        check_task(task)
         note = ""
     if task == "regression":
         if numeric is None:

@@ -6,6 +6,7 @@ import csv
 import functools
 import io
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -237,14 +238,23 @@ def best(study: str, storage: str) -> None:
     click.echo(json.dumps(config, indent=2, default=str))
 
 
+_EXPORT_FORMATS = ("csv", "json")
+
+
 @main.command()
 @click.argument("study")
 @_storage_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(_EXPORT_FORMATS),
+              help="csv or json; by default the extension of -o names it (CSV for another, and for '-').")
 @click.option("-o", "--output", required=True, help="The file to write ('-' for standard output).")
 @_friendly
-def export(study: str, storage: str, fmt: str, output: str) -> None:
+def export(study: str, storage: str, fmt: str | None, output: str) -> None:
     """Export the trials of a study as CSV or JSON."""
+    named = os.path.splitext(output)[1].lower().lstrip(".")
+    if fmt is not None and named in _EXPORT_FORMATS and named != fmt:
+        raise CliError(f"--format {fmt}, but -o {output} names a .{named} file: give one of the two, or make "
+                       "them agree")
+    fmt = fmt or (named if named in _EXPORT_FORMATS else "csv")
     records = tpe_core.load_study(storage=storage, study_name=study).to_records()
     buffer = io.StringIO()
     if fmt == "json":

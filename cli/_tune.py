@@ -18,7 +18,7 @@ import numpy as np
 
 import tpe_core
 from cli._config import default_space, parse_space, read_config, yaml_load
-from cli._data import Data, load_csv, load_dataset
+from cli._data import Data, check_task, load_csv, load_dataset
 from cli._errors import CliError, did_you_mean
 from tpe_core._validation import is_integer
 
@@ -82,6 +82,11 @@ class Settings:
         self._check_types()
         if (self.dataset is None) == (self.csv is None):
             raise CliError("give one source of data: --dataset NAME or --csv FILE --target COLUMN")
+        if self.dataset is not None and self.target is not None:
+            raise CliError(f"--target names the column of --csv to predict; --dataset {self.dataset} has its own "
+                           f"target: leave --target out (got --target {self.target})")
+        if self.task is not None:
+            check_task(self.task)
         if self.study is not None and not self.study.strip():
             raise CliError(f"--study must be a name, got {self.study!r}; leave it out for the default, DATASET-MODEL")
         for name, allowed in (("sampler", _SAMPLERS), ("pruner", _PRUNERS), ("model", _MODELS),
@@ -427,6 +432,12 @@ def _check_space(space: dict[str, Any], estimator: Any, model: str, n_features: 
                 except (ValueError, TypeError) as e:
                     raise CliError(
                         f"the space's {name!r} may be {value!r}, which --model {model} refuses: {e}"
+                    ) from None
+                except (RuntimeError, MemoryError) as e:  # torch cannot allocate such a network
+                    reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                    raise CliError(
+                        f"the space's {name!r} may be {value!r}, for which --model {model} cannot build its "
+                        f"network ({reason}); narrow the range"
                     ) from None
             if not isinstance(entry, tpe_core.Distribution):
                 held[name] = entry

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 import numbers
 import signal
 import threading
@@ -634,6 +635,10 @@ class _TunableNet:
                              "got batch_size=1")
         if isinstance(l1, bool) or not isinstance(l1, numbers.Real) or not l1 >= 0:
             raise ValueError(f"l1 must be a number >= 0, got l1={l1!r}")
+        for name in ("lr", "weight_decay", "momentum", "l1"):  # torch takes an infinite one, and trains to nan
+            value = getattr(self, name, None)
+            if isinstance(value, numbers.Real) and not math.isfinite(value):
+                raise ValueError(f"{name} must be finite, got {name}={value!r}")
 
 
 class _NetSeededSplit(ValidSplit):

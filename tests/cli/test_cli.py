@@ -190,10 +190,12 @@ def test_delete_asks_first_and_removes_one_study(tmp_path):
     assert again.exit_code == 2 and "no study named 'drop'" in again.stderr and "it holds: 'keep'" in again.stderr
 
 
+@pytest.mark.parametrize("given", [True, False])
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_export_parses_back_with_every_trial(tuned, fmt):
+def test_export_parses_back_with_every_trial(tuned, fmt, given):
+    # Without --format, -o trials.json was written as CSV.
     out = tuned.tmp / f"trials.{fmt}"
-    result = tuned("export", "iris-mlp", "--storage", tuned.storage, "--format", fmt, "-o", out)
+    result = tuned("export", "iris-mlp", "--storage", tuned.storage, *(["--format", fmt] * given), "-o", out)
     assert result.exit_code == 0, result.output
     text = out.read_text()
     records = json.loads(text) if fmt == "json" else list(csv.DictReader(io.StringIO(text)))
@@ -384,6 +386,20 @@ ERRORS = [
     (["plot", "iris-mlp", "-o", "{tmp}/no_folder/history.png"],
      "cannot write -o '{tmp}/no_folder/history.png': No such"),
     (["show", "nobody"], "no study named 'nobody'"),
+    (["export", "iris-mlp", "--format", "csv", "-o", "{tmp}/trials.json"],
+     "--format csv, but -o {tmp}/trials.json names a .json file"),
+    # each ran: the file's last 'dataset' won (TOML refuses it), --target was ignored, inf trained every trial
+    # to nan, and an Int up to 1e11 units was torch's RuntimeError with a traceback
+    (["tune", "--config", "{tmp}/twice.yaml"], "the key 'dataset' is given twice (again at line 3)"),
+    (["tune", "--config", "{tmp}/twice.json"], "the key 'dataset' is given twice"),
+    (["tune", "--dataset", "iris", "--target", "y"], "--dataset iris has its own target: leave --target out"),
+    (["tune", "--dataset", "iris", "--task", "both"], "--task must be classification or regression, got 'both'"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/inf_lr.json"], "'lr' may be inf, which --model mlp refuses: "
+                                                                     "lr must be finite, got lr=inf"),
+    (["tune", "--dataset", "iris", "--config", "{tmp}/huge_units.json"],
+     "'hidden_units' may be 100000000000, for which --model mlp cannot build its network ("),
+    (["try", "--dataset", "iris", "--config", "{tmp}/constant_lr.json", "--set", "lr=0.1"],
+     "'lr' is a constant of the space (0.01), not a parameter; make it a distribution to vary it"),
     (["best", "nobody"], "no study named 'nobody'"),
     (["plot", "iris-mlp", "-o", "-"], "plot writes an image file: give -o a file name (history.png)"),
     (["tune", "--dataset", "iris", "--study", " "], "--study must be a name, got ' '; leave it out for the default"),
@@ -424,6 +440,11 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(tuned, args, message):
     (tmp / "yaml_no.yaml").write_text("space:\n  lr: {float: [1.0e-4, 1.0e-1], log: no}\n")  # YAML 1.2: a string
     (tmp / "yaml_yes_no.yaml").write_text("space:\n  batch_norm: {choices: [yes, no]}\n")
     (tmp / "bad_name.json").write_text(json.dumps({"space": {"hiden_units": [8, 16]}}))
+    (tmp / "twice.yaml").write_text("dataset: iris\nmax_epochs: 1\ndataset: wine\n")
+    (tmp / "twice.json").write_text('{"dataset": "iris", "dataset": "wine"}')
+    (tmp / "inf_lr.json").write_text('{"space": {"lr": Infinity}}')
+    (tmp / "huge_units.json").write_text(json.dumps({"space": {"hidden_units": {"int": [1, 10**11]}}}))
+    (tmp / "constant_lr.json").write_text(json.dumps({"max_epochs": 1, "space": {"lr": 0.01}}))
     (tmp / "bad_choice.json").write_text(json.dumps({"space": {"activation": {"choices": ["relu", "swish"]}}}))
     (tmp / "float_layers.json").write_text(json.dumps({"space": {"n_layers": {"float": [1, 3]}}}))
     (tmp / "conditional_value.json").write_text(json.dumps(

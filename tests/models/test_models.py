@@ -95,6 +95,11 @@ def test_invalid_module_arguments(kwargs: dict, fragment: str) -> None:
         ({"max_epochs": -1}, r"max_epochs must be an integer >= 1, got max_epochs=-1"),
         ({"l1": -1.0}, r"l1 must be a number >= 0, got l1=-1.0"),
         ({"lr": -1.0}, "Invalid learning rate"),
+        # torch takes these, and every epoch trains to nan
+        ({"lr": float("inf")}, "lr must be finite, got lr=inf"),
+        ({"weight_decay": float("inf")}, "weight_decay must be finite, got weight_decay=inf"),
+        ({"optimizer": "sgd", "momentum": float("inf")}, "momentum must be finite, got momentum=inf"),
+        ({"l1": float("inf")}, "l1 must be finite, got l1=inf"),
         ({"optimizer": "sgd", "momentum": "high"}, "not supported between"),
         ({"module__nonexistent": 1}, "unexpected keyword argument 'nonexistent'"),
     ],

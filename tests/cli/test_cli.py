@@ -572,6 +572,9 @@ def test_version_and_help(run):
         assert shown.startswith("Usage: ") and "--version" in shown and "tune" in shown
     unknown = CliRunner().invoke(main, ["--bogus"])
     assert unknown.exit_code == 2 and "No such option '--bogus'" in unknown.output
+    as_module = subprocess.run([sys.executable, "-m", "cli", "show"], capture_output=True, text=True,
+                               cwd=Path(__file__).resolve().parents[2])  # "No module named cli.__main__"
+    assert as_module.returncode == 2 and as_module.stderr.startswith("Usage: parzen show [OPTIONS] STUDY")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")

@@ -569,7 +569,8 @@ class SearchSpace:
     def _unknown_message(self, name: str) -> str:
         constant, value = _constant_at(self.space, tuple(name.split("/")))
         if constant:
-            return f"{name!r} is a constant of the space ({value!r}), not a parameter; make it a distribution to vary it"
+            return (f"{name!r} is a constant of the space ({value!r}), not a parameter; make it a distribution "
+                    "to vary it")
         close = difflib.get_close_matches(name, self.names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known: {list(self.names)!r}"
         return f"unknown parameter {name!r}{hint}"

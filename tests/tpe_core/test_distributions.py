@@ -71,7 +71,9 @@ INVALID = [
     pytest.param(Int, (0, 5), {"step": 2}, ["step=2", "[0, 5]", "divide"], id="int-step-not-dividing"),
     pytest.param(Int, (0, 2**53), {"step": 3}, ["step=3", "divide"], id="int-step-not-dividing-a-huge-range"),
     pytest.param(Float, (0.0, 1e9), {"step": 0.7}, ["step=0.7", "divide"], id="float-step-not-dividing-1e9-steps"),
-    pytest.param(Float, (0.0, 1e20), {"step": 1.0}, ["step=1.0", "1e+20 steps", "drop the step"], id="float-too-many-steps"),
+    pytest.param(
+        Float, (0.0, 1e20), {"step": 1.0}, ["step=1.0", "1e+20 steps", "drop the step"], id="float-too-many-steps"
+    ),
     pytest.param(Categorical, ([],), {}, ["choices", "empty"], id="cat-empty"),
     pytest.param(Categorical, ((),), {}, ["choices", "empty"], id="cat-empty-tuple"),
     pytest.param(Categorical, ("abc",), {}, ["choices", "'abc'"], id="cat-string"),

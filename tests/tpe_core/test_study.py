@@ -1067,6 +1067,20 @@ def test_a_study_pickles_and_copies_while_its_progress_bar_shows(monkeypatch):
     assert "parzen" in sys.stderr.getvalue()  # the bar was shown
 
 
+def test_a_nested_optimize_without_a_bar_leaves_the_outer_bar_showing_reports(monkeypatch):
+    # The inner run, closing, took the study's bar away: the outer bar stopped showing reported steps.
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    study = make_study()
+
+    def objective(config, trial):
+        study.optimize(lambda c: c["x"], n_trials=1)
+        trial.report(0.5, step=77)
+        return config["x"]
+
+    study.optimize(objective, n_trials=1, show_progress=True)
+    assert "step=77" in sys.stderr.getvalue()
+
+
 def test_a_deep_copy_of_a_study_is_independent_of_it():
     # A trial copies as itself (for the objectives and callbacks that hold one): the copy's trials were
     # the original's, so telling the copy finished the original's trial but not its history.

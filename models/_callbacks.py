@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sklearn.metrics import get_scorer_names
 from skorch.callbacks import Callback
 
 from tpe_core import Trial, TrialPruned
@@ -31,8 +32,9 @@ class ReportToTrial(Callback):
     sign : float, default=1.0
         Multiplies the reported value, to orient it like the study
         (``-1`` reports a score to a minimizing study, or a loss to a
-        maximizing one: a loss reported as it is to a maximizing study is
-        refused, as its pruner would stop the best trainings).
+        maximizing one). A key whose sense is known (a ``loss``, an
+        ``acc``, a scikit-learn scorer's name) reported against the study's
+        direction is refused, as its pruner would stop the best trainings.
 
     Examples
     --------
@@ -48,12 +50,18 @@ class ReportToTrial(Callback):
         self.sign = sign
 
     def on_train_begin(self, net: Any, **kwargs: Any) -> None:
-        if self.monitor.endswith("loss") and self.sign > 0 and getattr(self.trial, "direction", None) == "maximize":
-            raise ValueError(
-                f"ReportToTrial(monitor={self.monitor!r}) reports a loss, lower is better, to a study that "
-                "maximizes: its pruner would stop the best trainings; pass sign=-1, or monitor a score "
-                "(e.g. 'valid_acc')"
-            )
+        higher_is_better = _higher_is_better(self.monitor)
+        direction = getattr(self.trial, "direction", None)
+        if higher_is_better is not None and direction in ("maximize", "minimize"):
+            reported_higher = higher_is_better == (self.sign > 0)
+            if reported_higher != (direction == "maximize"):
+                what = "a loss, lower is better," if not higher_is_better else "a score, higher is better,"
+                fix = "monitor a score (e.g. 'valid_acc')" if not higher_is_better else "monitor a loss"
+                raise ValueError(
+                    f"ReportToTrial(monitor={self.monitor!r}) reports {what}{' negated,' * (self.sign < 0)} to a "
+                    f"study that {direction}s: its pruner would stop the best trainings; pass sign={-self.sign!r}, "
+                    f"or {fix}"
+                )
         self.last_epoch_ = len(net.history) + net.max_epochs
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
@@ -70,3 +78,14 @@ class ReportToTrial(Callback):
         self.trial.report(self.sign * float(row[self.monitor]), step=epoch)
         if epoch < self.last_epoch_ and self.trial.should_prune():
             raise TrialPruned(f"pruned after epoch {epoch} ({self.monitor}={row[self.monitor]:.6g})")
+
+
+def _higher_is_better(monitor: str) -> bool | None:
+    """Whether a history key is better higher (an accuracy, a scikit-learn score) or lower (a loss);
+    None for a key of unknown sense."""
+    if monitor.endswith("loss"):
+        return False
+    name = monitor.removeprefix("valid_").removeprefix("train_")
+    if name == "acc" or name in get_scorer_names():
+        return True
+    return None

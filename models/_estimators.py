@@ -321,7 +321,7 @@ class _TunableNet:
         fitting = getattr(self, "_on_own_stream", False)
         with contextlib.nullcontext() if fitting else self._own_random_stream(fresh=True):
             if self.random_state is not None:
-                torch.manual_seed(self.random_state)
+                torch.manual_seed(int(self.random_state))
             self.module_ = self._build_module(self.n_features_in_, self._n_outputs())
         return self
 
@@ -546,7 +546,7 @@ class _TunableNet:
         cuda = [torch.cuda.current_device() if device.index is None else device.index] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             state = None if fresh else getattr(self, "_random_stream_", None)
-            self._batch_generator = torch.Generator().manual_seed(self.random_state)
+            self._batch_generator = torch.Generator().manual_seed(int(self.random_state))
             if state is not None:
                 torch.set_rng_state(state[0])
                 for index, cuda_state in zip(cuda, state[1]):
@@ -630,6 +630,10 @@ class _TunableNet:
             )
         if not is_integer(max_epochs) or max_epochs < 1:
             raise ValueError(f"max_epochs must be an integer >= 1, got max_epochs={max_epochs!r}")
+        random_state = self.random_state  # type: ignore[attr-defined]
+        if random_state is not None and (not is_integer(random_state) or not 0 <= random_state < 2**32):
+            raise ValueError(f"random_state must be None or an integer from 0 to 2**32 - 1, got "
+                             f"random_state={random_state!r}")
         if getattr(self, "batch_norm", False) is True and batch_size == 1:
             raise ValueError("batch_norm=True normalizes over each batch, so it needs batches of 2 or more samples; "
                              "got batch_size=1")
@@ -763,7 +767,7 @@ def _labels(y: Any) -> np.ndarray:
         )
     y = y.ravel()
     if _missing(y).any():
-        raise ValueError("y has missing labels (NaN or None); drop those rows or give them a label")
+        raise ValueError("y has missing labels (NaN, None or pandas' NA); drop those rows or give them a label")
     if y.dtype.kind in "fc" and not (np.isfinite(y).all() and np.all(y == np.round(y))):
         raise ValueError(
             "y holds continuous values (numbers that are not whole, or infinite), not class labels; "
@@ -773,12 +777,21 @@ def _labels(y: Any) -> np.ndarray:
 
 
 def _missing(y: np.ndarray) -> np.ndarray:
-    """Which labels are missing: NaN, or None in an object array."""
+    """Which labels are missing: NaN, or in an object array None, NaN or pandas' NA."""
     if y.dtype.kind in "fc":
         return np.isnan(y)
     if y.dtype.kind == "O":
-        return (y != y) | np.equal(y, None)
+        return np.fromiter((_is_missing(label) for label in y), dtype=bool, count=len(y))
     return np.zeros(len(y), dtype=bool)
+
+
+def _is_missing(label: Any) -> bool:
+    if label is None:
+        return True
+    try:
+        return bool(label != label)  # NaN
+    except TypeError:  # pandas' NA, which is neither equal nor unequal to itself
+        return True
 
 
 class MLPClassifier(_TunableClassifier):
@@ -901,10 +914,23 @@ class ConvNetClassifier(_TunableClassifier):
 
 
 def _flat_images(X: Any) -> Any:
-    """Images one row each (the network makes them square again); datasets unchanged."""
+    """Images one row each (the network makes them square again); datasets unchanged.
+
+    Raises
+    ------
+    ValueError
+        For images that are not square ``(n, side, side)`` or one-channel ``(n, 1, side, side)``: they
+        would be read as other square images of the same number of pixels.
+    """
     if isinstance(X, torch.utils.data.Dataset) or X.ndim < 3:  # a 1-d X is refused as such, not made a column
         return X
-    return X.reshape(len(X), int(np.prod(X.shape[1:])))
+    image = X.shape[1:]
+    if len(image) > 3 or (len(image) == 3 and image[0] != 1) or image[-1] != image[-2]:
+        raise ValueError(
+            f"ConvNetClassifier takes square one-channel images, (n, side, side) or (n, 1, side, side), or "
+            f"flat rows of side * side pixels; got X of shape {X.shape}"
+        )
+    return X.reshape(len(X), int(np.prod(image)))
 
 
 class MLPRegressor(_TunableNet, NeuralNetRegressor):
@@ -995,8 +1021,8 @@ class MLPRegressor(_TunableNet, NeuralNetRegressor):
         y = np.asarray(y, dtype=np.float32)
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity (or values too large for float32)")
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be 1-d or 2-d (one column per output), got shape {y.shape}")
+        if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] == 0):
+            raise ValueError(f"y must be 1-d or 2-d (one column per output, at least one), got shape {y.shape}")
         ndim, y = y.ndim, (y.reshape(-1, 1) if y.ndim == 1 else y)
         if fresh:
             self._check_training()

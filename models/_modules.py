@@ -38,8 +38,9 @@ def make_activation(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-def _widths(hidden_units: int | Sequence[int], n_layers: int) -> list[int]:
-    """Per-layer widths: an int repeats ``n_layers`` times; a sequence gives one per layer."""
+def _widths(hidden_units: int | Sequence[int], n_layers: int, name: str = "hidden_units") -> list[int]:
+    """Per-layer widths: an int repeats ``n_layers`` times; a sequence gives one per layer. ``name`` is
+    the parameter the widths come from, for the messages."""
     if not is_integer(n_layers) or n_layers < 0:
         raise ValueError(f"n_layers must be an integer >= 0, got n_layers={n_layers!r}")
     n_layers = int(n_layers)
@@ -51,13 +52,13 @@ def _widths(hidden_units: int | Sequence[int], n_layers: int) -> list[int]:
         widths = list(hidden_units)
         if len(widths) != n_layers:
             raise ValueError(
-                f"hidden_units={hidden_units!r} gives {len(widths)} widths but n_layers={n_layers}; "
+                f"{name}={hidden_units!r} gives {len(widths)} widths but n_layers={n_layers}; "
                 "pass one width per layer or a single int"
             )
     else:
-        raise ValueError(f"hidden_units must be an int or a sequence of ints, got {hidden_units!r}")
+        raise ValueError(f"{name} must be an int or a sequence of ints, got {hidden_units!r}")
     if any(not is_integer(w) or w < 1 for w in widths):
-        raise ValueError(f"hidden_units must be positive integers, got {hidden_units!r}")
+        raise ValueError(f"{name} must be positive integers, got {hidden_units!r}")
     return [int(w) for w in widths]
 
 
@@ -178,7 +179,7 @@ class ConvNet(nn.Module):
         self.side = side
         blocks: list[nn.Module] = []
         width = 1
-        for out in _widths(channels, n_layers):
+        for out in _widths(channels, n_layers, "channels"):
             blocks.append(nn.Conv2d(width, out, kernel_size, padding=kernel_size // 2))
             if batch_norm:
                 blocks.append(nn.BatchNorm2d(out))

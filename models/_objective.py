@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import gc
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import clone, is_classifier
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv, cross_val_score
 from skorch.callbacks import EpochScoring
 from skorch.dataset import ValidSplit
 
 from models._callbacks import ReportToTrial
-from models._estimators import _TunableNet
+from models._estimators import _NetSeededSplit, _TunableNet
 from tpe_core import Trial
 
 __all__ = ["make_objective"]
@@ -113,9 +115,17 @@ def make_objective(
             f"scoring={scoring!r} is not a scikit-learn scorer; sklearn.metrics.get_scorer_names() lists them"
         )
     try:
-        check_scoring(estimator, scoring)  # a metric function given for a scorer, say
+        scorer = check_scoring(estimator, scoring)  # a metric function given for a scorer, say
     except (TypeError, ValueError) as e:
         raise ValueError(f"scoring={scoring!r}: {e}") from None
+    if isinstance(scoring, str):
+        _check_scorer_fits(scorer, scoring, estimator, y)
+    if not (estimator.train_split is None or isinstance(estimator.train_split, _NetSeededSplit)):
+        raise ValueError(
+            f"make_objective holds out validation_fraction={validation_fraction!r} of the data (or cross-validates, "
+            f"with cv) in every trial, and would replace the estimator's train_split={estimator.train_split!r}: "
+            "leave train_split at its default, and give validation_fraction or cv"
+        )
     if cv is None:
         what = f"validation_fraction={validation_fraction!r}"
         split = _check_split(holdout, np.arange(len(y)), np.asarray(y), what)
@@ -129,6 +139,24 @@ def make_objective(
             "needs 2 or more (it is undefined, every trial would score NaN): hold out more rows, or give more data"
         )
     return _NetObjective(estimator, X, y, cv, scoring, sign, seed, holdout)
+
+
+def _check_scorer_fits(scorer: Any, scoring: str, estimator: Any, y: Any) -> None:
+    """Refuse, before any trial, a named scorer that cannot score this estimator on ``y`` (a class
+    probability scorer for a regressor, accuracy of a continuous target, roc_auc of three classes): it is
+    tried once on a constant prediction of ``y``."""
+    dummy = DummyClassifier() if is_classifier(estimator) else DummyRegressor()
+    rows = np.zeros((len(y), 1))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a constant prediction's ill-defined precision, say
+            scorer(dummy.fit(rows, y), rows, y)
+    except (AttributeError, TypeError, ValueError) as e:
+        kind = "classifier" if is_classifier(estimator) else "regressor"
+        raise ValueError(
+            f"scoring={scoring!r} cannot score {type(estimator).__name__} (a {kind}) on this y: "
+            f"{type(e).__name__}: {e}"
+        ) from None
 
 
 def estimator_params(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,7 +195,7 @@ class _NetObjective:
         direction = "maximize" if self.sign > 0 else "minimize"
         if getattr(trial, "direction", direction) != direction:
             raise ValueError(
-                f"make_objective(direction={direction!r}) scores for a study with direction={direction!r}, and "
+                f"make_objective(direction={direction!r}) scores for a study that {direction}s, and "
                 f"this study has direction={trial.direction!r}: its best trials would be its worst (and a pruner "
                 f"would stop the good ones); create the study with direction={direction!r}, or pass "
                 f"direction={trial.direction!r} to make_objective"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback, EarlyStopping, EpochScoring
 from skorch.dataset import Dataset
+from skorch.helper import predefined_split
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -175,6 +177,22 @@ def test_convnet_classifier_learns_digits(digits) -> None:
     assert clf.score(X_test, y_test) >= 0.8
 
 
+def test_convnet_refuses_images_it_would_read_as_other_images_and_names_channels() -> None:
+    # 4-channel 4x4 images were trained as 1-channel 8x8 ones, 2x8 images as 4x4, without a word.
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    for shape in [(40, 4, 4, 4), (40, 2, 8), (40, 1, 2, 8), (40, 2, 2, 2, 2)]:
+        with pytest.raises(ValueError, match=rf"square one-channel images.*got X of shape \({shape[0]}, "):
+            ConvNetClassifier(max_epochs=1, channels=2, n_layers=1).fit(rng.random(shape).astype(np.float32), y)
+    clf = ConvNetClassifier(max_epochs=1, channels=2, n_layers=1).fit(rng.random((40, 16)).astype(np.float32), y)
+    with pytest.raises(ValueError, match="square one-channel images"):
+        clf.predict(rng.random((3, 2, 8)).astype(np.float32))
+    with pytest.raises(ValueError, match="channels must be positive integers, got 0"):  # it said hidden_units
+        ConvNetClassifier(channels=0).check_params(16)
+    with pytest.raises(ValueError, match=r"channels=\[4\] gives 1 widths but n_layers=2"):
+        ConvNetClassifier(channels=[4], n_layers=2).check_params(16)
+
+
 def test_convnet_classifier_predicts_images_shaped_as_it_was_fitted_on() -> None:
     images = load_digits().images[:200] / 16
     y = load_digits().target[:200]
@@ -235,12 +253,19 @@ def test_targets_of_the_wrong_shape_or_a_non_bool_flag_are_refused(iris) -> None
     assert MLPClassifier(max_epochs=1).fit(X, y.reshape(-1, 1)).predict(X).shape == (150,)  # one column is labels
     with pytest.raises(ValueError, match=r"y must be 1-d or 2-d .* got shape \(150, 1, 1\)"):
         MLPRegressor(max_epochs=1).fit(X, y.reshape(-1, 1, 1).astype(float))
+    with pytest.raises(ValueError, match=r"at least one\), got shape \(150, 0\)"):  # it trained a net of no outputs
+        MLPRegressor(max_epochs=1).fit(X, np.zeros((150, 0)))
+    pd = pytest.importorskip("pandas")
+    labels = pd.Series(np.array(["a", "b", "c"])[y], dtype="string")
+    labels[3] = pd.NA
+    with pytest.raises(ValueError, match="y has missing labels"):  # "boolean value of NA is ambiguous"
+        MLPClassifier(max_epochs=1).fit(X, labels)
     with pytest.raises(ValueError, match="standardize_target must be True or False, got standardize_target='no'"):
         MLPRegressor(standardize_target="no").check_params(4)
 
 
 @pytest.mark.parametrize("X, y, fit_params, error, message", [
-    (None, np.where(np.arange(150) < 75, np.nan, 1.0), {}, ValueError, r"y has missing labels \(NaN or None\)"),
+    (None, np.where(np.arange(150) < 75, np.nan, 1.0), {}, ValueError, r"y has missing labels \(NaN, None or pandas"),
     (None, np.array(["a"] * 149 + [None], dtype=object), {}, ValueError, r"y has missing labels"),
     (None, np.linspace(0, 1, 150), {}, ValueError, r"y holds continuous values .* use MLPRegressor"),
     (None, np.r_[np.zeros(149), np.inf], {}, ValueError, r"y holds continuous values"),
@@ -358,6 +383,17 @@ def test_the_classes_given_to_the_constructor_are_the_classes_built_for(iris) ->
         MLPClassifier(classes=["a", "b", "c"], max_epochs=1).fit(X, y)
     partial = MLPClassifier(classes=[0, 1, 2, 3], max_epochs=1).partial_fit(X, y)
     assert partial.classes_.tolist() == [0, 1, 2, 3]
+
+
+def test_a_numpy_integer_random_state_seeds_as_the_int_and_a_bad_one_is_named(iris) -> None:
+    # np.int64 (a GridSearchCV grid's) failed every fit with torch's "an integer is required".
+    X, y = iris
+    ours = MLPClassifier(max_epochs=1, random_state=np.int64(1)).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(ours, MLPClassifier(max_epochs=1, random_state=1).fit(X, y).predict_proba(X))
+    for bad in (-1, 2**40, "a", 1.5):
+        with pytest.raises(ValueError, match=rf"random_state must be None or an integer from 0 to 2\*\*32 - 1, got "
+                                             rf"random_state={re.escape(repr(bad))}"):
+            MLPClassifier(random_state=bad).check_params(4)
 
 
 def test_same_random_state_same_model(iris) -> None:
@@ -655,7 +691,6 @@ def test_a_trial_that_trains_its_last_epoch_completes_whatever_the_pruner_says(i
 
 def test_a_validation_set_of_the_users_own_is_converted_as_the_training_data(iris) -> None:
     from sklearn.metrics import r2_score
-    from skorch.helper import predefined_split
 
     X, y = load_diabetes(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)  # float64, as given
@@ -718,6 +753,16 @@ def test_report_to_trial_refuses_a_loss_for_a_maximizing_study_and_a_key_the_his
     assert trial.intermediate_values[1] < 0  # the negated loss
     with pytest.raises(ValueError, match=r"epoch 1 recorded no 'valid_acc' .*\(train_split=None\) records no"):
         MLPClassifier(max_epochs=1, train_split=None, callbacks=[ReportToTrial(trial, "valid_acc")]).fit(X, y)
+    # The mirror cases, to a minimizing study, were taken: the pruner stopped the best trainings.
+    minimizing = Study({"lr": 0.01}, sampler=RandomSampler(seed=0), direction="minimize").ask()
+    for report, message in ((ReportToTrial(minimizing, sign=-1), "reports a loss, lower is better, negated, to a "
+                                                                 "study that minimizes.*sign=1"),
+                            (ReportToTrial(minimizing, "valid_acc"), "reports a score, higher is better, to a study "
+                                                                     "that minimizes.*sign=-1")):
+        with pytest.raises(ValueError, match=message):
+            MLPClassifier(max_epochs=1, callbacks=[report]).fit(X, y)
+    MLPClassifier(max_epochs=1, callbacks=[ReportToTrial(minimizing, "valid_acc", sign=-1)]).fit(X, y)
+    MLPClassifier(max_epochs=1, callbacks=[ReportToTrial(minimizing, "dur")]).fit(X, y)  # of unknown sense: taken
 
 
 def test_with_cv_a_failing_fold_fails_the_trial_with_its_own_error(iris) -> None:
@@ -787,12 +832,44 @@ def test_a_regression_that_diverges_fails_as_diverged_for_tpe_to_avoid() -> None
     assert study._history.diverged.tolist() == [True]  # ranked last by TPE, not left out
 
 
+@pytest.mark.parametrize(
+    ("estimator", "data", "scoring", "message"),
+    [
+        (MLPRegressor, "diabetes", "neg_log_loss", "predict_proba"),
+        (MLPRegressor, "diabetes", "accuracy", "continuous"),
+        (MLPClassifier, "iris", "roc_auc", "multi_class"),
+        (MLPClassifier, "iris", "f1", "average='binary'"),
+    ],
+)
+def test_a_named_scorer_that_cannot_score_the_estimator_on_y_is_refused_before_any_trial(
+    iris, estimator, data, scoring, message
+) -> None:
+    # Each was taken, and every trial of the study failed with the same error.
+    X, y = iris if data == "iris" else load_diabetes(return_X_y=True)
+    kind = "classifier" if estimator is MLPClassifier else "regressor"
+    with pytest.raises(ValueError, match=rf"scoring={scoring!r} cannot score {estimator.__name__} \(a {kind}\) "
+                                         rf"on this y: .*{re.escape(message)}"):
+        make_objective(estimator(), X, y, scoring=scoring)
+    make_objective(estimator(), X, y, scoring="roc_auc_ovr" if data == "iris" else "r2")
+
+
+def test_make_objective_refuses_an_estimator_whose_validation_split_it_would_replace(iris) -> None:
+    # The given validation set was silently replaced by a held-out fifth of X.
+    X, y = iris
+    given = predefined_split(Dataset(X[::3].astype(np.float32), y[::3]))
+    with pytest.raises(ValueError, match=r"would replace the estimator's train_split=.*leave train_split at its "
+                                         "default, and give validation_fraction or cv"):
+        make_objective(MLPClassifier(train_split=given), X, y)
+    make_objective(MLPClassifier(train_split=None), X, y)  # None (a refit's setting) is no split to replace
+
+
 def test_an_objective_for_the_other_direction_fails_each_trial_before_training(iris) -> None:
     X, y = iris
     study = Study({"lr": Float(1e-3, 1e-2)}, sampler=RandomSampler(seed=0))  # minimizes
     study.optimize(make_objective(MLPClassifier(max_epochs=2), X, y), n_trials=2)
     assert [t.state for t in study.trials] == [TrialState.FAIL] * 2
-    assert "make_objective(direction='maximize') scores for a study with direction='maximize', and this study " \
+    # it said "scores for a study with direction='maximize', and this study has direction='minimize'"
+    assert "make_objective(direction='maximize') scores for a study that maximizes, and this study " \
            "has direction='minimize'" in study.trials[0].error
     assert all(t.intermediate_values == {} for t in study.trials)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tpe_core._trial import describe_exception
-from tpe_core._workers import RemoteTrial, apply_message, picklable_exception, picklable_result
+from tpe_core._workers import RemoteTrial, apply_message, picklable_exception, picklable_result, trial_task
 
 if TYPE_CHECKING:
     from tpe_core._trial import Trial
@@ -81,14 +81,11 @@ def _sender_on_dask(name: str, number: int) -> Callable[[tuple[Any, ...]], None]
 def _evaluate(
     objective: Callable[..., Any],
     with_trial: bool,
-    number: int,
-    config: Any,
-    params: dict[str, Any],
-    direction: str,
+    task: tuple[Any, ...],
     out: Any,
     replies: Any,
 ) -> Outcome:
-    """Run on a worker: evaluate one configuration; never raises.
+    """Run on a worker: evaluate one configuration (``task``, :func:`trial_task`); never raises.
 
     ``out`` and ``replies`` are queues, or on Dask the names of queues
     (``replies`` made only when the objective asks ``should_prune``, to
@@ -96,12 +93,14 @@ def _evaluate(
     """
     if isinstance(replies, str) and _started_before(replies):
         return "failure", "worker lost: the worker running this trial died"
+    number = task[0]
     ask_prune = _replies_on_dask(replies) if isinstance(replies, str) else replies.get
     send = _sender_on_dask(out, number) if isinstance(out, str) else lambda message: out.put((number, *message))
-    send(("started", datetime.datetime.now()))  # the trial's duration counts from here
-    trial = RemoteTrial(number, config, params, direction, send=send, ask_prune=ask_prune)
+    started = datetime.datetime.now()
+    send(("started", started))  # the trial's duration counts from here
+    trial = RemoteTrial(*task, send=send, ask_prune=ask_prune, datetime_start=started)
     try:
-        result = objective(config, trial) if with_trial else objective(config)
+        result = objective(trial.config, trial) if with_trial else objective(trial.config)
     except BaseException as e:
         return "raise", picklable_exception(e)
     return "result", picklable_result(result)
@@ -213,8 +212,7 @@ class ExecutorRun:
         replies = f"parzen-{uuid.uuid4().hex}" if self._dask else self._new_queue()
         out = self._out.name if self._dask else self._out
         future = self.executor.submit(
-            _evaluate, self.objective, self.with_trial, trial.number, trial.config, trial.params, trial.direction,
-            out, replies,
+            _evaluate, self.objective, self.with_trial, trial_task(trial), out, replies,
         )
         self._futures[future] = (trial, replies)
         self._trials[trial.number] = (trial, replies)

@@ -195,6 +195,22 @@ class TrialHandle:
     study's trial.
     """
 
+    user_attrs: dict[str, Any]
+    datetime_start: datetime.datetime | None
+    datetime_complete: datetime.datetime | None
+
+    @property
+    def source(self) -> str:
+        """``"manual"`` for a trial made from :meth:`Study.enqueue`, ``"sampler"`` otherwise."""
+        return "manual" if self.user_attrs.get(SOURCE_ATTR) == "manual" else "sampler"
+
+    @property
+    def duration(self) -> datetime.timedelta | None:
+        """Time from start to completion, None while running."""
+        if self.datetime_complete is None or self.datetime_start is None:
+            return None
+        return self.datetime_complete - self.datetime_start
+
     def __copy__(self) -> TrialHandle:
         return self
 
@@ -258,18 +274,6 @@ class Trial(TrialHandle):
         """The direction of the trial's study, ``"minimize"`` or ``"maximize"``
         (an objective that scores either way can check it)."""
         return self._study.direction
-
-    @property
-    def source(self) -> str:
-        """``"manual"`` for a trial made from :meth:`Study.enqueue`, ``"sampler"`` otherwise."""
-        return "manual" if self.user_attrs.get(SOURCE_ATTR) == "manual" else "sampler"
-
-    @property
-    def duration(self) -> datetime.timedelta | None:
-        """Time from start to completion, None while running."""
-        if self.datetime_complete is None:
-            return None
-        return self.datetime_complete - self.datetime_start
 
     def report(self, value: float, step: int) -> None:
         """Report an intermediate objective value, e.g. a validation loss per epoch.

@@ -29,7 +29,14 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from tpe_core._storage import TrialFinishedError
-from tpe_core._trial import RESERVED_USER_ATTRS, TrialHandle, UnsentResult, check_report, describe_exception
+from tpe_core._trial import (
+    RESERVED_USER_ATTRS,
+    TrialHandle,
+    TrialState,
+    UnsentResult,
+    check_report,
+    describe_exception,
+)
 from tpe_core._validation import as_stored_user_attr
 
 if TYPE_CHECKING:
@@ -60,9 +67,16 @@ def check_picklable(objective: Callable[..., Any], why: str) -> None:
         ) from e
 
 
+def trial_task(trial: Trial) -> tuple[Any, ...]:
+    """What a worker needs of a trial to make its :class:`RemoteTrial` (the arguments before ``send``)."""
+    return trial.number, trial.config, trial.params, trial.direction, dict(trial.user_attrs)
+
+
 class RemoteTrial(TrialHandle):
     """The trial as the objective sees it in a worker: what it reports goes to
-    the driver through ``send``, and ``ask_prune`` gets the driver's answer."""
+    the driver through ``send``, and ``ask_prune`` gets the driver's answer.
+    It has the running trial's attributes (``source``, ``user_attrs`` as
+    the driver's trial had them, ``state`` RUNNING, ``datetime_start``)."""
 
     def __init__(
         self,
@@ -70,15 +84,22 @@ class RemoteTrial(TrialHandle):
         config: Any,
         params: dict[str, Any],
         direction: str,
+        user_attrs: dict[str, Any],
         send: Callable[[tuple[Any, ...]], None],
         ask_prune: Callable[[], bool],
+        datetime_start: datetime.datetime | None = None,
     ) -> None:
         self.number = number
         self.config = config
         self.params = params
         self.direction = direction
         self.intermediate_values: dict[int, float] = {}
-        self.user_attrs: dict[str, Any] = {}
+        self.user_attrs = user_attrs
+        self.state = TrialState.RUNNING
+        self.value: float | None = None
+        self.error: str | None = None
+        self.datetime_start = datetime_start
+        self.datetime_complete: datetime.datetime | None = None
         self._send = send
         self._ask_prune = ask_prune
 
@@ -182,8 +203,9 @@ def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bo
             return
         if task is None:
             return
-        conn.send(("started", datetime.datetime.now()))  # the trial's duration and time limit count from here
-        trial = RemoteTrial(*task, send=conn.send, ask_prune=conn.recv)
+        started = datetime.datetime.now()
+        conn.send(("started", started))  # the trial's duration and time limit count from here
+        trial = RemoteTrial(*task, send=conn.send, ask_prune=conn.recv, datetime_start=started)
         try:
             result = objective(trial.config, trial) if with_trial else objective(trial.config)
         except BaseException as e:
@@ -211,7 +233,7 @@ class _Worker:
         self.trial, self.timeout, self.running = trial, timeout, False
         self.deadline = None if timeout is None else time.monotonic() + START_UP + timeout
         try:
-            self.conn.send((trial.number, trial.config, trial.params, trial.direction))
+            self.conn.send(trial_task(trial))
         except OSError:
             pass  # the worker is gone: the next read says so
 

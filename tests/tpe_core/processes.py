@@ -121,6 +121,14 @@ def is_maximizing(config: dict, trial) -> float:
     return float(trial.direction == "maximize")
 
 
+def describes_its_trial(config: dict, trial) -> float:
+    """Records what the objective reads of its running trial (an enqueued trial's source, its state, ...)."""
+    started = trial.datetime_start is not None
+    trial.set_user_attr("seen", [trial.source, trial.state.value, started, trial.value, trial.error, trial.duration,
+                                 sorted(trial.user_attrs)])
+    return value_of(config)
+
+
 def kills_its_worker_on_trial_3(config: dict, trial) -> float:
     """Trial 3 kills the process it runs in, as an out-of-memory kill would."""
     import signal

@@ -10,6 +10,7 @@ from tpe_core import MedianPruner, RandomSampler, Study, TPESampler, TrialState,
 
 from .processes import (
     SPACE,
+    describes_its_trial,
     fifteen_epochs,
     is_maximizing,
     misuses_the_trial,
@@ -104,6 +105,24 @@ def test_a_trial_in_a_worker_knows_its_studys_direction(direction):
     study.optimize(is_maximizing, n_trials=2, n_jobs=2)
     assert [t.value for t in study.trials] == [float(direction == "maximize")] * 2
     assert study.ask().direction == direction
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"n_jobs": 2}, {"trial_timeout": 60}, {"executor": "processes"}],
+                         ids=["serial", "n_jobs", "trial_timeout", "executor"])
+def test_a_trial_in_a_worker_has_the_running_trial_s_attributes(kwargs):
+    # In a worker, trial.source, state, datetime_start, value, error and duration were AttributeErrors, and an
+    # enqueued trial's user_attrs were empty: an objective branching on trial.source failed under n_jobs.
+    import concurrent.futures
+
+    study = Study(SPACE, sampler=RandomSampler(seed=0))
+    study.enqueue({"lr": 0.01, "units": 16, "act": "relu"})
+    if kwargs.get("executor") == "processes":
+        kwargs = {"executor": concurrent.futures.ProcessPoolExecutor(2)}
+    study.optimize(describes_its_trial, n_trials=2, **kwargs)
+    assert [t.user_attrs["seen"] for t in study.trials] == [
+        ["manual", "RUNNING", True, None, None, None, ["source"]],
+        ["sampler", "RUNNING", True, None, None, None, []],
+    ]
 
 
 def test_a_torch_loss_that_requires_grad_completes_in_workers_as_in_serial():

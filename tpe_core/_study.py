@@ -807,6 +807,8 @@ class Study:
             with self._lock:
                 self._runs.remove(run)
             run.close()
+            if self.storage is not None:
+                self.storage.wake_heartbeat()  # its thread and connection end now, not an interval later
 
     def _optimize_here(self, objective: Objective, run: _Run, catch: tuple[type[BaseException], ...]) -> None:
         """Evaluate trials one after the other in this process."""

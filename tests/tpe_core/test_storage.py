@@ -386,6 +386,22 @@ class TestCrashRecovery:
                 time.sleep(0.02)
         study.tell(trial, 1.0)
 
+    def test_the_heartbeat_ends_with_the_optimize_that_started_it(self, tmp_path):
+        # It slept a whole interval (30 s) before seeing no trial ran: a loop of short studies held a thread
+        # and three file handles per study.
+        storage = SQLiteStorage(url_of(tmp_path / "h.db"))
+        study = Study(SPACE, storage=storage, study_name="s", sampler=RandomSampler(seed=0))
+        study.optimize(value_of, n_trials=2)
+        beat = storage._heartbeat
+        assert beat is not None
+        beat.join(timeout=10)
+        assert not beat.is_alive()
+        trial = study.ask()  # a trial asked by hand keeps a heartbeat, an optimize ending or not
+        study.optimize(value_of, n_trials=1)
+        time.sleep(0.2)
+        assert storage._heartbeat is not None and storage._heartbeat.is_alive()
+        study.tell(trial, 1.0)
+
     def test_the_heartbeat_of_a_removed_file_ends_quietly_and_makes_no_new_file(self, tmp_path, caplog):
         import threading
 

@@ -291,6 +291,7 @@ class SQLiteStorage:
         self._conn_pid: int | None = None
         self._identity: tuple[int, int] | None = None  # the file the connection has open
         self._heartbeat: threading.Thread | None = None
+        self._heartbeat_wake = threading.Event()  # set: beat now (and end, when no trial of this process runs)
 
     @classmethod
     def coerce(cls, storage: str | SQLiteStorage) -> SQLiteStorage:
@@ -303,12 +304,13 @@ class SQLiteStorage:
     def __getstate__(self) -> dict[str, Any]:
         # A copy in another process opens its own connection.
         state = self.__dict__.copy()
-        state.update(_lock=None, _conn=None, _conn_pid=None, _heartbeat=None, _identity=None)
+        state.update(_lock=None, _conn=None, _conn_pid=None, _heartbeat=None, _identity=None, _heartbeat_wake=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+        self._heartbeat_wake = threading.Event()
 
     # ------------------------------------------------------------ connection
     def _connection(self, *, create: bool = False) -> sqlite3.Connection:
@@ -780,6 +782,11 @@ class SQLiteStorage:
                     marked.append(f"trial {number}: {reason}")
         return marked
 
+    def wake_heartbeat(self) -> None:
+        """Have the heartbeat thread beat now rather than at its next interval: it ends, with its
+        connection, when this process owns no running trial (a study calls it when an optimize ends)."""
+        self._heartbeat_wake.set()
+
     def _keep_heartbeat(self) -> None:
         """Run the heartbeat thread while this process owns running trials."""
         with self._lock:
@@ -832,7 +839,8 @@ def _beat(storage: SQLiteStorage, owner: Owner) -> None:
         return
     try:
         while True:
-            time.sleep(storage.heartbeat_interval)
+            storage._heartbeat_wake.wait(storage.heartbeat_interval)
+            storage._heartbeat_wake.clear()
             with storage._lock:
                 try:
                     cursor = conn.execute(

@@ -59,8 +59,9 @@ def _replies_on_dask(name: str) -> Callable[[], Any]:
     return get
 
 
-def _sender_on_dask(name: str, number: int) -> Callable[[tuple[Any, ...]], None]:
-    """Put trial ``number``'s messages on the Dask queue called ``name``, opened on first use.
+def _sender_on_dask(name: str, number: int) -> tuple[Callable[[tuple[Any, ...]], None], Callable[[], None]]:
+    """Put trial ``number``'s messages on the Dask queue called ``name``, opened on first use; and
+    close it (the scheduler keeps a queue until every opener closed it).
 
     Tasks carry queue names, never queues: a scheduler running in the
     driver's process would open an unpickled queue from its own event loop
@@ -75,7 +76,11 @@ def _sender_on_dask(name: str, number: int) -> Callable[[tuple[Any, ...]], None]
             opened.append(Queue(name))
         opened[0].put((number, *message))
 
-    return send
+    def close() -> None:
+        for queue in opened:
+            queue.close()
+
+    return send, close
 
 
 def _evaluate(
@@ -95,15 +100,21 @@ def _evaluate(
         return "failure", "worker lost: the worker running this trial died"
     number = task[0]
     ask_prune = _replies_on_dask(replies) if isinstance(replies, str) else replies.get
-    send = _sender_on_dask(out, number) if isinstance(out, str) else lambda message: out.put((number, *message))
+    if isinstance(out, str):
+        send, close = _sender_on_dask(out, number)
+    else:
+        send, close = (lambda message: out.put((number, *message))), (lambda: None)
     started = datetime.datetime.now()
-    send(("started", started))  # the trial's duration counts from here
-    trial = RemoteTrial(*task, send=send, ask_prune=ask_prune, datetime_start=started)
     try:
-        result = objective(trial.config, trial) if with_trial else objective(trial.config)
-    except BaseException as e:
-        return "raise", picklable_exception(e)
-    return "result", picklable_result(result)
+        send(("started", started))  # the trial's duration counts from here
+        trial = RemoteTrial(*task, send=send, ask_prune=ask_prune, datetime_start=started)
+        try:
+            result = objective(trial.config, trial) if with_trial else objective(trial.config)
+        except BaseException as e:
+            return "raise", picklable_exception(e)
+        return "result", picklable_result(result)
+    finally:
+        close()
 
 
 class DaskExecutor(concurrent.futures.Executor):
@@ -234,8 +245,13 @@ class ExecutorRun:
         self._drain()  # a finished trial's last reports arrive before its outcome is recorded
         ended = []
         for future in done:
-            trial, _ = self._futures.pop(future)
+            trial, replies = self._futures.pop(future)
             del self._trials[trial.number]
+            if self._dask:  # the scheduler keeps an event until it is cleared: one a trial, for good
+                from distributed import Event
+
+                with contextlib.suppress(Exception):  # a cluster gone
+                    Event(f"{replies}-started", client=self.executor.client).clear()  # type: ignore[attr-defined]
             try:
                 outcome = future.result()
             except Exception as e:  # the worker died (or the pool broke) under it
@@ -276,5 +292,8 @@ class ExecutorRun:
             queue = self.executor.new_queue(replies) if isinstance(replies, str) else replies  # type: ignore[attr-defined]
             with contextlib.suppress(Exception):  # a pool, or a cluster, already gone
                 queue.put(True)
+        if self._dask:
+            with contextlib.suppress(Exception):
+                self._out.close()
         if self._manager is not None:
             self._manager.shutdown()

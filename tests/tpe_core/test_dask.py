@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import time
 
 import pytest
 
@@ -43,6 +44,26 @@ def test_trials_on_a_local_cluster_match_a_serial_run(client):
     assert [(t.number, t.params, t.value) for t in study.trials] == serial_results(20)
     starts = sorted((t.datetime_start, t.datetime_complete) for t in study.trials)
     assert any(b[0] < a[1] for a, b in zip(starts, starts[1:])), "the two workers never ran trials at once"
+
+
+def _scheduler_state(client) -> tuple[int, int]:
+    """How many queues and events the scheduler keeps."""
+    return client.run_on_scheduler(
+        lambda dask_scheduler: (len(dask_scheduler.extensions["queues"].queues),
+                                len(dask_scheduler.extensions["events"]._events))
+    )
+
+
+def test_trials_leave_no_event_or_message_queue_on_the_scheduler(client):
+    # One event per trial (to tell a re-run task) and one queue per optimize stayed on the scheduler for good.
+    queues, events = _scheduler_state(client)
+    for _ in range(3):
+        Study(SPACE, sampler=RandomSampler(seed=0)).optimize(value_of, n_trials=4, executor=DaskExecutor(client))
+    for _ in range(100):  # a queue's release reaches the scheduler on its own, soon after optimize returns
+        if _scheduler_state(client) == (queues, events):
+            break
+        time.sleep(0.05)
+    assert _scheduler_state(client) == (queues, events)
 
 
 def test_reports_and_pruning_travel_over_dask_queues(client):

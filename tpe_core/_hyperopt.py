@@ -10,12 +10,13 @@ it in hyperopt's record format; the study itself is ``trials.study``.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import math
 import numbers
 import os
 import pickle
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -165,6 +166,12 @@ class Trials:
         self.study: Study | None = None
         self._results: dict[int, dict[str, Any]] = {}
         self._records: dict[int, dict[str, Any]] = {}  # of finished trials, which never change
+        self.attachments: dict[str, Any] = {}  # "ATTACH::<tid>::<name>", as hyperopt keeps them
+
+    def trial_attachments(self, trial: Mapping[str, Any]) -> MutableMapping[str, Any]:
+        """The attachments of ``trial`` (a record of :attr:`trials`): what its result dict gave under
+        ``'attachments'``, by name, as hyperopt's ``Trials.trial_attachments``."""
+        return _Attachments(self.__dict__.setdefault("attachments", {}), f"ATTACH::{trial['tid']}::")
 
     def __len__(self) -> int:
         return 0 if self.study is None else len(self.study.trials)
@@ -211,8 +218,8 @@ class Trials:
                 "vals": {name: [vals[name]] if name in vals else [] for name in names},
                 "idxs": {name: [trial.number] if name in vals else [] for name in names},
             },
-            "book_time": trial.datetime_start,
-            "refresh_time": trial.datetime_complete,
+            "book_time": _utc(trial.datetime_start),
+            "refresh_time": _utc(trial.datetime_complete),
         }
 
     @property
@@ -293,6 +300,36 @@ class Trials:
         return {name: v[0] for name, v in vals.items() if v}
 
 
+class _Attachments(MutableMapping[str, Any]):
+    """One trial's attachments: the entries of ``Trials.attachments`` under its prefix."""
+
+    def __init__(self, store: dict[str, Any], prefix: str) -> None:
+        self._store, self._prefix = store, prefix
+
+    def __getitem__(self, name: str) -> Any:
+        return self._store[self._prefix + name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._store[self._prefix + name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._store[self._prefix + name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key[len(self._prefix):] for key in list(self._store) if key.startswith(self._prefix))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _utc(when: datetime.datetime | None) -> datetime.datetime | None:
+    """A local time as hyperopt keeps its times: naive UTC, to the millisecond."""
+    if when is None:
+        return None
+    when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
+
+
 def _best_loss(study: Study) -> float:
     """The lowest loss of the study's trials, this call's and earlier ones' (inf before any)."""
     try:
@@ -319,6 +356,9 @@ def _objective(fn: Callable[[Any], Any], trials: Trials) -> Callable[[Any, Trial
                 trials._results[trial.number] = {"loss": math.inf, "status": STATUS_OK}
             return result
         result = dict(result)
+        attachments = result.pop("attachments", {})
+        if attachments:
+            trials.trial_attachments({"tid": trial.number}).update(attachments)
         status = result.get("status")
         if status not in (STATUS_OK, STATUS_FAIL):
             raise ValueError(
@@ -416,6 +456,8 @@ def fmin(
     early_stop_fn: Callable[..., tuple[bool, Any]] | None = None,
     trials_save_file: str = "",
     max_queue_len: int = 1,
+    allow_trials_fmin: bool = True,
+    pass_expr_memo_ctrl: bool | None = None,
 ) -> dict[str, Any] | None:
     """Minimise ``fn`` over ``space``, as hyperopt's ``fmin`` does.
 
@@ -476,6 +518,11 @@ def fmin(
         resumes from it, as in hyperopt.
     max_queue_len : int, default=1
         Accepted for hyperopt's code; trials are proposed one at a time.
+    allow_trials_fmin : bool, default=True
+        Accepted for hyperopt's code (a ``Trials`` here has no ``fmin`` of its own to hand over to).
+    pass_expr_memo_ctrl : None or False
+        Accepted for hyperopt's code when off: ``fn`` gets the configuration, never hyperopt's
+        expression, memo and control (``True`` is a ``ValueError``).
 
     Returns
     -------
@@ -504,6 +551,9 @@ def fmin(
     ):
         raise ValueError(f"loss_threshold must be a number, got loss_threshold={loss_threshold!r}")
     check_int("max_queue_len", max_queue_len, minimum=1)
+    if pass_expr_memo_ctrl:
+        raise ValueError("pass_expr_memo_ctrl=True is not supported: fn gets the configuration, not hyperopt's "
+                         "expression, memo and control")
     if trials is None and trials_save_file and os.path.exists(trials_save_file):
         trials = _load_trials(trials_save_file)
     trials = Trials() if trials is None else trials

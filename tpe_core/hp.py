@@ -137,12 +137,12 @@ def uniformint(label: str, low: int, high: int) -> Int:
     return _build("uniformint", label, {"low": low, "high": high}, make)
 
 
-def randint(label: str, *bounds: int) -> Int:
+def randint(label: str, low: int | None = None, high: int | None = None) -> Int:
     """``randint(label, upper)``: an integer in ``[0, upper)``;
-    ``randint(label, low, high)``: an integer in ``[low, high)``."""
-    if len(bounds) not in (1, 2):
-        raise TypeError(f"hp.randint({label!r}, ...) takes upper, or low and high; got {bounds!r}")
-    low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+    ``randint(label, low, high)`` (or ``low=``, ``high=``): an integer in ``[low, high)``."""
+    if low is None:
+        raise TypeError(f"hp.randint({label!r}, ...) takes upper, or low and high; got high={high!r} alone")
+    low, high = (0, low) if high is None else (low, high)
 
     def make() -> Int:
         lo, hi = _whole(low=low, high=high)

@@ -716,6 +716,11 @@ class TestHpSamples:
         xs = draw(hp.randint("x", 3, 7), 300)
         assert set(xs) == {3, 4, 5, 6}
 
+    def test_randint_takes_its_bounds_by_keyword_as_hyperopt(self):
+        assert set(draw(hp.randint("x", low=3, high=7), 300)) == {3, 4, 5, 6}  # a TypeError
+        with pytest.raises(TypeError, match=r"hp.randint\('x', ...\) takes upper, or low and high"):
+            hp.randint("x", high=7)
+
     def test_randint_bad_arity(self):
         with pytest.raises(TypeError, match="randint"):
             hp.randint("x")
@@ -941,3 +946,27 @@ def test_duplicate_labels_rejected_by_fmin(space):
     with pytest.raises(ValueError, match=r"name '(x|y)' is already used"):
         fmin(lambda c: calls.append(c) or 0.0, space, max_evals=3, show_progressbar=False)
     assert calls == []
+
+
+def test_attachments_times_and_hyperopt_s_other_arguments_are_as_in_hyperopt():
+    # 'attachments' stayed in the result (trials.trial_attachments was an AttributeError), times were local,
+    # and fmin refused allow_trials_fmin and pass_expr_memo_ctrl, which hyperopt's fmin takes.
+    import datetime
+
+    trials = Trials()
+
+    def fn(x):
+        return {"loss": x, "status": STATUS_OK, "attachments": {"blob": b"abc", "note": "n"}}
+
+    before = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    fmin(fn, hp.uniform("x", 0, 1), max_evals=2, trials=trials, show_progressbar=False, allow_trials_fmin=False,
+         pass_expr_memo_ctrl=None, rstate=np.random.default_rng(0))
+    first = trials.trials[0]
+    assert dict(trials.trial_attachments(first)) == {"blob": b"abc", "note": "n"}
+    assert "attachments" not in first["result"] and trials.attachments["ATTACH::0::blob"] == b"abc"
+    trials.trial_attachments(first)["added"] = 1
+    assert pickle.loads(pickle.dumps(trials)).trial_attachments(first)["added"] == 1
+    assert abs((first["book_time"] - before).total_seconds()) < 3600  # UTC whatever the local zone
+    assert first["book_time"].microsecond % 1000 == 0 and first["book_time"].tzinfo is None
+    with pytest.raises(ValueError, match="pass_expr_memo_ctrl=True is not supported"):
+        fmin(fn, hp.uniform("x", 0, 1), max_evals=1, pass_expr_memo_ctrl=True, show_progressbar=False)

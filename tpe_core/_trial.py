@@ -336,12 +336,19 @@ class Trial(TrialHandle):
         pruner judges the steps reported since the last call, so it may be
         asked less often than reports are made (every epoch reported, asked
         every other epoch: a rung passed in between is judged at the next call).
+        Asked again with nothing new reported, it gives the same answer,
+        whatever other trials did meanwhile (a rung is judged once).
         """
         if self.state.is_finished():
             return False
+        asked = (self.last_step, self.intermediate_values.get(self.last_step))  # type: ignore[arg-type]
+        answered = getattr(self, "_answer", None)  # (a Trial pickled by an older parzen has none)
+        if answered is not None and answered[0] == asked:
+            return answered[1]  # asked again with nothing new reported: the same answer, whatever others did
         decision = self._study._should_prune(self)
-        if self.last_step is not None:  # (a Trial pickled by an older parzen has no set yet)
+        if self.last_step is not None:
             self.__dict__.setdefault("_judged_steps", set()).add(self.last_step)
+        self._answer = (asked, decision)
         return decision
 
     def __repr__(self) -> str:

@@ -235,7 +235,8 @@ class TestHyperband:
     def test_bad_resources(self):
         with pytest.raises(ValueError, match="max_resource > min_resource"):
             HyperbandPruner(min_resource=9, max_resource=9)
-        with pytest.raises(ValueError, match="no rung below max_resource, so it would never prune"):
+        with pytest.raises(ValueError, match="a single bracket, one that never stops a trial: it needs min_resource "
+                                             r"\* reduction_factor <= max_resource, and that is 3"):
             HyperbandPruner(min_resource=1, max_resource=2)
         assert HyperbandPruner(min_resource=1, max_resource=3).brackets() == [(3, 1), (2, 3)]
 
@@ -268,6 +269,42 @@ def test_a_pruner_asked_less_often_than_reports_judges_the_steps_reported_since(
             decisions[step] = bad.should_prune()
             assert bad.should_prune() is decisions[step]  # asked again at the same step: the same answer
     assert [s for s, prune in decisions.items() if prune][0] == pruned_at
+
+
+def test_asked_again_with_nothing_new_reported_the_answer_stands_whatever_others_did():
+    # A rung was judged again against the trials that reached it since: let through alone, the trial was
+    # then stopped at the same step, and let through again at the next one.
+    study = Study(SPACE, sampler=RandomSampler(seed=0), pruner=SuccessiveHalvingPruner(reduction_factor=2))
+    first = study.ask()
+    first.report(5.0, 1)
+    assert first.should_prune() is False  # alone at rung 1
+    for value in (1.0, 2.0, 3.0):
+        other = study.ask()
+        other.report(value, 1)
+        other.should_prune()
+        study.tell(other, value)
+    assert first.should_prune() is False  # it was True
+    first.report(4.0, 1)  # something new at the step: judged again
+    assert first.should_prune() is True
+
+
+def test_the_median_rule_judges_the_steps_reported_since_it_was_last_asked_and_prunes_an_all_nan_trial():
+    # Asked only at step 2, a trial worse than the median at step 1 was never pruned; a trial reporting only
+    # NaN was not pruned at a step too few COMPLETE trials reported.
+    study = Study(SPACE, sampler=RandomSampler(seed=0), pruner=MedianPruner(n_startup_trials=3))
+    for _ in range(3):
+        done = study.ask()
+        done.report(1.0, 1)
+        done.report(10.0, 2)
+        study.tell(done, 10.0)
+    late = study.ask()
+    late.report(5.0, 1)
+    late.report(6.0, 2)
+    assert late.should_prune() is True  # as when asked at step 1
+    diverged = study.ask()
+    diverged.report(math.nan, 5)
+    assert diverged.should_prune() is True
+    assert run_curves(MedianPruner(1, interval_steps=2), [[1.0] * 6, [2.0] * 6]) == [None, 1]
 
 
 @pytest.mark.parametrize(

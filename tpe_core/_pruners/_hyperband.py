@@ -59,8 +59,9 @@ class HyperbandPruner(BasePruner):
             )
         if self.min_resource * self.reduction_factor > self.max_resource:
             raise ValueError(
-                "HyperbandPruner has no rung below max_resource, so it would never prune: its first rung is "
-                f"min_resource * reduction_factor = {self.min_resource * self.reduction_factor}; got "
+                "HyperbandPruner would have a single bracket, one that never stops a trial: it needs "
+                f"min_resource * reduction_factor <= max_resource, and that is "
+                f"{self.min_resource * self.reduction_factor}; got "
                 f"min_resource={min_resource!r}, reduction_factor={reduction_factor!r}, max_resource={max_resource!r}"
             )
 

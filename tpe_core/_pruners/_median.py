@@ -28,8 +28,10 @@ class MedianPruner(BasePruner):
         No pruning at steps below this one.
     interval_steps : int, default=1
         Decide once per interval of ``interval_steps`` steps from
-        ``n_warmup_steps``: at the first step in it that the pruner is asked
-        at (so a trial reporting, or asking, every other step is still judged).
+        ``n_warmup_steps``, at the first step the trial reported in it.
+        Asked less often than it reports, the pruner judges the steps
+        reported since it was last asked, so a trial asking every other
+        step is judged as one asking at every step.
     n_min_trials : int, default=1
         No pruning at a step that fewer COMPLETE trials reported.
 
@@ -37,7 +39,8 @@ class MedianPruner(BasePruner):
     -----
     The trial's best value over its steps up to the current one is
     compared, so one noisy epoch does not stop a good run. A trial whose
-    values are all NaN (a diverged training) is pruned.
+    values are all NaN (a diverged training) is pruned, however few
+    COMPLETE trials reported that step.
 
     Examples
     --------
@@ -66,15 +69,33 @@ class MedianPruner(BasePruner):
 
     def prune(self, study: Study, trial: Trial) -> bool:
         step = trial.last_step
-        if step is None or step < self.n_warmup_steps:
+        if step is None:
             return False
-        interval = (step - self.n_warmup_steps) // self.interval_steps
-        previous = last_judged_step(trial)
-        if previous >= self.n_warmup_steps and (previous - self.n_warmup_steps) // self.interval_steps == interval:
-            return False  # this interval was decided at an earlier step
         complete = study.get_trials([TrialState.COMPLETE])
         if len(complete) < self.n_startup_trials:
             return False
+        previous = last_judged_step(trial)
+        decided = self._interval(previous)  # the interval an earlier ask decided, if any
+        for reported in sorted(s for s in trial.intermediate_values if previous < s <= step):
+            interval = self._interval(reported)
+            if interval is None or interval == decided:
+                continue
+            decided = interval  # decided at its first reported step
+            if self._worse_than_median(study, complete, trial, reported):
+                return True
+        return False
+
+    def _interval(self, step: int) -> int | None:
+        """The interval ``step`` falls in, None within the warm-up."""
+        return None if step < self.n_warmup_steps else (step - self.n_warmup_steps) // self.interval_steps
+
+    def _worse_than_median(self, study: Study, complete: list[Trial], trial: Trial, step: int) -> bool:
+        """Whether the trial's best value up to ``step`` is worse than the COMPLETE trials' median there (a
+        trial that reported only NaN up to it is)."""
+        so_far = [loss(v, study.direction) for s, v in trial.intermediate_values.items() if s <= step]
+        so_far = [v for v in so_far if not math.isnan(v)]
+        if not so_far:
+            return True
         others = [
             loss(t.intermediate_values[step], study.direction)
             for t in complete
@@ -82,6 +103,4 @@ class MedianPruner(BasePruner):
         ]
         if len(others) < self.n_min_trials:
             return False
-        so_far = [loss(v, study.direction) for s, v in trial.intermediate_values.items() if s <= step]
-        so_far = [v for v in so_far if not math.isnan(v)]
-        return not so_far or min(so_far) > statistics.median(others)
+        return min(so_far) > statistics.median(others)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import datetime
 import multiprocessing
 import queue as queue_module
 import time
@@ -24,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tpe_core._trial import describe_exception
-from tpe_core._workers import RemoteTrial, apply_message, picklable_exception, picklable_result, trial_task
+from tpe_core._workers import apply_message, picklable_exception, picklable_result, start_trial, trial_task
 
 if TYPE_CHECKING:
     from tpe_core._trial import Trial
@@ -104,10 +103,8 @@ def _evaluate(
         send, close = _sender_on_dask(out, number)
     else:
         send, close = (lambda message: out.put((number, *message))), (lambda: None)
-    started = datetime.datetime.now()
     try:
-        send(("started", started))  # the trial's duration counts from here
-        trial = RemoteTrial(*task, send=send, ask_prune=ask_prune, datetime_start=started)
+        trial = start_trial(task, send, ask_prune)
         try:
             result = objective(trial.config, trial) if with_trial else objective(trial.config)
         except BaseException as e:

@@ -344,7 +344,7 @@ class Study:
         self._lock = threading.RLock()  # ask, tell and the trials' writes, from any thread
         self._log_failures = True  # a failed trial is a warning of the tpe_core logger (else debug)
         # Outcomes of trials finished in memory that the storage refused (a lock held too long, the file
-        # gone): number to finish_trial's arguments, written at the next sync.
+        # gone): number to finish_trial's arguments, written at the next ask or tell.
         self._unwritten: dict[int, tuple[str, float | None, str | None, bool, datetime.datetime]] = {}
         if storage is not None:
             self._fail_lost_trials()
@@ -657,6 +657,7 @@ class Study:
         if error is not None:
             error = short_reason(error)
         now = datetime.datetime.now()
+        refused: StorageError | None = None
         with _interrupts_held():  # a Ctrl-C here would lose a finished trial's outcome half-recorded
             if self.storage is not None:
                 assert self._study_id is not None
@@ -664,15 +665,16 @@ class Study:
                 try:
                     self._guard_finished(lambda: self.storage.finish_trial(self._study_id, trial.number, *outcome))
                 except StorageError as e:
-                    # Kept in memory and written at the next sync: a result is not dropped for a lock held too long.
+                    # Kept, and written at the next ask or tell: a result is not dropped for a lock held too long.
                     self._unwritten[trial.number] = outcome
-                    self._mark_finished(trial, state, value, error, diverged, now)
-                    raise StorageError(
-                        f"{e}; trial {trial.number} finished {state.value}"
-                        + ("" if value is None else f" with value {value!r}")
-                        + ", which this study writes to the file at its next ask, tell or optimize"
-                    ) from e
+                    refused = e
             self._mark_finished(trial, state, value, error, diverged, now)
+        if refused is not None:
+            raise StorageError(
+                f"{refused}; trial {trial.number} finished {state.value}"
+                + ("" if value is None else f" with value {value!r}")
+                + ", which this study writes to the file at its next ask, tell or optimize"
+            ) from refused
         if state is TrialState.FAIL:
             reason = (error or "no reason given").splitlines()[0]
             if len(reason) > 200:

@@ -72,6 +72,16 @@ def trial_task(trial: Trial) -> tuple[Any, ...]:
     return trial.number, trial.config, trial.params, trial.direction, dict(trial.user_attrs)
 
 
+def start_trial(
+    task: tuple[Any, ...], send: Callable[[tuple[Any, ...]], None], ask_prune: Callable[[], bool]
+) -> RemoteTrial:
+    """Tell the driver that the trial of ``task`` starts now (its duration and time limit count from here),
+    and make the trial its objective gets."""
+    started = datetime.datetime.now()
+    send(("started", started))
+    return RemoteTrial(*task, send=send, ask_prune=ask_prune, datetime_start=started)
+
+
 class RemoteTrial(TrialHandle):
     """The trial as the objective sees it in a worker: what it reports goes to
     the driver through ``send``, and ``ask_prune`` gets the driver's answer.
@@ -203,9 +213,7 @@ def _worker_main(conn: Connection, objective: Callable[..., Any], with_trial: bo
             return
         if task is None:
             return
-        started = datetime.datetime.now()
-        conn.send(("started", started))  # the trial's duration and time limit count from here
-        trial = RemoteTrial(*task, send=conn.send, ask_prune=conn.recv, datetime_start=started)
+        trial = start_trial(task, conn.send, conn.recv)
         try:
             result = objective(trial.config, trial) if with_trial else objective(trial.config)
         except BaseException as e:

@@ -141,7 +141,7 @@ def randint(label: str, low: int | None = None, high: int | None = None) -> Int:
     """``randint(label, upper)``: an integer in ``[0, upper)``;
     ``randint(label, low, high)`` (or ``low=``, ``high=``): an integer in ``[low, high)``."""
     if low is None:
-        raise TypeError(f"hp.randint({label!r}, ...) takes upper, or low and high; got high={high!r} alone")
+        raise TypeError(f"hp.randint({label!r}, ...) takes upper, or low and high; got low=None, high={high!r}")
     low, high = (0, low) if high is None else (low, high)
 
     def make() -> Int:
